@@ -1,0 +1,141 @@
+"""Shared fixtures: tiny trained checkpoints, a copy of the MNIST files when present, and the browser harness."""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+import torch
+
+import vae
+
+ROOT = Path(__file__).resolve().parent.parent
+SHARED_MNIST = ROOT.parent / "shared" / "data" / "MNIST"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+torch.set_num_threads(1)  # tests are small; one thread leaves the other core for the browser and server
+
+
+@pytest.fixture(scope="session")
+def mnist_test() -> vae.Split:
+    """The bundled MNIST test split (always available offline)."""
+    return vae.load_split("mnist", train=False, root=ROOT / "no-such-data-dir")
+
+
+@pytest.fixture(scope="session")
+def mnist_root(tmp_path_factory) -> Path:
+    """A data root holding the four original MNIST files (copied from ../shared/data); skips when absent."""
+    if not (SHARED_MNIST / "raw" / "train-images-idx3-ubyte.gz").is_file():
+        pytest.skip("the MNIST training files are not in ../shared/data/MNIST/raw")
+    root = tmp_path_factory.mktemp("data")
+    shutil.copytree(SHARED_MNIST, root / "MNIST")
+    for p in (root / "MNIST").rglob("*"):
+        p.chmod(0o755 if p.is_dir() else 0o644)
+    return root
+
+
+def make_checkpoint(path: Path, mnist_test: vae.Split, latent_dim: int = 2, arch: str = "mlp",
+                    hidden=(64, 32), beta: float = 1.0, epochs: int = 1, n: int = 1000) -> Path:
+    """Train a tiny model on a slice of the test split (seconds) and write its checkpoint."""
+    model_cfg = vae.ModelConfig(arch=arch, latent_dim=latent_dim, hidden=hidden)
+    train_cfg = vae.TrainConfig(epochs=epochs, batch_size=100, beta=beta, train_subset=n, threads=1)
+    vae.train(model_cfg, train_cfg, mnist_test.subset(n), mnist_test.subset(500), out=path, name=f"tiny {arch}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def tiny_ckpt(tmp_path_factory, mnist_test) -> Path:
+    return make_checkpoint(tmp_path_factory.mktemp("ck") / "tiny.pt", mnist_test)
+
+
+# ---- browser harness -------------------------------------------------------------------------------------------
+
+def browser_or_skip():
+    """Skip (or fail when VAE_REQUIRE_BROWSER=1, as in CI) when Chromium or Playwright is missing."""
+    reason = None
+    if not Path(CHROMIUM).exists():
+        reason = f"no Chromium at {CHROMIUM} (apt-get install chromium chromium-driver)"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            reason = "the playwright Python package is not installed"
+    if reason:
+        if os.environ.get("VAE_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"browser test required but cannot run: {reason}")
+        pytest.skip(reason)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_streamlit(script: str = "app.py", env: dict | None = None, cwd: Path = ROOT, extra=()):
+    """Start `streamlit run` bound to 127.0.0.1 and wait until it is healthy. Returns (process, base_url)."""
+    port = free_port()
+    cmd = [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
+           "--server.address", "127.0.0.1", "--server.headless", "true",
+           "--browser.gatherUsageStats", "false", *extra]
+    proc = subprocess.Popen(cmd, cwd=cwd, env={**os.environ, **(env or {})},
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited early: {proc.stdout.read().decode(errors='replace')[-2000:]}")
+        try:
+            with urllib.request.urlopen(url + "/_stcore/health", timeout=1) as r:
+                if r.status == 200:
+                    return proc, url
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise RuntimeError("streamlit did not become healthy in 60 s")
+
+
+@pytest.fixture(scope="session")
+def app_server():
+    browser_or_skip()
+    proc, url = start_streamlit()
+    yield url
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    browser_or_skip()
+    from playwright.sync_api import sync_playwright
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = context.new_page()
+    yield pg
+    context.close()
+
+
+def wait_for_app(page, timeout_ms: int = 60000) -> None:
+    """Wait until Streamlit has finished running the script and shows no exception."""
+    page.wait_for_selector("[data-testid=stApp][data-test-script-state=notRunning]", timeout=timeout_ms)
+    page.wait_for_timeout(300)
+    assert page.locator("[data-testid=stException]").count() == 0, page.locator(
+        "[data-testid=stException]").first.inner_text()

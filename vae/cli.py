@@ -1,0 +1,216 @@
+"""Command line: `python -m vae train | evaluate | models`. Progress goes to stderr; --json prints one JSON line last."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import fields
+
+from .config import PRESETS, ModelConfig, TrainConfig
+from .train import Progress
+
+MODEL_FLAGS = {"arch", "latent_dim", "hidden", "likelihood", "obs_std"}
+
+
+def _hidden(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(s) for s in text.split(",") if s.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--hidden takes comma-separated widths like 512,256, not {text!r}")
+    if not sizes:
+        raise argparse.ArgumentTypeError("--hidden needs at least one width")
+    return sizes
+
+
+def _add_config_flags(p: argparse.ArgumentParser) -> None:
+    """One flag per config field, defaults left as None so presets and dataclass defaults apply underneath."""
+    m = p.add_argument_group("model")
+    m.add_argument("--arch", choices=["mlp", "conv"])
+    m.add_argument("--latent-dim", type=int)
+    m.add_argument("--hidden", type=_hidden, help="layer widths, e.g. 512,256 (conv: ch1,ch2[,dense])")
+    m.add_argument("--likelihood", choices=["bernoulli", "gaussian"])
+    m.add_argument("--obs-std", type=float, help="std of the Gaussian likelihood")
+    t = p.add_argument_group("training")
+    t.add_argument("--dataset", choices=["mnist", "fashion-mnist", "kmnist"])
+    t.add_argument("--epochs", type=int)
+    t.add_argument("--batch-size", type=int)
+    t.add_argument("--lr", type=float)
+    t.add_argument("--lr-schedule", choices=["constant", "cosine"])
+    t.add_argument("--warmup-steps", type=int, help="linear learning-rate warm-up steps")
+    t.add_argument("--beta", type=float, help="KL weight (0 = autoencoder, 1 = VAE)")
+    t.add_argument("--kl-warmup", type=int, help="epochs to ramp the KL weight from 0 to beta")
+    t.add_argument("--binarize", choices=["none", "dynamic"])
+    t.add_argument("--mc-samples", type=int, help="samples of z per example (L)")
+    t.add_argument("--seed", type=int)
+    t.add_argument("--device", help="auto, cpu, cuda, cuda:1 ...")
+    t.add_argument("--threads", type=int, help="torch CPU threads (0 = all)")
+    t.add_argument("--eval-every", type=int, help="evaluate on the test split every N epochs")
+    t.add_argument("--train-subset", type=int, help="train on the first N images only")
+
+
+def configs_from_args(args) -> tuple[ModelConfig, TrainConfig]:
+    model_cfg, train_cfg = PRESETS[args.preset] if args.preset else (ModelConfig(), TrainConfig())
+    mk = {f.name: getattr(model_cfg, f.name) for f in fields(ModelConfig)}
+    tk = {f.name: getattr(train_cfg, f.name) for f in fields(TrainConfig)}
+    for key, value in vars(args).items():
+        if value is None:
+            continue
+        if key in mk:
+            mk[key] = value
+        elif key in tk:
+            tk[key] = value
+    return ModelConfig(**mk), TrainConfig(**tk)
+
+
+def _bar(p: Progress, width: int = 24) -> str:
+    done = int(width * p.step / max(p.steps_per_epoch, 1))
+    last = p.last
+    return (f"\repoch {p.epoch}/{p.epochs} [{'#' * done}{'.' * (width - done)}] "
+            f"recon {last.get('recon', float('nan')):7.2f}  kl {last.get('kl', float('nan')):6.2f}")
+
+
+def cmd_train(args) -> int:
+    from .checkpoint import SaveError, load_checkpoint, save_checkpoint
+    from .data import DataUnavailableError, load_split
+    from .train import train
+
+    try:
+        model_cfg, train_cfg = configs_from_args(args)
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    try:
+        t0 = time.perf_counter()
+        train_split = load_split(train_cfg.dataset, train=True, root=args.data_dir)
+        test_split = load_split(train_cfg.dataset, train=False, root=args.data_dir)
+        load_s = time.perf_counter() - t0
+    except DataUnavailableError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    steps_per_epoch = max(1, -(-len(train_split if not train_cfg.train_subset else
+                                    train_split.subset(train_cfg.train_subset)) // train_cfg.batch_size))
+    step_every = max(1, steps_per_epoch // 20)
+
+    def show(p: Progress) -> None:
+        if p.kind == "step":
+            print(_bar(p), end="", file=sys.stderr, flush=True)
+        else:
+            e = p.last
+            test = f"  test -elbo {e['test_neg_elbo']:.2f}" if "test_neg_elbo" in e else ""
+            print(f"\repoch {p.epoch}/{p.epochs}  train -elbo {e['train_neg_elbo']:.2f} (recon {e['train_recon']:.2f}, "
+                  f"kl {e['train_kl']:.2f}){test}  ({e['train_seconds']:.1f}s)" + " " * 8,
+                  file=sys.stderr, flush=True)
+
+    try:
+        result = train(model_cfg, train_cfg, train_split, test_split, out=args.out, resume=args.resume,
+                       callback=show, step_every=step_every, name=args.name or "")
+        if args.half and args.out:  # compact copy for bundling: float16 weights, no optimizer state
+            ck = load_checkpoint(args.out)
+            save_checkpoint(args.out, ck.model, ck.train_config, history=ck.history, metrics=ck.metrics,
+                            dataset=ck.dataset, epoch=ck.epoch, name=ck.name, half=True)
+    except (SaveError, ValueError) as exc:
+        print(f"\nerror: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: the last completed epoch is saved in {args.out}" if args.out else "\ninterrupted",
+              file=sys.stderr)
+        return 130
+    m = result.metrics
+    summary = {"epochs": len(result.history), "samples_per_s": round(result.samples_per_s, 1),
+               "train_seconds": round(result.train_seconds, 3), "data_seconds": round(load_s, 3),
+               "test_neg_elbo": m.get("neg_elbo"), "test_recon": m.get("recon"), "test_kl": m.get("kl"),
+               "checkpoint": str(args.out) if args.out else None, "history": result.history}
+    if args.json:
+        print(json.dumps(summary))
+    else:
+        print(f"trained {summary['epochs']} epochs in {summary['train_seconds']:.1f}s "
+              f"({summary['samples_per_s']:.0f} samples/s); test -ELBO {m.get('neg_elbo', float('nan')):.2f} "
+              f"(recon {m.get('recon', float('nan')):.2f}, KL {m.get('kl', float('nan')):.2f})"
+              + (f"; saved {args.out}" if args.out else ""))
+    return 0
+
+
+def cmd_evaluate(args) -> int:
+    from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+    from .data import DataUnavailableError
+    from .evaluation import evaluate_checkpoint
+
+    try:
+        ck = load_checkpoint(args.checkpoint)
+        t0 = time.perf_counter()
+        out = evaluate_checkpoint(ck, iw_samples=args.iw_samples, binarize=args.binarize, data_dir=args.data_dir,
+                                  limit=args.limit)
+        out["seconds"] = round(time.perf_counter() - t0, 2)
+    except (CheckpointError, DataUnavailableError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    if args.record:  # store the figures in the checkpoint, where `vae models` and the app read them
+        metrics = {**ck.metrics, **{k: v for k, v in out.items() if k != "kl_per_dim"}}
+        save_checkpoint(args.checkpoint, ck.model, ck.train_config, history=ck.history, metrics=metrics,
+                        dataset=ck.dataset, epoch=ck.epoch, name=ck.name, resume_state=ck.resume_state,
+                        half=ck.half)
+    if args.json:
+        print(json.dumps(out))
+    else:
+        print(f"{args.checkpoint}: {ck.dataset} test ({out['n_test']} images, binarize={out['binarize']})")
+        print(f"  -ELBO {out['neg_elbo']:.2f} nats = recon {out['recon']:.2f} + KL {out['kl']:.2f}")
+        if "nll_iw" in out:
+            print(f"  IW NLL (k={args.iw_samples}) {out['nll_iw']:.2f} nats")
+        print(f"  active units {out['active_units']} of {out['latent_dim']}  (beta = {out['beta']})")
+    return 0
+
+
+def cmd_models(args) -> int:
+    from .bundled import available
+    from .checkpoint import CheckpointError, load_checkpoint
+
+    rows = []
+    for m in available():
+        try:
+            ck = load_checkpoint(m.path)
+        except CheckpointError as exc:
+            rows.append({"name": m.name, "path": str(m.path), "error": str(exc)})
+            continue
+        rows.append({"name": m.name, "key": m.key, "path": str(m.path), "arch": ck.model_config.arch,
+                     "hidden": list(ck.model_config.hidden), "latent_dim": ck.model_config.latent_dim,
+                     "beta": ck.train_config.beta, "binarize": ck.train_config.binarize, "epochs": ck.epoch,
+                     "metrics": {k: v for k, v in ck.metrics.items() if k != "kl_per_dim"}})
+    if args.json:
+        print(json.dumps(rows))
+    else:
+        for r in rows:
+            m = r.get("metrics", {})
+            nll = f"IW NLL {m['nll_iw']:.2f}" if "nll_iw" in m else ""
+            print(f"{r['name']:<28} {r.get('arch', '?'):>4} d={r.get('latent_dim', '?'):<3} beta={r.get('beta', '?'):<5}"
+                  f" -ELBO {m.get('neg_elbo', float('nan')):7.2f} {nll}  {r['path']}")
+    return 0
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m vae", description="Train, evaluate and list VAEs on MNIST.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    t = sub.add_parser("train", help="train a VAE and write a checkpoint after every epoch")
+    t.add_argument("--preset", choices=sorted(PRESETS), help="start from a named recipe; other flags override it")
+    _add_config_flags(t)
+    t.add_argument("--data-dir", help="folder holding MNIST/raw etc. (default: $VAE_DATA_DIR or ./data)")
+    t.add_argument("--out", help="checkpoint path, rewritten atomically after every epoch")
+    t.add_argument("--resume", help="continue from this checkpoint")
+    t.add_argument("--name", help="friendly name stored in the checkpoint")
+    t.add_argument("--half", action="store_true", help="store the final weights as float16 (for bundling)")
+    t.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
+    t.set_defaults(func=cmd_train)
+    e = sub.add_parser("evaluate", help="test -ELBO, reconstruction, KL, active units, IW NLL")
+    e.add_argument("checkpoint")
+    e.add_argument("--iw-samples", type=int, default=0, help="k for the importance-weighted NLL (e.g. 1000)")
+    e.add_argument("--binarize", choices=["none", "dynamic"], help="default: as the model was trained")
+    e.add_argument("--data-dir")
+    e.add_argument("--limit", type=int, default=0, help="evaluate the first N test images only")
+    e.add_argument("--record", action="store_true", help="store the results in the checkpoint's metrics")
+    e.add_argument("--json", action="store_true")
+    e.set_defaults(func=cmd_evaluate)
+    m = sub.add_parser("models", help="list the bundled models and their recorded test metrics")
+    m.add_argument("--json", action="store_true")
+    m.set_defaults(func=cmd_models)
+    args = parser.parse_args(argv)
+    return args.func(args)

@@ -1,0 +1,121 @@
+"""Datasets as in-memory uint8 tensors, and fast batching from memory.
+
+Each split is loaded once into one (N, 28, 28) uint8 tensor through torchvision.datasets (which downloads when
+the files are missing and the network is there). The MNIST test split also ships with the project under assets/,
+so the app and the tests work offline.
+"""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+import torch
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+BUNDLED_TEST_FILES = {  # the two t10k files, exactly as torchvision downloads them
+    "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
+    "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
+}
+DATASET_CLASSES = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST", "kmnist": "KMNIST"}
+
+
+class DataUnavailableError(FileNotFoundError):
+    """The requested split is not on disk and could not be downloaded."""
+
+
+@dataclass
+class Split:
+    images: torch.Tensor  # (N, 28, 28) uint8
+    labels: torch.Tensor  # (N,) int64
+    name: str  # e.g. "mnist/test"
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def subset(self, n: int) -> "Split":
+        return Split(self.images[:n], self.labels[:n], f"{self.name}[:{n}]")
+
+    def floats(self) -> torch.Tensor:
+        """(N, 784) float32 in [0, 1]."""
+        return self.images.reshape(len(self), -1).float().div_(255.0)
+
+
+def data_root(root: str | os.PathLike | None = None) -> Path:
+    """The data folder: the argument, else $VAE_DATA_DIR, else ./data."""
+    return Path(root or os.environ.get("VAE_DATA_DIR") or "data")
+
+
+def _md5(path: Path) -> str:
+    return hashlib.md5(path.read_bytes()).hexdigest()
+
+
+def _read_idx_gz(path: Path) -> np.ndarray:
+    """Parse an IDX file (the MNIST format): a 4-byte magic whose last byte is the rank, the sizes, then uint8s."""
+    raw = gzip.decompress(path.read_bytes())
+    ndim = raw[3]
+    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
+
+
+def bundled_mnist_test() -> Split:
+    """The MNIST test split shipped under assets/mnist (MD5-checked)."""
+    folder = ASSETS / "mnist"
+    for name, md5 in BUNDLED_TEST_FILES.items():
+        if not (folder / name).is_file() or _md5(folder / name) != md5:
+            raise DataUnavailableError(f"bundled MNIST test file {folder / name} is missing or corrupt")
+    images = _read_idx_gz(folder / "t10k-images-idx3-ubyte.gz")
+    labels = _read_idx_gz(folder / "t10k-labels-idx1-ubyte.gz")
+    return Split(torch.from_numpy(images.copy()), torch.from_numpy(labels.astype(np.int64)), "mnist/test")
+
+
+def load_split(dataset: str = "mnist", train: bool = True, root: str | os.PathLike | None = None) -> Split:
+    """Load one split of MNIST, Fashion-MNIST or KMNIST as uint8 tensors.
+
+    The MNIST test split comes from the bundled copy when the data folder lacks it.
+    Raises DataUnavailableError naming the folder to fill when the files are missing and cannot be downloaded.
+    """
+    if dataset not in DATASET_CLASSES:
+        raise ValueError(f"unknown dataset {dataset!r}; choose from {', '.join(DATASET_CLASSES)}")
+    import torchvision  # imported here: it is slow, and the app's first page does not need it
+
+    cls = getattr(torchvision.datasets, DATASET_CLASSES[dataset])
+    folder = data_root(root)
+    split = "train" if train else "test"
+    try:
+        ds = cls(str(folder), train=train, download=True)
+    except Exception as exc:  # no network, partial files, bad checksums: all mean "put the files here"
+        if dataset == "mnist" and not train:
+            return bundled_mnist_test()
+        raw = folder / DATASET_CLASSES[dataset] / "raw"
+        raise DataUnavailableError(
+            f"The {dataset} {split} split is not in {raw} and could not be downloaded ({type(exc).__name__}). "
+            f"Put the four original .gz files (train/t10k images and labels) in {raw.resolve()}, "
+            f"or pass --data-dir / set VAE_DATA_DIR to a folder that has {DATASET_CLASSES[dataset]}/raw/.") from exc
+    return Split(ds.data.clone(), ds.targets.clone().long(), f"{dataset}/{split}")
+
+
+def binarize_fixed(x: torch.Tensor, seed: int = 0) -> torch.Tensor:
+    """One reproducible Bernoulli sample of every pixel (for evaluating on the dynamically binarised test set)."""
+    g = torch.Generator().manual_seed(seed)
+    return torch.bernoulli(x, generator=g)
+
+
+def batches(x: torch.Tensor, batch_size: int, binarize: str = "none", shuffle: bool = True,
+            generator: torch.Generator | None = None) -> Iterator[torch.Tensor]:
+    """Yield (B, 784) float batches from an in-memory (N, 784) float tensor.
+
+    binarize="dynamic" draws a fresh Bernoulli sample of each pixel every time a batch is drawn, so the model never
+    sees the same binary image twice (the standard protocol for binarised MNIST).
+    """
+    n = len(x)
+    order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
+    for start in range(0, n, batch_size):
+        xb = x[order[start:start + batch_size]]
+        if binarize == "dynamic":
+            xb = torch.bernoulli(xb, generator=generator)
+        yield xb

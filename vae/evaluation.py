@@ -1,0 +1,32 @@
+"""Evaluate a checkpoint on its dataset's test split: the numbers `python -m vae evaluate` and the app both show."""
+from __future__ import annotations
+
+import os
+
+from .checkpoint import Checkpoint
+from .data import Split, binarize_fixed, load_split
+from .metrics import evaluate
+
+TEST_BINARIZE_SEED = 12345  # the fixed binarisation of the test set, also used for the per-epoch history
+
+
+def test_images(split: Split, binarize: str):
+    """(N, 784) test images; binarised once with a fixed seed when binarize="dynamic", so figures reproduce."""
+    x = split.floats()
+    return binarize_fixed(x, TEST_BINARIZE_SEED) if binarize == "dynamic" else x
+
+
+def evaluate_checkpoint(ck: Checkpoint, iw_samples: int = 0, binarize: str | None = None,
+                        data_dir: str | os.PathLike | None = None, test_split: Split | None = None,
+                        limit: int = 0) -> dict:
+    """Test -ELBO, reconstruction, KL, active units (and the IW NLL with iw_samples > 0) of one checkpoint.
+
+    binarize defaults to the checkpoint's own training binarisation. limit > 0 evaluates the first `limit` images.
+    """
+    binarize = binarize or ck.train_config.binarize
+    split = test_split or load_split(ck.dataset, train=False, root=data_dir)
+    if limit:
+        split = split.subset(limit)
+    out = evaluate(ck.model, test_images(split, binarize), iw_samples=iw_samples)
+    out.update({"beta": ck.train_config.beta, "dataset": ck.dataset, "binarize": binarize})
+    return out
