@@ -24,5 +24,5 @@ def grid(images: np.ndarray, nrow: int, padding: int = 2, pad_value: float = 1.0
 def png_bytes(image: np.ndarray, scale: int = 1) -> bytes:
     """A PNG file of an (H, W) float image, for st.download_button and st.image."""
     buf = io.BytesIO()
-    Image.fromarray(to_uint8(image, scale), mode="L").save(buf, format="PNG")
+    Image.fromarray(to_uint8(image, scale)).save(buf, format="PNG")
     return buf.getvalue()
