@@ -1,0 +1,29 @@
+"""ui.plots: the shared latent map figure."""
+import numpy as np
+import plotly.graph_objects as go
+
+from ui.plots import CLASS_COLORS, add_marker, latent_scatter_figure
+
+
+def test_one_webgl_trace_per_class_with_row_indices():
+    rng = np.random.default_rng(0)
+    points = rng.standard_normal((300, 2)).astype(np.float32)
+    labels = rng.integers(0, 10, 300)
+    fig = latent_scatter_figure(points, labels)
+    assert len(fig.data) == len(np.unique(labels))
+    assert all(isinstance(t, go.Scattergl) for t in fig.data)
+    assert fig.layout.legend.itemclick == "toggle"
+    for trace in fig.data:
+        label = int(trace.name)
+        rows = np.asarray(trace.customdata)
+        assert (labels[rows] == label).all()  # customdata maps a selected point back to its dataset row
+        np.testing.assert_allclose(np.asarray(trace.x), points[rows, 0])
+        assert trace.marker.color == CLASS_COLORS[label]
+    assert sum(len(t.x) for t in fig.data) == 300
+
+
+def test_class_names_and_marker():
+    fig = latent_scatter_figure(np.zeros((2, 2)), np.array([0, 1]), class_names=["T-shirt", "Trouser"])
+    assert [t.name for t in fig.data] == ["T-shirt", "Trouser"]
+    add_marker(fig, 1.0, 2.0, "your digit")
+    assert fig.data[-1].name == "your digit" and fig.data[-1].x == (1.0,)
