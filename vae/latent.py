@@ -126,3 +126,82 @@ def project_2d(mu: np.ndarray, method: str = "pca", cache_dir: str | os.PathLike
             np.save(f, points)
         os.replace(tmp, path)
     return points, None
+
+
+def export_decoder(model: VAE) -> tuple[list[dict], np.ndarray]:
+    """The decoder as a flat float32 array plus a list of layers, so another runtime (the browser's latent pad)
+    can run the same forward pass: z (D,) -> mean image (784,) = sigmoid(logits).
+
+    Layers, in order: {"type": "linear", "in", "out", "w", "b"} (w: (out, in) row-major, like torch),
+    {"type": "relu"}, {"type": "conv_transpose", "in_channels", "out_channels", "kernel", "stride", "padding",
+    "in_size", "out_size", "w", "b"} (w: (in, out, k, k) as torch stores it; the input is (C, H, W) row-major, which
+    is also how torch's .view(-1, C, H, W) reads a flat vector) and a final {"type": "sigmoid"}.
+    "w" and "b" are offsets (in float32 values) into the flat array.
+    """
+    from .model import ConvDecoder
+
+    chunks: list[np.ndarray] = []
+    offset = 0
+
+    def put(t: torch.Tensor) -> int:
+        nonlocal offset
+        a = t.detach().cpu().float().numpy().ravel()
+        chunks.append(a)
+        offset += a.size
+        return offset - a.size
+
+    def flat(module: torch.nn.Module) -> list[torch.nn.Module]:
+        if isinstance(module, torch.nn.Sequential):
+            return [m for child in module for m in flat(child)]
+        return [module]
+
+    decoder = model.decoder
+    modules = flat(decoder.dense) + flat(decoder.deconvs) if isinstance(decoder, ConvDecoder) else flat(decoder)
+    layers: list[dict] = []
+    size = model.cfg.image_size // 4  # spatial side entering the first transposed conv
+    for m in modules:
+        if isinstance(m, torch.nn.Linear):
+            layers.append({"type": "linear", "in": m.in_features, "out": m.out_features,
+                           "w": put(m.weight), "b": put(m.bias)})
+        elif isinstance(m, torch.nn.ReLU):
+            layers.append({"type": "relu"})
+        elif isinstance(m, torch.nn.ConvTranspose2d):
+            k, s, p = m.kernel_size[0], m.stride[0], m.padding[0]
+            out_size = (size - 1) * s - 2 * p + k
+            layers.append({"type": "conv_transpose", "in_channels": m.in_channels, "out_channels": m.out_channels,
+                           "kernel": k, "stride": s, "padding": p, "in_size": size, "out_size": out_size,
+                           "w": put(m.weight), "b": put(m.bias)})
+            size = out_size
+        else:
+            raise ValueError(f"cannot export decoder layer {type(m).__name__}")
+    layers.append({"type": "sigmoid"})
+    return layers, np.concatenate(chunks).astype(np.float32)
+
+
+def run_exported_decoder(layers: list[dict], weights: np.ndarray, z) -> np.ndarray:
+    """Reference forward pass over export_decoder's format in NumPy: z (D,) -> (784,). It documents the format
+    the browser implements and lets tests check the export without a browser."""
+    h = np.asarray(z, np.float64).ravel()
+    for layer in layers:
+        kind = layer["type"]
+        if kind == "linear":
+            w = weights[layer["w"]:layer["w"] + layer["in"] * layer["out"]].reshape(layer["out"], layer["in"])
+            h = w @ h + weights[layer["b"]:layer["b"] + layer["out"]]
+        elif kind == "relu":
+            h = np.maximum(h, 0)
+        elif kind == "sigmoid":
+            h = 1 / (1 + np.exp(-h))
+        elif kind == "conv_transpose":
+            cin, cout, k, s, p = (layer[n] for n in ("in_channels", "out_channels", "kernel", "stride", "padding"))
+            n_in, n_out = layer["in_size"], layer["out_size"]
+            w = weights[layer["w"]:layer["w"] + cin * cout * k * k].reshape(cin, cout, k, k)
+            x = h.reshape(cin, n_in, n_in)
+            out = np.zeros((cout, n_out + 2 * p + k, n_out + 2 * p + k))
+            for ky in range(k):  # every input pixel scatters a k x k stamp, placed at stride s
+                for kx in range(k):
+                    contrib = np.einsum("ihw,io->ohw", x, w[:, :, ky, kx])
+                    out[:, ky:ky + s * n_in:s, kx:kx + s * n_in:s] += contrib
+            h = (out[:, p:p + n_out, p:p + n_out] + weights[layer["b"]:layer["b"] + cout][:, None, None]).ravel()
+        else:
+            raise ValueError(f"unknown layer type {kind!r}")
+    return h.astype(np.float32)
