@@ -1,0 +1,228 @@
+"""The numbers behind the KL lab and the math panel: Monte-Carlo vs closed-form KL, the ELBO of one digit and its gap
+to log p(x), posterior widths, KL per dimension with a collapse check, and the "holes" between the aggregate
+posterior and the prior. NumPy in, NumPy (or plain floats) out; pure functions, seeded where random.
+
+Notation: q(z|x) = N(mu, diag(sigma^2)) is the encoder, p(z) = N(0, I) the prior, p(x|z) the decoder.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from scipy.special import ndtr  # standard normal CDF
+
+from .losses import reconstruction_nll
+from .metrics import iw_log_likelihood
+from .model import VAE
+
+COLLAPSE_KL_NATS = 0.1  # below this total KL the code carries (almost) no information about x
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A Monte-Carlo estimate: the sample mean, its standard error std / sqrt(n), and n."""
+    mean: float
+    stderr: float
+    n: int
+
+
+def _mean_and_stderr(values: np.ndarray) -> Estimate:
+    n = len(values)
+    stderr = float(values.std(ddof=1) / math.sqrt(n)) if n > 1 else float("inf")
+    return Estimate(float(values.mean()), stderr, n)
+
+
+# ---- KL(q(z|x) || p(z)) for one digit --------------------------------------------------------------------------
+
+def kl_closed_form(mu, logvar) -> float:
+    """KL(N(mu, sigma^2) || N(0, I)) = 1/2 sum_d (mu_d^2 + sigma_d^2 - 1 - log sigma_d^2), in nats.
+
+    (Kingma & Welling 2013, appendix B.) mu, logvar: (D,) for one digit.
+    """
+    mu, logvar = np.asarray(mu, np.float64), np.asarray(logvar, np.float64)
+    return float(0.5 * np.sum(mu**2 + np.exp(logvar) - 1.0 - logvar))
+
+
+def reparameterise(mu, logvar, eps) -> np.ndarray:
+    """z = mu + sigma * eps, sigma = exp(logvar / 2): a sample of q(z|x) written as a differentiable function of
+    (mu, logvar) and noise eps ~ N(0, I) that does not depend on them. eps (n, D) -> z (n, D)."""
+    return np.asarray(mu, np.float64) + np.exp(0.5 * np.asarray(logvar, np.float64)) * np.asarray(eps, np.float64)
+
+
+def kl_monte_carlo(mu, logvar, n: int, seed: int = 0) -> Estimate:
+    """KL(q || p) = E_q[log q(z) - log p(z)], estimated from n draws z_i = mu + sigma * eps_i.
+
+    With z = mu + sigma * eps: log q(z) = sum_d -1/2 (eps_d^2 + log sigma_d^2 + log 2 pi) and
+    log p(z) = sum_d -1/2 (z_d^2 + log 2 pi), so each draw contributes
+    1/2 sum_d (z_d^2 - eps_d^2 - log sigma_d^2). Unbiased; the error shrinks as 1 / sqrt(n).
+    """
+    if n < 2:
+        raise ValueError("n must be at least 2 to estimate a standard error")
+    mu, logvar = np.asarray(mu, np.float64), np.asarray(logvar, np.float64)
+    eps = np.random.default_rng(seed).standard_normal((n, len(mu)))
+    z = reparameterise(mu, logvar, eps)
+    log_ratio = 0.5 * np.sum(z**2 - eps**2 - logvar, axis=1)  # log q(z) - log p(z) per draw, (n,)
+    return _mean_and_stderr(log_ratio)
+
+
+# ---- the ELBO of one digit -------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class DigitELBO:
+    """The pieces of log p(x) = ELBO + KL(q(z|x) || p(z|x)) for one digit, all in nats."""
+    mu: np.ndarray  # (D,)
+    logvar: np.ndarray  # (D,)
+    recon: Estimate  # E_q[-log p(x|z)], Monte-Carlo over n draws of z
+    kl: float  # KL(q(z|x) || p(z)), closed form
+    elbo: float  # -(recon + kl)
+    log_px: float  # importance-weighted estimate of log p(x) (Burda et al. 2015) with k samples
+    k: int
+
+    @property
+    def gap(self) -> float:
+        """log p(x) - ELBO = KL(q(z|x) || p(z|x)) >= 0: how far q is from the true posterior. (Estimated: log_px is
+        itself a lower bound that tightens with k, so this slightly under-states the gap.)"""
+        return self.log_px - self.elbo
+
+
+@torch.no_grad()
+def digit_elbo(model: VAE, x, n: int = 100, k: int = 1000, seed: int = 0) -> DigitELBO:
+    """ELBO(x) = E_q[log p(x|z)] - KL(q(z|x) || p(z)) for one image x (784,) or (28, 28) in [0, 1].
+
+    The reconstruction term averages n reparameterised draws; KL is closed form; log p(x) uses k importance samples.
+    """
+    model.eval()
+    xt = torch.as_tensor(np.asarray(x, np.float32)).reshape(1, -1)
+    mu, logvar = model.encode(xt)
+    gen = torch.Generator().manual_seed(seed)
+    eps = torch.randn((n, *mu.shape), generator=gen)  # (n, 1, D)
+    z = mu + torch.exp(0.5 * logvar) * eps
+    nll = reconstruction_nll(model.decode(z), xt, model.cfg.likelihood, model.cfg.obs_std)[:, 0]  # (n,)
+    recon = _mean_and_stderr(nll.double().numpy())
+    mu_np, logvar_np = mu[0].double().numpy(), logvar[0].double().numpy()
+    kl = kl_closed_form(mu_np, logvar_np)
+    log_px = float(iw_log_likelihood(model, xt, k=k, seed=seed)[0])
+    return DigitELBO(mu_np, logvar_np, recon, kl, -(recon.mean + kl), log_px, k)
+
+
+# ---- posterior width, KL per dimension, collapse ---------------------------------------------------------------
+
+def log10_sigma(sigma) -> tuple[np.ndarray, float]:
+    """All posterior standard deviations as log10 sigma (flattened), and the median sigma.
+
+    With beta = 0 nothing pulls sigma towards 1, so it shrinks toward 0 (the VAE degenerates into an autoencoder)."""
+    s = np.asarray(sigma, np.float64).ravel()
+    return np.log10(np.maximum(s, 1e-30)), float(np.median(s))
+
+
+@dataclass(frozen=True)
+class CollapseCheck:
+    kl_per_dim: np.ndarray  # (D,) mean KL of each dimension over the data, nats
+    mu_variance: np.ndarray  # (D,) Var_x(E_q[z_d]); a dimension is active when this exceeds the threshold
+    active: np.ndarray  # (D,) bool
+    total_kl: float
+    collapsed: bool
+    advice: str  # what to try, empty when not collapsed
+
+
+def collapse_check(mu, logvar, threshold: float = 0.01) -> CollapseCheck:
+    """KL per dimension, active units (Burda et al. 2015: Var_x(E_q[z_d]) > threshold) and posterior collapse.
+
+    Collapse is flagged when fewer than half the dimensions are active or the mean total KL is under 0.1 nats:
+    the decoder then ignores z, and prior samples all look alike.
+    """
+    mu, logvar = np.asarray(mu, np.float64), np.asarray(logvar, np.float64)
+    kl = (0.5 * (mu**2 + np.exp(logvar) - 1.0 - logvar)).mean(0)
+    var = mu.var(0, ddof=1) if len(mu) > 1 else np.zeros(mu.shape[1])
+    active = var > threshold
+    total = float(kl.sum())
+    reasons = []
+    if active.sum() < mu.shape[1] / 2:
+        reasons.append(f"only {int(active.sum())} of {mu.shape[1]} latent dimensions are active")
+    if total < COLLAPSE_KL_NATS:
+        reasons.append(f"the total KL is {total:.3f} nats (under {COLLAPSE_KL_NATS})")
+    advice = ""
+    if reasons:
+        advice = ("Posterior collapse: " + " and ".join(reasons) + ". The encoder's output barely depends on the "
+                  "digit. Try a lower β, or a KL warm-up (start with β = 0 and raise it over the first epochs) so "
+                  "the decoder learns to use z before the KL term pulls q(z|x) onto the prior.")
+    return CollapseCheck(kl, var, active, total, bool(reasons), advice)
+
+
+# ---- holes: aggregate posterior vs prior ------------------------------------------------------------------------
+
+def grid_edges(limit: float = 4.0, bins: int = 32) -> np.ndarray:
+    """bins + 1 equally spaced edges on [-limit, limit], the same for both axes."""
+    return np.linspace(-limit, limit, bins + 1)
+
+
+def mu_histogram(mu_2d, edges) -> np.ndarray:
+    """Fraction of the encoded means in each cell, (bins_y, bins_x) with row 0 at the bottom (y = edges[0]).
+
+    Fractions are of ALL points, so the grid sums to the share of points inside the window (1 when all are)."""
+    mu_2d = np.asarray(mu_2d, np.float64)
+    counts, _, _ = np.histogram2d(mu_2d[:, 1], mu_2d[:, 0], bins=[edges, edges])
+    return counts / max(len(mu_2d), 1)
+
+
+def prior_mass(edges) -> np.ndarray:
+    """P(z in cell) under N(0, I): the product of 1-D normal CDF differences, (bins_y, bins_x)."""
+    p = np.diff(ndtr(np.asarray(edges, np.float64)))
+    return np.outer(p, p)
+
+
+def aggregate_posterior_mass(mu_2d, sigma_2d, edges) -> np.ndarray:
+    """P(z in cell) under the aggregate posterior q(z) = 1/N sum_i N(mu_i, diag(sigma_i^2)), (bins_y, bins_x).
+
+    Each axis factorises: mass_i(cell) = Px_i(column) * Py_i(row), so the grid is Py^T Px / N. Unlike the histogram
+    of mu, this counts the width of every posterior: it is where prior samples should land if q matched p."""
+    mu, sigma = np.asarray(mu_2d, np.float64), np.maximum(np.asarray(sigma_2d, np.float64), 1e-12)
+    e = np.asarray(edges, np.float64)
+    px = np.diff(ndtr((e[None, :] - mu[:, :1]) / sigma[:, :1]), axis=1)  # (N, bins)
+    py = np.diff(ndtr((e[None, :] - mu[:, 1:2]) / sigma[:, 1:2]), axis=1)
+    return py.T @ px / len(mu)
+
+
+@dataclass(frozen=True)
+class Hole:
+    z: tuple[float, float]  # centre of the cell
+    prior_mass: float
+    posterior_mass: float
+
+
+def find_holes(prior: np.ndarray, posterior: np.ndarray, edges, ratio: float = 0.1, k: int = 8,
+               min_prior: float = 2e-4) -> list[Hole]:
+    """Cells the prior samples from often (prior mass >= min_prior) but where the data's codes rarely go
+    (posterior mass < ratio * prior mass), the k most prior-probable first. A prior sample that lands in one
+    decodes to something the decoder never had to reconstruct."""
+    centres = (np.asarray(edges[:-1]) + np.asarray(edges[1:])) / 2
+    is_hole = (prior >= min_prior) & (posterior < ratio * prior)
+    rows, cols = np.nonzero(is_hole)
+    order = np.argsort(-prior[rows, cols], kind="stable")[:k]
+    return [Hole((float(centres[cols[i]]), float(centres[rows[i]])), float(prior[rows[i], cols[i]]),
+                 float(posterior[rows[i], cols[i]])) for i in order]
+
+
+def hole_fraction(prior: np.ndarray, posterior: np.ndarray, ratio: float = 0.1) -> float:
+    """The share of prior mass in cells where the posterior mass is under ratio * prior mass: roughly the chance
+    that a prior sample lands in a hole."""
+    return float(prior[posterior < ratio * prior].sum())
+
+
+# ---- rate-distortion ---------------------------------------------------------------------------------------------
+
+def neg_elbo_levels(rates, distortions, n: int = 6) -> np.ndarray:
+    """Round values c of -ELBO = rate + distortion, at most about 2n of them, spanning the given points: the
+    chart draws the lines x + y = c (every point on one line has the same -ELBO)."""
+    total = np.asarray(rates, np.float64) + np.asarray(distortions, np.float64)
+    lo, hi = float(total.min()), float(total.max())
+    span = max(hi - lo, 1.0)
+    step = next(m * 10**e for e in range(-1, 6) for m in (1, 2, 5) if span / (m * 10**e) <= n)
+    return np.arange(math.floor(lo / step) * step, hi + step, step)
+
+
+__all__ = ["Estimate", "kl_closed_form", "reparameterise", "kl_monte_carlo", "DigitELBO", "digit_elbo",
+           "log10_sigma", "CollapseCheck", "collapse_check", "grid_edges", "mu_histogram", "prior_mass",
+           "aggregate_posterior_mass", "Hole", "find_holes", "hole_fraction", "neg_elbo_levels"]
