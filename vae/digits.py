@@ -1,9 +1,280 @@
-"""User images -> MNIST-style digits. (Placeholder: being written.)"""
+"""User images -> MNIST-style digits: (28, 28) float32 in [0, 1], white ink on black, like the training data.
+
+MNIST's own recipe (LeCun et al.): the ink was scaled to fit a 20x20 box keeping its aspect ratio (anti-aliased,
+so grey levels appear), then placed in a 28x28 field so that its centre of mass sits at the centre. A photo or a
+drawing only looks like the data the model knows after the same steps, so we repeat them:
+
+    decode (first frame, EXIF rotation, transparency on white) -> grayscale -> invert if the background is light
+    -> background to 0, ink to 1 -> crop to the ink -> longer side 20 px -> centre of mass at the centre of 28x28
+
+`preprocess` also returns every intermediate picture (`Step`), so the app can show a class what happens.
+Anything that is not a usable digit raises `InputError` with a message meant for the person who uploaded it.
+"""
+from __future__ import annotations
+
+import io
+import warnings
+from typing import NamedTuple
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+MAX_PIXELS = 40_000_000  # refuse images larger than 40 megapixels BEFORE decoding them (a phone photo is ~12 MP)
+MAX_FILE_BYTES = 50 * 2**20  # nobody's digit needs more than 50 MB of file
+WORK_SIZE = 512  # big images are shrunk to this longer side first: the digit ends up 20 px anyway, and it is fast
+DIGIT_BOX = 20  # MNIST: the ink fits a 20x20 box ...
+FIELD = 28  # ... centred by mass in a 28x28 field
+MIN_CONTRAST = 0.08  # ink must differ from the background by at least 8 % of full scale (~20 grey levels)
+NOISE_FLOOR = 0.15  # after stretching, anything fainter than 15 % of the ink is paper texture or JPEG noise
 
 
 class InputError(ValueError):
     """An uploaded or drawn image is not a usable digit; the message says why."""
 
 
-def load_digit(data: bytes):
-    raise NotImplementedError
+class Step(NamedTuple):
+    title: str  # short, for a caption
+    image: np.ndarray  # (H, W) floats in [0, 1], or (H, W, 3) RGB for the picture as decoded
+    note: str  # one sentence a teacher can read out
+
+
+class Preprocessed(NamedTuple):
+    digit: np.ndarray  # (28, 28) float32 in [0, 1]
+    steps: list[Step]
+
+
+def load_digit(data: bytes) -> np.ndarray:
+    """Image file bytes (any format Pillow reads) -> (28, 28) float32 MNIST-style digit. Raises InputError."""
+    return preprocess(data).digit
+
+
+def digit_from_array(pixels) -> np.ndarray:
+    """A drawing as an array -> (28, 28) digit, through the same pipeline as files.
+
+    pixels: (H, W) gray, (H, W, 3) RGB or (H, W, 4) RGBA; floats in [0, 1] or uint8. Gray may be either ink-on-paper
+    or light-on-dark: the background decides whether it is inverted. Raises InputError.
+    """
+    return preprocess(pixels).digit
+
+
+def preprocess(source) -> Preprocessed:
+    """File bytes or a pixel array -> the digit and every intermediate step (for teaching)."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        img = _decode(bytes(source))
+    else:
+        img = _image_from_array(source)
+    rgb, alpha = _rgb_of(img), _alpha_of(img)
+    try:
+        return _pipeline(_composite(rgb, alpha, paper=1.0))
+    except InputError:
+        if alpha is None or alpha.min() >= 1:
+            raise
+        # Light ink on a transparent background vanishes on white paper: try dark paper before giving up.
+        return _pipeline(_composite(rgb, alpha, paper=0.0))
+
+
+# ---- decoding ---------------------------------------------------------------------------------------------------
+
+def _decode(data: bytes) -> Image.Image:
+    """Bytes -> a loaded, upright PIL image, refusing decompression bombs before any pixel is decoded."""
+    if not data:
+        raise InputError("The file is empty.")
+    if len(data) > MAX_FILE_BYTES:
+        raise InputError(f"The file is {len(data) / 2**20:.0f} MB; the limit is {MAX_FILE_BYTES // 2**20} MB.")
+    try:
+        with warnings.catch_warnings():
+            # Pillow only warns between 89 and 179 megapixels; treat its warning as the refusal it should be.
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img = Image.open(io.BytesIO(data))  # reads the header only
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise InputError(_too_large_message()) from None
+    except UnidentifiedImageError:
+        raise InputError("This file is not an image (or not in a format Pillow can read: "
+                         "try PNG or JPEG).") from None
+    except Exception as e:  # a hostile or broken header can raise almost anything inside a Pillow plugin
+        raise InputError(f"This image file is damaged and cannot be read ({type(e).__name__}).") from None
+    width, height = img.size
+    if width * height > MAX_PIXELS:
+        raise InputError(_too_large_message(width, height))
+    if width < 1 or height < 1:
+        raise InputError("This image has no pixels.")
+    try:
+        if img.format == "JPEG":
+            img.draft(img.mode, (WORK_SIZE, WORK_SIZE))  # let libjpeg decode at 1/2, 1/4 or 1/8 scale: much faster
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            img.load()  # the first frame of an animation; a truncated file fails here
+        return ImageOps.exif_transpose(img)  # phones store "rotate me" in EXIF rather than rotating pixels
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise InputError(_too_large_message()) from None
+    except Exception as e:
+        raise InputError(f"This image file is truncated or damaged and cannot be decoded "
+                         f"({type(e).__name__}: {e}).") from None
+
+
+def _too_large_message(width: int | None = None, height: int | None = None) -> str:
+    size = f" ({width} × {height} pixels)" if width else ""
+    return (f"This image is too large{size}: the limit is {MAX_PIXELS / 1e6:.0f} megapixels. "
+            "Crop or shrink it and try again.")
+
+
+def _image_from_array(pixels) -> Image.Image:
+    """A canvas array -> a PIL image, validated like a file."""
+    a = np.asarray(pixels)
+    if a.ndim not in (2, 3) or (a.ndim == 3 and a.shape[2] not in (3, 4)) or a.size == 0:
+        raise InputError(f"A drawing must be a gray, RGB or RGBA picture, not an array of shape {a.shape}.")
+    if a.shape[0] * a.shape[1] > MAX_PIXELS:
+        raise InputError(_too_large_message(a.shape[1], a.shape[0]))
+    if a.dtype != np.uint8:
+        a = a.astype(np.float64)
+        if not np.isfinite(a).all() or a.min() < 0 or a.max() > 1:
+            raise InputError("A drawing's pixel values must be finite and between 0 and 1.")
+        a = (a * 255 + 0.5).astype(np.uint8)
+    return Image.fromarray(a, "L" if a.ndim == 2 else {3: "RGB", 4: "RGBA"}[a.shape[2]])
+
+
+# ---- colour planes ----------------------------------------------------------------------------------------------
+
+def _rgb_of(img: Image.Image) -> np.ndarray:
+    """(H, W, 3) floats in [0, 1], at most WORK_SIZE on the longer side. 16-bit and float images keep their range."""
+    img = _shrink(img)
+    mode = img.mode
+    if mode.startswith("I;16") or mode in ("I", "F"):
+        a = np.asarray(img, dtype=np.float64)
+        if mode.startswith("I;16"):
+            a = a / 65535.0
+        elif mode == "I":
+            a = a / (255.0 if a.max() <= 255 else 65535.0 if a.max() <= 65535 else a.max())
+        elif a.size and np.isfinite(a).all() and (a.min() < 0 or a.max() > 1):
+            a = (a - a.min()) / max(a.max() - a.min(), 1e-12)  # float TIFFs: any range
+        if not np.isfinite(a).all():
+            raise InputError("This image contains invalid (NaN or infinite) pixel values.")
+        return np.repeat(np.clip(a, 0, 1)[..., None], 3, axis=2).astype(np.float32)
+    try:
+        rgb = img.convert("RGB")  # palette, CMYK, YCbCr, 1-bit, gray with alpha ... all become RGB
+    except (ValueError, OSError) as e:
+        raise InputError(f"Images in the colour mode {mode!r} are not supported ({e}).") from None
+    return np.asarray(rgb, dtype=np.float32) / 255.0
+
+
+def _alpha_of(img: Image.Image) -> np.ndarray | None:
+    """(H, W) opacity in [0, 1], or None for images without transparency."""
+    if img.mode in ("RGBA", "LA", "PA", "La", "RGBa") or (img.mode == "P" and "transparency" in img.info):
+        return np.asarray(_shrink(img.convert("RGBA")).getchannel("A"), dtype=np.float32) / 255.0
+    return None
+
+
+def _shrink(img: Image.Image) -> Image.Image:
+    if max(img.size) <= WORK_SIZE:
+        return img
+    if img.mode == "P":
+        img = img.convert("RGBA")  # resampling a palette would pick palette entries, not average them
+    scale = WORK_SIZE / max(img.size)
+    size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
+    return img.resize(size, Image.Resampling.BOX)  # area average: a thin stroke fades but does not vanish
+
+
+def _composite(rgb: np.ndarray, alpha: np.ndarray | None, paper: float) -> np.ndarray:
+    """Put a transparent picture on paper of the given brightness (1.0 white, 0.0 black)."""
+    if alpha is None:
+        return rgb
+    return rgb * alpha[..., None] + paper * (1 - alpha[..., None])
+
+
+def _luma(rgb: np.ndarray) -> np.ndarray:
+    """ITU-R 601 luma, the weights Pillow's convert("L") uses."""
+    return (rgb @ np.array([0.299, 0.587, 0.114], np.float32)).astype(np.float32)
+
+
+# ---- the MNIST recipe -------------------------------------------------------------------------------------------
+
+def _pipeline(shown: np.ndarray) -> Preprocessed:
+    """(H, W, 3) picture on paper -> the digit, with a picture of every step."""
+    gray = _luma(shown)
+    steps = [Step("Your image", np.clip(shown, 0, 1),
+                  f"As decoded: first frame, EXIF rotation applied, transparency on paper "
+                  f"({gray.shape[1]} × {gray.shape[0]} px).")]
+    steps.append(Step("Grayscale", gray, "Colour is dropped: MNIST digits have one brightness channel."))
+
+    background = _background_level(gray)
+    if background > 0.5:
+        ink = 1.0 - gray
+        steps.append(Step("Inverted", ink, f"The background is light ({background:.2f}), so light and dark swap: "
+                                           "MNIST digits are white ink on black."))
+        background = 1.0 - background
+    else:
+        ink = gray
+        steps.append(Step("Not inverted", ink, f"The background is already dark ({background:.2f}): "
+                                               "light ink on black, like MNIST."))
+
+    stretched = _stretch(ink, background)
+    steps.append(Step("Background to 0, ink to 1", stretched,
+                      f"Paper becomes black and the strongest ink white; specks under {NOISE_FLOOR:.0%} are removed."))
+
+    rows, cols = np.flatnonzero(stretched.any(axis=1)), np.flatnonzero(stretched.any(axis=0))
+    cropped = stretched[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    steps.append(Step("Cropped to the ink", cropped, f"Only the box around the ink is kept "
+                                                      f"({cropped.shape[1]} × {cropped.shape[0]} px)."))
+
+    scaled = _fit_box(cropped, DIGIT_BOX)
+    steps.append(Step(f"Scaled to {DIGIT_BOX} px", scaled,
+                      f"The longer side becomes {DIGIT_BOX} px, keeping the aspect ratio "
+                      f"({scaled.shape[1]} × {scaled.shape[0]} px), as MNIST did."))
+
+    digit = _centre_by_mass(scaled, FIELD)
+    steps.append(Step(f"Centred in {FIELD} × {FIELD}", digit,
+                      f"Placed so that its centre of mass sits at the centre of the {FIELD} × {FIELD} field: "
+                      "MNIST's own convention, and what the model saw in training."))
+    return Preprocessed(digit, steps)
+
+
+def _background_level(gray: np.ndarray) -> float:
+    """The paper's brightness: the median of a thin ring along the border, where a digit rarely reaches."""
+    h, w = gray.shape
+    k = max(1, min(h, w) // 20)
+    ring = np.concatenate([gray[:k].ravel(), gray[-k:].ravel(), gray[:, :k].ravel(), gray[:, -k:].ravel()])
+    return float(np.median(ring))
+
+
+def _stretch(ink: np.ndarray, background: float) -> np.ndarray:
+    """Background -> 0 and the ink's peak -> 1. The peak is taken after a 3x3 box blur, so one noisy pixel
+    cannot set the scale. Raises InputError when there is no ink."""
+    d = np.clip(ink - background, 0, None)
+    peak = float(_box3(d).max()) if min(d.shape) >= 3 else float(d.max())
+    if peak < MIN_CONTRAST:
+        raise InputError("No digit found: the image looks blank (or the ink is too faint against the background).")
+    out = np.clip(d / peak, 0, 1).astype(np.float32)
+    out[out < NOISE_FLOOR] = 0
+    return out
+
+
+def _box3(a: np.ndarray) -> np.ndarray:
+    p = np.pad(a, 1, mode="edge")
+    h, w = a.shape
+    return sum(p[i:i + h, j:j + w] for i in range(3) for j in range(3)) / 9.0
+
+
+def _fit_box(a: np.ndarray, box: int) -> np.ndarray:
+    """Resize so the longer side is `box` px, keeping the aspect ratio; anti-aliased, then re-normalised so
+    that a thin stroke, shrunk to grey, is still full-strength ink."""
+    h, w = a.shape
+    scale = box / max(h, w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    resample = Image.Resampling.LANCZOS if scale < 1 else Image.Resampling.BILINEAR
+    out = np.clip(np.asarray(Image.fromarray(a.astype(np.float32), "F").resize(size, resample)), 0, 1)
+    return (out / out.max() if out.max() > 0 else out).astype(np.float32)
+
+
+def _centre_by_mass(a: np.ndarray, field: int) -> np.ndarray:
+    """Paste `a` into a field x field black image, shifted by whole pixels so that its centre of mass lands on
+    pixel (field/2, field/2), which is where MNIST's test digits have theirs (14.0, 14.0 on average)."""
+    ys, xs = np.indices(a.shape)
+    mass = a.sum()
+    cy, cx = (ys * a).sum() / mass, (xs * a).sum() / mass
+    top, left = int(round(field / 2 - cy)), int(round(field / 2 - cx))
+    out = np.zeros((field, field), np.float32)
+    # Clip in case a lopsided digit's centre of mass pushes part of it off the field (rare; MNIST did the same).
+    y0, x0 = max(top, 0), max(left, 0)
+    y1, x1 = min(top + a.shape[0], field), min(left + a.shape[1], field)
+    out[y0:y1, x0:x1] = a[y0 - top:y1 - top, x0 - left:x1 - left]
+    return out
