@@ -1,14 +1,273 @@
-"""explore page (being written)."""
+"""Explore the latent space: the map of the test digits' posterior means, the latent pad that decodes in the
+browser while you drag, and the decoded manifold, prior samples and interpolations."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
 import streamlit as st
 
-from ui.state import current_checkpoint, init_state
+import vae
+from ui import images
+from ui.components.latent_pad import dims_plane, latent_pad, pca_plane, publish_model
+from ui.plots import add_marker, latent_scatter_figure, latent_scatter_png
+from ui.state import current_checkpoint, init_state, test_split
+from vae import latent
+
+CACHE_DIR = Path("cache")  # derived data keyed by checkpoint hash (git-ignored): encodings, t-SNE
+DIGIT_PX = 112  # a 28 x 28 digit shown 4x
+
+
+# ---- cached data (keyed by the checkpoint's content hash, never by its path) ------------------------------------
+
+@st.cache_data(max_entries=8, show_spinner="Encoding the 10,000 test digits…")
+def encodings(sha256: str, dataset: str, _ck: vae.Checkpoint) -> tuple[np.ndarray, np.ndarray]:
+    """mu and sigma of q(z|x) for every test digit. Also kept on disk, so a restarted server starts fast."""
+    path = CACHE_DIR / "encodings" / f"{sha256[:16]}-{dataset}.npz"
+    try:
+        with np.load(path) as f:
+            return f["mu"], f["sigma"]
+    except (OSError, KeyError, ValueError):
+        pass  # not there yet (or unreadable): compute below
+    mu, sigma = latent.posterior(_ck.model, test_split(dataset).floats().numpy())
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp.npz")
+        np.savez(tmp, mu=mu, sigma=sigma)
+        tmp.replace(path)
+    except OSError:
+        pass  # a read-only disk only costs speed
+    return mu, sigma
+
+
+@st.cache_data(max_entries=16, show_spinner="Computing the 2-D view…")
+def map_view(sha256: str, dataset: str, method: str, _mu: np.ndarray):
+    """(points (N, 2), fitted PCA or None). t-SNE is also cached on disk, so it is computed once per model."""
+    return latent.project_2d(_mu, method=method, cache_dir=CACHE_DIR / "tsne", cache_key=f"{sha256[:16]}-{dataset}")
+
+
+def tsne_on_disk(sha256: str, dataset: str, n: int) -> bool:
+    return (CACHE_DIR / "tsne" / f"tsne-{sha256[:16]}-{dataset}-{n}-0.npy").is_file()
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def decoded_manifold(sha256: str, n: int, dims: tuple[int, int], _model) -> np.ndarray:
+    return latent.manifold(_model, n=n, dims=dims)
+
+
+def show_digits(strip: np.ndarray, nrow: int, caption: str | None = None, scale: int = 2) -> None:
+    st.image(images.to_uint8(images.grid(strip, nrow=nrow), scale), caption=caption, output_format="PNG")
+
+
+# ---- sections ----------------------------------------------------------------------------------------------------
+
+def latent_map(ck: vae.Checkpoint, mu: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, str]:
+    """The scatter of posterior means; returns the plotted points and the view's name."""
+    dim = ck.model_config.latent_dim
+    method = "identity"
+    if dim > 2:
+        view = st.radio("View of the 20-D means" if dim == 20 else f"View of the {dim}-D means",
+                        ["PCA", "t-SNE"], horizontal=True, key="explore_view",
+                        help="PCA is a linear projection (distances along it are real); t-SNE keeps neighbours "
+                             "together but distorts distances. t-SNE takes about a minute, once per model.")
+        method = "pca" if view == "PCA" else "tsne"
+        if method == "tsne" and not (tsne_on_disk(ck.sha256, ck.dataset, len(mu))
+                                     or st.session_state.get("tsne_ready") == ck.sha256):
+            st.info("t-SNE is slow (about a minute on this machine), so it runs only when you ask. "
+                    "It is saved, so each model needs it once.")
+            if not st.button("Compute the t-SNE view", key="compute_tsne"):
+                method = "pca"
+            else:
+                st.session_state["tsne_ready"] = ck.sha256
+    points, _ = map_view(ck.sha256, ck.dataset, "pca" if method == "identity" else method, mu)
+    axes = {"identity": ("z₁", "z₂"), "pca": ("PC1", "PC2"), "tsne": ("t-SNE 1", "t-SNE 2")}[method]
+    fig = latent_scatter_figure(points, labels, axis_titles=axes, height=560)
+    clicked = selected_index(st.session_state.get("latent_map"))
+    if clicked is not None and clicked != st.session_state.get("explore_digit_clicked"):
+        # A new click on the map (read before drawing, so the marker shows without a second rerun).
+        st.session_state["explore_digit"] = st.session_state["explore_digit_clicked"] = clicked
+    chosen = st.session_state.get("explore_digit")
+    if chosen is not None and 0 <= chosen < len(points):
+        add_marker(fig, float(points[chosen, 0]), float(points[chosen, 1]), f"test digit #{chosen}")
+    st.plotly_chart(fig, key="latent_map", on_select="rerun", selection_mode="points", config={"displaylogo": False})
+    st.caption("Each dot is one test digit x, placed at the mean μ(x) of its posterior q(z|x) = N(μ, diag σ²) "
+               "and coloured by its true label (the VAE never saw the labels). Click a dot to inspect it; click "
+               "a legend entry to hide a class, double-click to show only that class.")
+    st.download_button("Download the map (PNG)", key="download_map", mime="image/png",
+                       file_name=f"latent-map-{ck.sha256[:8]}-{method}.png",
+                       data=lambda: latent_scatter_png(points, labels, axis_titles=tuple(
+                           a.replace("₁", "1").replace("₂", "2") for a in axes)))
+    return points, method
+
+
+def selected_index(event) -> int | None:
+    """The test-digit row of the first selected map point (its customdata), or None."""
+    try:
+        points = event["selection"]["points"]
+    except (KeyError, TypeError):
+        return None
+    for point in points:
+        if point.get("customdata") is not None:  # markers added on top carry none
+            return int(np.ravel(point["customdata"])[0])
+    return None
+
+
+def chosen_digit(ck: vae.Checkpoint, mu: np.ndarray, sigma: np.ndarray, split: vae.Split) -> None:
+    """The clicked digit: the image, its reconstruction from mu, and its posterior."""
+    index = st.session_state.get("explore_digit")
+    if index is None or not 0 <= index < len(mu):
+        st.caption("Click a digit on the map to see it, its reconstruction and its posterior here.")
+        return
+    x = split.images[index].numpy() / 255.0
+    recon = latent.decode(ck.model, mu[index:index + 1])[0]
+    st.markdown(f"**Test digit #{index}** (label {int(split.labels[index])})")
+    c1, c2, c3 = st.columns([1, 1, 2])
+    c1.image(images.to_uint8(x, 4), caption="the digit x", output_format="PNG")
+    c2.image(images.to_uint8(recon, 4), caption="decoded from μ", output_format="PNG")
+    with c3:
+        rows = [f"| z{i + 1} | {m:+.2f} | {s:.3f} |" for i, (m, s) in enumerate(zip(mu[index], sigma[index]))]
+        st.markdown("| dim | μ | σ |\n|---|---|---|\n" + "\n".join(rows[:8]))
+        if len(rows) > 8:
+            st.caption(f"(first 8 of {len(rows)} dimensions)")
+    b1, b2, b3 = st.columns(3)
+    b1.button("Put it on the pad", key="digit_to_pad", on_click=_move_pad, args=(mu[index].tolist(),))
+    b2.button("Interpolate from it", key="digit_to_a", on_click=_set, args=("interp_a", index))
+    b3.button("Interpolate to it", key="digit_to_b", on_click=_set, args=("interp_b", index))
+
+
+def _set(key: str, value) -> None:
+    st.session_state[key] = value
+
+
+def _move_pad(z: list[float]) -> None:
+    """Move the pad from Python: its committed state and a new nonce, so the browser adopts z once."""
+    st.session_state["latent_pad"] = {"z": z}
+    st.session_state["pad_nonce"] = st.session_state.get("pad_nonce", 0) + 1
+
+
+@st.fragment
+def pad_section(ck: vae.Checkpoint, mu: np.ndarray, labels: np.ndarray) -> None:
+    """The latent pad. A fragment: releasing the pad reruns only this, not the 10k-point map."""
+    dim = ck.model_config.latent_dim
+    if dim == 1:
+        st.warning("This model has a 1-D latent space: there is no plane to explore. Use the slider.")
+    if dim > 2:
+        kind = st.radio("The pad moves in", ["the PCA plane", "two latent dimensions"], horizontal=True,
+                        key="pad_plane", help="The other dimensions keep their slider values.")
+        if kind == "the PCA plane":
+            points, pca = map_view(ck.sha256, ck.dataset, "pca", mu)
+            plane = pca_plane(pca, points)
+        else:
+            c1, c2 = st.columns(2)
+            options = list(range(dim))
+            i = c1.selectbox("Horizontal axis", options, index=0, format_func=lambda d: f"z{d + 1}", key="pad_i")
+            j = c2.selectbox("Vertical axis", options, index=1, format_func=lambda d: f"z{d + 1}", key="pad_j")
+            if i == j:
+                st.warning("Pick two different dimensions.")
+                return
+            plane = dims_plane(dim, i, j, mu)
+    else:
+        plane = dims_plane(dim, 0, min(1, dim - 1), mu) if dim == 2 else None
+    if plane is None:
+        return
+    model_info = publish_model(ck.sha256, ck.dataset, ck.model, mu, labels)
+    start = st.session_state.get("latent_pad", {}) or {}
+    z0 = start.get("z") if start.get("z") is not None and len(start.get("z")) == dim else [0.0] * dim
+    limit = float(max(4.0, np.ceil(np.percentile(np.abs(mu), 99.5))))
+    z = latent_pad(model_info, plane, z0, z_nonce=st.session_state.get("pad_nonce", 0),
+                   slider_range=(-limit, limit), key="latent_pad")
+    decoded = latent.decode(ck.model, np.asarray([z], np.float32))[0]
+    c1, c2 = st.columns([1, 3])
+    c1.image(images.to_uint8(decoded, 3), caption="decoded in Python", output_format="PNG")
+    coords = ", ".join(f"{v:+.2f}" for v in z[:6]) + (", …" if dim > 6 else "")
+    c2.markdown(f"Python received **z = ({coords})** when you let go.")
+    c2.caption("Hover over the plane to preview, press and drag to move z, or drag a slider: the digit is "
+               "decoded in your browser on every frame. The decoder turns z into p(x|z), one Bernoulli per pixel; "
+               "the picture shows the means sigmoid(f_θ(z)). An encoded digit lands at z = μ + σ·ε, ε ~ N(0, I).")
+
+
+def manifold_section(ck: vae.Checkpoint) -> None:
+    dim = ck.model_config.latent_dim
+    c1, c2, c3 = st.columns(3)
+    n = c1.slider("Grid size n", 5, 30, 15, key="manifold_n")
+    dims = (0, 1)
+    if dim > 2:
+        dims = (c2.selectbox("Horizontal dimension", range(dim), 0, format_func=lambda d: f"z{d + 1}",
+                             key="manifold_i"),
+                c3.selectbox("Vertical dimension", range(dim), 1, format_func=lambda d: f"z{d + 1}",
+                             key="manifold_j"))
+        if dims[0] == dims[1]:
+            st.warning("Pick two different dimensions.")
+            return
+    if dim < 2:
+        st.info("The manifold grid needs at least two latent dimensions.")
+        return
+    grid = images.grid(decoded_manifold(ck.sha256, n, dims, ck.model).reshape(n * n, 28, 28), nrow=n, padding=0)
+    st.image(images.to_uint8(grid, 2), output_format="PNG")
+    held = "" if dim == 2 else f" (the other {dim - 2} dimensions are held at 0)"
+    st.caption(f"The decoder's mean image at each point of an {n}×{n} grid over (z{dims[0] + 1}, z{dims[1] + 1})"
+               f"{held}. The coordinates are Φ⁻¹ of evenly spaced probabilities from 0.05 to 0.95 (Φ is the "
+               "standard normal CDF), so every cell holds the same prior mass, as in Kingma & Welling (2013), fig. 4.")
+    st.download_button("Download the grid (PNG)", images.png_bytes(grid, 2), key="download_manifold",
+                       file_name=f"manifold-{ck.sha256[:8]}-{n}x{n}.png", mime="image/png")
+
+
+def prior_section(ck: vae.Checkpoint) -> None:
+    seed = st.session_state.setdefault("prior_seed", 0)
+    if st.button("Draw new samples", key="prior_new"):
+        seed = st.session_state["prior_seed"] = seed + 1
+    show_digits(latent.prior_samples(ck.model, 32, seed=seed), nrow=16)
+    st.caption("z ~ N(0, I), the prior, then the decoder's mean image. Where the posteriors do not cover the "
+               "prior, samples look like no digit at all.")
+
+
+def interpolation_section(ck: vae.Checkpoint, mu: np.ndarray, split: vae.Split) -> None:
+    st.session_state.setdefault("interp_a", 0)
+    st.session_state.setdefault("interp_b", 1)
+    c1, c2, c3 = st.columns(3)
+    a = c1.number_input("From test digit #", 0, len(mu) - 1, key="interp_a")
+    b = c2.number_input("To test digit #", 0, len(mu) - 1, key="interp_b")
+    steps = c3.slider("Steps", 3, 16, 10, key="interp_steps")
+    ends = np.stack([split.images[a].numpy(), split.images[b].numpy()]) / 255.0
+    show_digits(ends, nrow=2, caption=f"#{a} (label {int(split.labels[a])}) and #{b} (label {int(split.labels[b])})")
+    for mode in ("linear", "spherical"):
+        show_digits(latent.interpolate(ck.model, mu[a], mu[b], steps=steps, mode=mode), nrow=steps, caption=mode)
+    st.caption("Linear: z(t) = (1 − t) μ_a + t μ_b. Spherical (slerp): z(t) = [sin((1 − t)Ω) μ_a + sin(tΩ) μ_b] / "
+               "sin Ω, with Ω the angle between μ_a and μ_b; it keeps the norm that prior samples have in many "
+               "dimensions, where the straight line passes close to the origin.")
 
 
 def main() -> None:
     init_state()
     ck = current_checkpoint()
-    st.title("explore")
-    st.write(ck.name)
+    st.title("Explore the latent space")
+    try:
+        split = test_split(ck.dataset)
+    except vae.DataUnavailableError as exc:
+        st.error(f"The {ck.dataset} test set is not available: {exc}")
+        return
+    mu, sigma = encodings(ck.sha256, ck.dataset, ck)
+    labels = split.labels.numpy()
+    st.caption(f"Model: {ck.name or Path(st.session_state['model_path']).stem} · "
+               f"{ck.model_config.latent_dim}-D latent · {ck.model_config.arch.upper()} · "
+               f"β = {ck.train_config.beta:g}")
+
+    left, right = st.columns([1, 1.1], gap="medium")
+    with left:
+        st.subheader("The latent map")
+        latent_map(ck, mu, labels)
+        chosen_digit(ck, mu, sigma, split)
+    with right:
+        st.subheader("The latent pad")
+        pad_section(ck, mu, labels)
+
+    tab_grid, tab_prior, tab_interp = st.tabs(["Decoded manifold", "Prior samples", "Interpolation"])
+    with tab_grid:
+        manifold_section(ck)
+    with tab_prior:
+        prior_section(ck)
+    with tab_interp:
+        interpolation_section(ck, mu, split)
 
 
 main()
