@@ -205,3 +205,33 @@ def run_exported_decoder(layers: list[dict], weights: np.ndarray, z) -> np.ndarr
         else:
             raise ValueError(f"unknown layer type {kind!r}")
     return h.astype(np.float32)
+
+
+def sample_posterior(mu, sigma, seed: int | None = None) -> np.ndarray:
+    """One draw z = mu + sigma * eps, eps ~ N(0, I), per row: the reparameterisation trick, shown to students."""
+    mu, sigma = np.asarray(mu, np.float32), np.asarray(sigma, np.float32)
+    eps = np.random.default_rng(seed).standard_normal(mu.shape).astype(np.float32)
+    return mu + sigma * eps
+
+
+def posterior_ellipse(mu, sigma, pca=None, n_std: float = 1.0, n_points: int = 73) -> np.ndarray:
+    """The n_std contour of q(z|x) = N(mu, diag sigma^2) in the 2-D view, as an (n_points, 2) closed polygon.
+
+    D = 2 (pca None): the axis-aligned ellipse with semi-axes n_std * sigma, at true scale.
+    D > 2: the projection through the fitted PCA: a linear map W of a Gaussian is Gaussian, with mean W(mu - m)
+    and covariance W diag(sigma^2) W^T, so the ellipse may be tilted. It is the shadow of the D-dimensional
+    ellipsoid on the plane, not a slice through it.
+    """
+    mu, sigma = np.asarray(mu, np.float64).ravel(), np.asarray(sigma, np.float64).ravel()
+    t = np.linspace(0, 2 * np.pi, n_points)
+    circle = np.stack([np.cos(t), np.sin(t)], axis=1)  # (n_points, 2)
+    if pca is None:
+        if mu.size != 2:
+            raise ValueError(f"a {mu.size}-D posterior needs a PCA to project it onto the plane")
+        return (mu + n_std * circle * sigma).astype(np.float32)
+    w = np.asarray(pca.components_, np.float64)  # (2, D)
+    centre = (mu - pca.mean_) @ w.T
+    cov = (w * sigma ** 2) @ w.T  # (2, 2)
+    vals, vecs = np.linalg.eigh(cov)
+    axes = vecs * np.sqrt(np.clip(vals, 0, None))  # columns: the ellipse's semi-axes (1 sigma)
+    return (centre + n_std * circle @ axes.T).astype(np.float32)
