@@ -9,6 +9,7 @@ import hashlib
 import io
 import os
 import tempfile
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +20,9 @@ from .model import VAE
 
 FORMAT = "vae-explorer-checkpoint"
 FORMAT_VERSION = 1
+# torch.load accepts deflate-compressed zip entries: a 20 MB upload of zeros could unpack to ~16 GB. The largest
+# model this project trains is a few MB (with optimizer state ~3x that), so refuse anything that unpacks past this.
+MAX_UNPACKED_BYTES = 256 * 2**20
 
 
 class CheckpointError(ValueError):
@@ -94,6 +98,20 @@ def _read(source) -> bytes:
         raise CheckpointError(f"Could not read {source}: {exc.strerror or exc}.") from None
 
 
+def _check_unpacked_size(data: bytes) -> None:
+    """Refuse a zip (torch's file format) whose entries unpack to more than MAX_UNPACKED_BYTES: a zip bomb."""
+    if not data.startswith(b"PK"):
+        return
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            unpacked = sum(info.file_size for info in z.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return  # not a readable zip: torch.load reports it below
+    if unpacked > MAX_UNPACKED_BYTES:
+        raise CheckpointError(f"The file unpacks to {unpacked / 2**20:,.0f} MB, more than the "
+                              f"{MAX_UNPACKED_BYTES // 2**20} MB limit for a checkpoint; it was not opened.")
+
+
 def load_checkpoint(source) -> Checkpoint:
     """Load and validate a checkpoint from a path, bytes or a binary file object.
 
@@ -104,11 +122,12 @@ def load_checkpoint(source) -> Checkpoint:
     data = _read(source)
     if not data:
         raise CheckpointError("The file is empty: it is not a checkpoint.")
+    _check_unpacked_size(data)
     try:
         payload = torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as exc:  # UnpicklingError (hostile or foreign objects), zip/EOF errors (truncated, random)
         text = str(exc)
-        if "weights_only" in text or "Unsupported global" in text or "Unpickler" in text:
+        if "Unsupported global" in text:  # a class or function reference: what code-running pickles use
             raise CheckpointError("The file contains Python objects other than weights; it was refused "
                                   "without running anything. Only checkpoints written by this project load.") from None
         raise CheckpointError("The file is not a readable checkpoint (corrupt, truncated or another format).") from None
@@ -129,8 +148,11 @@ def load_checkpoint(source) -> Checkpoint:
     state = payload.get("state_dict")
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise CheckpointError("The checkpoint has no valid weights.")
-    model = VAE(model_cfg)
-    expected = model.state_dict()
+    try:
+        with torch.device("meta"):  # shapes only: a config declaring billions of weights must not allocate them
+            expected = VAE(model_cfg).state_dict()
+    except Exception as exc:
+        raise CheckpointError(f"The checkpoint's configuration cannot be built: {exc}.") from None
     if set(state) != set(expected):
         raise CheckpointError("The weights do not match the model described in the checkpoint (different layers).")
     for k, v in state.items():
@@ -140,15 +162,20 @@ def load_checkpoint(source) -> Checkpoint:
         if v.is_floating_point() and not torch.isfinite(v).all():
             raise CheckpointError(f"The checkpoint's weights contain NaN or infinite values ({k}); the training "
                                   "run that wrote it diverged.")
+    model = VAE(model_cfg)  # its size is now that of the weights actually in the file
     model.load_state_dict({k: v.float() for k, v in state.items()})
     model.eval()
     history = payload.get("history") or []
     metrics = payload.get("metrics") or {}
     if not isinstance(history, list) or not isinstance(metrics, dict):
         raise CheckpointError("The checkpoint's history or metrics are malformed.")
+    try:
+        epoch = int(payload.get("epoch", 0))
+    except (TypeError, ValueError):
+        raise CheckpointError("The checkpoint's epoch count is not a number.") from None
     return Checkpoint(model=model, model_config=model_cfg, train_config=train_cfg, history=history,
                       metrics=metrics, dataset=str(payload.get("dataset", "mnist")),
-                      epoch=int(payload.get("epoch", 0)), name=str(payload.get("name", "")),
+                      epoch=epoch, name=str(payload.get("name", "")),
                       sha256=hashlib.sha256(data).hexdigest(), resume_state=payload.get("resume_state") or {},
                       half=any(v.dtype == torch.float16 for v in state.values()))
 
