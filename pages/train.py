@@ -1,14 +1,301 @@
-"""train page (being written)."""
+"""Train a VAE: pick a recipe, train it in the background, watch the losses and the latent map change every
+epoch, then replay the map's evolution. The training itself is a separate `python -m vae train` process
+(vae.runs), so this page only starts, polls and stops it."""
+from __future__ import annotations
+
+import os
+
 import streamlit as st
 
-from ui.state import current_checkpoint, init_state
+import vae
+from ui import state
+from ui.plots import latent_scatter_figure
+from ui.training import format_seconds, loss_curves_figure, replay_figure
+from vae import runs
+from vae.latent import project_2d
+
+POLL_SECONDS = 1.0
+MAX_ACTIVE_RUNS = int(os.environ.get("VAE_MAX_TRAINING_RUNS", "1"))  # 2 cores: one run at a time by default
+PRESET_LABELS = {
+    "fast-2d": "fast 2-D demo (≈ 1 minute on a laptop CPU)",
+    "classic-mlp": "classic tutorial MLP (784-128-100)",
+    "beta-vae-4": "β-VAE, β = 4",
+    "conv-2d": "2-D conv (like the Keras example)",
+}
+LEARNING_RATES = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2]
+STATE_LABELS = {"starting": "🟡 starting", "running": "🟢 training", "stopping": "🟡 stopping",
+                "finished": "✅ finished", "stopped": "⏹️ stopped", "failed": "❌ failed",
+                "interrupted": "⚠️ interrupted"}
+
+
+# ---- the configuration form ------------------------------------------------------------------------------------
+
+def apply_preset() -> None:
+    """Copy the chosen preset into the form's widgets (a callback, so it runs before they are drawn)."""
+    key = st.session_state["tr_preset"]
+    model_cfg, train_cfg = vae.PRESETS[key]
+    st.session_state.update({
+        "tr_arch": model_cfg.arch, "tr_hidden": ",".join(map(str, model_cfg.hidden)),
+        "tr_latent": model_cfg.latent_dim, "tr_beta": float(train_cfg.beta), "tr_kl_warmup": train_cfg.kl_warmup,
+        "tr_epochs": train_cfg.epochs, "tr_batch": train_cfg.batch_size,
+        "tr_lr": min(LEARNING_RATES, key=lambda lr: abs(lr - train_cfg.lr)), "tr_seed": train_cfg.seed,
+        "tr_binarize": train_cfg.binarize, "tr_name": PRESET_LABELS[key].split(" (")[0],
+    })
+
+
+def init_form_state() -> None:
+    if "tr_preset" not in st.session_state:
+        st.session_state["tr_preset"] = "fast-2d"
+        apply_preset()
+    st.session_state.setdefault("tr_dataset", st.session_state.get("dataset", "mnist"))
+    st.session_state.setdefault("tr_subset", 0)
+
+
+def configs_from_form() -> tuple[vae.ModelConfig, vae.TrainConfig]:
+    """The form's values as configs; ValueError with a readable message when they do not make a model."""
+    ss = st.session_state
+    preset_model, preset_train = vae.PRESETS[ss["tr_preset"]]
+    try:
+        hidden = tuple(int(h) for h in ss["tr_hidden"].replace(" ", "").split(",") if h)
+    except ValueError:
+        raise ValueError(f"Layer widths must be whole numbers separated by commas, like 512,256 "
+                         f"(not {ss['tr_hidden']!r}).") from None
+    model_cfg = vae.ModelConfig(arch=ss["tr_arch"], latent_dim=int(ss["tr_latent"]), hidden=hidden,
+                                likelihood=preset_model.likelihood)
+    train_cfg = vae.TrainConfig(
+        dataset=ss["tr_dataset"], epochs=int(ss["tr_epochs"]), batch_size=int(ss["tr_batch"]), lr=float(ss["tr_lr"]),
+        lr_schedule=preset_train.lr_schedule, warmup_steps=preset_train.warmup_steps, beta=float(ss["tr_beta"]),
+        kl_warmup=int(ss["tr_kl_warmup"]), binarize=ss["tr_binarize"], seed=int(ss["tr_seed"]),
+        train_subset=int(ss["tr_subset"]), threads=1)
+    return model_cfg, train_cfg
+
+
+def start(demo: bool) -> None:
+    """Start a run from the form (a callback: the new run is selected before the page is drawn)."""
+    try:
+        model_cfg, train_cfg = configs_from_form()
+    except ValueError as exc:
+        st.session_state["tr_error"] = str(exc)
+        return
+    busy = runs.active_runs(state.RUNS_DIR)
+    if len(busy) >= MAX_ACTIVE_RUNS:
+        st.session_state["tr_error"] = (f"“{busy[0].name}” is still training and this computer trains one model "
+                                        "at a time. Wait for it, or stop it first.")
+        return
+    try:
+        run_dir = runs.start_run(state.RUNS_DIR, model_cfg, train_cfg, st.session_state["tr_name"].strip() or "run",
+                                 demo=demo)
+    except OSError as exc:
+        st.session_state["tr_error"] = (f"Could not create the run folder in {state.RUNS_DIR.resolve()}: "
+                                        f"{exc.strerror or exc}. Free some disk space or fix the folder's "
+                                        "permissions, then try again.")
+        return
+    st.session_state["tr_error"] = ""
+    st.session_state["train_run"] = run_dir.name
+
+
+def config_form() -> None:
+    st.selectbox("Recipe", list(PRESET_LABELS), format_func=PRESET_LABELS.get, key="tr_preset",
+                 on_change=apply_preset, help="Fills in the settings below; change any of them afterwards.")
+    st.selectbox("Dataset", list(state.DATASETS), format_func=state.DATASETS.get, key="tr_dataset")
+    dataset = st.session_state["tr_dataset"]
+    have_data = runs.training_data_present(dataset)
+    with st.form("train_form", border=True):
+        st.text_input("Run name", key="tr_name", max_chars=60)
+        a, b = st.columns(2)
+        a.selectbox("Architecture", ["mlp", "conv"], key="tr_arch",
+                    format_func={"mlp": "MLP (fully connected)", "conv": "convolutional"}.get)
+        b.text_input("Hidden layers", key="tr_hidden", help="MLP: widths, e.g. 512,256. Conv: channels of the two "
+                                                            "conv layers, then the dense layer, e.g. 32,64,16.")
+        a.number_input("Latent dimension", 1, 128, key="tr_latent", help="2 can be drawn directly.")
+        b.number_input("β (weight of the KL term)", 0.0, 100.0, step=0.25, key="tr_beta",
+                       help="0: a plain autoencoder. 1: the VAE. Larger: smoother, blurrier.")
+        a.number_input("KL warm-up (epochs)", 0, 100, key="tr_kl_warmup",
+                       help="Ramp β up from 0 over these epochs; helps against posterior collapse.")
+        b.number_input("Epochs", 1, 500, key="tr_epochs")
+        a.select_slider("Batch size", [32, 64, 128, 256, 512, 1024], key="tr_batch")
+        b.select_slider("Learning rate", LEARNING_RATES, key="tr_lr", format_func=lambda v: f"{v:g}")
+        a.number_input("Seed", 0, 2**31 - 1, key="tr_seed")
+        b.selectbox("Binarisation", ["dynamic", "none"], key="tr_binarize",
+                    format_func={"dynamic": "dynamic (fresh 0/1 sample each time)", "none": "none (grey levels)"}.get)
+        st.number_input("Training images (0 = all)", 0, 60000, step=1000, key="tr_subset",
+                        help="Train on the first N images only: faster, for a quick look.")
+        full = st.form_submit_button("Start training", type="primary", disabled=not have_data,
+                                     use_container_width=True)
+        demo = st.form_submit_button("Start on the bundled test split (demo)", disabled=dataset != "mnist",
+                                     use_container_width=True,
+                                     help="10 000 test digits instead of 60 000 training digits. Good for a demo; "
+                                          "its test numbers then measure memorisation, not generalisation.")
+    if full or demo:
+        start(demo=bool(demo))
+    if not have_data:
+        folder = runs.training_data_folder(dataset)
+        st.warning(f"The {state.DATASETS[dataset]} training split is not on this computer. Put the original "
+                   f"files `train-images-idx3-ubyte.gz` and `train-labels-idx1-ubyte.gz` (and the two `t10k-…` "
+                   f"files) in `{folder}`, or set `VAE_DATA_DIR` to a folder that has "
+                   f"`{folder.parent.name}/raw/`, then reload. "
+                   + ("Meanwhile you can train on the bundled test split (demo)." if dataset == "mnist" else ""))
+    if st.session_state.get("tr_error"):
+        st.error(st.session_state["tr_error"])
+
+
+# ---- one run: live progress -------------------------------------------------------------------------------------
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def live_map(run_dir: str, newest_file_mtime: float):
+    """The newest latent snapshot in 2-D (PCA when D > 2); keyed by the file's mtime, so it is read once."""
+    snap = runs.load_latest_snapshot(run_dir)
+    if snap is None:
+        return None
+    epoch, mu, labels = snap
+    points, _ = project_2d(mu)
+    return epoch, points, labels, mu.shape[1]
+
+
+@st.cache_data(max_entries=4, show_spinner=False)
+def replay_data(run_dir: str, n_files: int, newest_file_mtime: float):
+    epochs, frames, labels = runs.load_snapshots(run_dir)
+    return epochs, runs.project_frames(frames), labels, (frames[0].shape[1] if frames else 0)
+
+
+def snapshot_key(run_dir) -> tuple[int, float]:
+    files = list((run_dir / "latents").glob("epoch_*.npy"))
+    return len(files), max((f.stat().st_mtime for f in files), default=0.0)
+
+
+def use_in_sidebar(path: str, dataset: str) -> None:
+    st.session_state["dataset"] = dataset
+    st.session_state["model_path"] = path
+
+
+def run_controls(s: runs.RunStatus) -> None:
+    cols = st.columns(3)
+    if s.active:
+        if cols[0].button("⏹ Stop", key="tr_stop", disabled=s.state == "stopping",
+                          help="Stops at the next step; the last completed epoch stays saved."):
+            runs.request_stop(s.run_dir)
+            st.rerun()
+    if s.can_resume:
+        if cols[1].button("▶ Resume", key="tr_resume", type="primary",
+                          help=f"Continue from epoch {s.epoch} to {s.epochs}."):
+            if runs.active_runs(state.RUNS_DIR):
+                st.warning("Another run is training; stop it before resuming this one.")
+            else:
+                try:
+                    runs.resume_run(s.run_dir)
+                except OSError as exc:
+                    st.error(f"Could not resume: {exc.strerror or exc}")
+                else:
+                    st.rerun()
+    if s.checkpoint.is_file() and not s.active:
+        cols[2].button("Use in the sidebar", key="tr_use", on_click=use_in_sidebar,
+                       args=(str(s.checkpoint), s.train_config.dataset if s.train_config else "mnist"),
+                       help="Select this model in the sidebar's model picker, for the other pages.")
+
+
+def run_messages(s: runs.RunStatus) -> None:
+    if s.state == "failed":
+        st.error(s.message or "The training process failed.")
+        if s.error_kind == "data" and s.train_config and s.train_config.dataset == "mnist":
+            st.info("Without the training files you can still train on the bundled test split: press "
+                    "“Start on the bundled test split (demo)”.")
+        if s.epoch:
+            st.caption(f"Epoch {s.epoch} is saved and loads normally.")
+    elif s.state == "interrupted":
+        st.warning(s.message)
+    elif s.state == "stopped":
+        st.info(f"Stopped after epoch {s.epoch} of {s.epochs}; that epoch's checkpoint is saved."
+                if s.epoch else "Stopped before the first epoch finished: nothing was saved.")
+
+
+def run_panel(run_dir) -> None:
+    """Everything about one run that changes while it trains. Redrawn every POLL_SECONDS while active."""
+    s = runs.read_status(run_dir)
+    if s is None:
+        st.warning("This run's folder is gone.")
+        return
+    if st.session_state.get("tr_was_active") and not s.active:
+        st.session_state["tr_was_active"] = False
+        st.rerun()  # the run just ended: redraw the whole page (replay, model picker), and stop polling
+    st.markdown(f"**{s.name}** · {STATE_LABELS.get(s.state, s.state)}")
+    if s.active:
+        current = min(s.epoch + 1, s.epochs) if s.state != "starting" else 0
+        eta = "" if s.eta_s is None else f" · about {format_seconds(s.eta_s)} left"
+        text = ("Starting: loading PyTorch and the data…" if s.state == "starting" else
+                f"Epoch {current} of {s.epochs} · {s.fraction:.0%}{eta}")
+        st.progress(min(max(s.fraction, 0.0), 1.0), text=text)
+    elif s.epochs:
+        st.progress(s.epoch / s.epochs, text=f"{s.epoch} of {s.epochs} epochs done")
+    run_messages(s)
+    run_controls(s)
+    if s.history or s.last:
+        st.plotly_chart(loss_curves_figure(s.history, s.last, s.epoch + 1), key="tr_curves",
+                        config={"displayModeBar": False})
+    live = live_map(str(run_dir), snapshot_key(run_dir)[1])
+    if live is not None:
+        epoch, points, labels, dim = live
+        axes = ("z₁", "z₂") if dim == 2 else ("PC 1", "PC 2")
+        view = "" if dim == 2 else f" (the {dim}-D means, projected by PCA)"
+        st.plotly_chart(latent_scatter_figure(points, labels, axis_titles=axes, height=420,
+                                              title=f"Latent map after epoch {epoch}: {len(labels)} test digits"
+                                                    f"{view}"), key="tr_live_map")
+    elif s.active:
+        st.caption("The latent map appears after the first epoch.")
+
+
+def replay(run_dir) -> None:
+    st.subheader("Replay: the latent map, epoch by epoch")
+    n, newest = snapshot_key(run_dir)
+    if n == 0:
+        st.caption("Each completed epoch adds a frame here.")
+        return
+    epochs, frames, labels, dim = replay_data(str(run_dir), n, newest)
+    if not frames:
+        st.caption("The snapshots of this run could not be read.")
+        return
+    st.caption("Press ▶ Play, or drag the slider, to watch the digits sort themselves out."
+               + ("" if dim == 2 else f" The {dim}-D means are shown in the last epoch's two principal "
+                                      "directions, the same axes for every frame."))
+    axes = ("z₁", "z₂") if dim == 2 else ("PC 1", "PC 2")
+    st.plotly_chart(replay_figure(epochs, frames, labels, axis_titles=axes), key="tr_replay")
+    st.button("Refresh the replay", key="tr_refresh", help="Add the epochs finished since the page was drawn.")
+
+
+def pick_run(all_runs: list[runs.RunStatus]):
+    ids = [r.run_id for r in all_runs]
+    if st.session_state.get("train_run") not in ids:
+        st.session_state["train_run"] = ids[0]  # newest: after a restart, the run that was training
+    labels = {r.run_id: f"{r.name} · {STATE_LABELS.get(r.state, r.state)} · {r.epoch}/{r.epochs} epochs"
+              for r in all_runs}
+    st.selectbox("Run", ids, format_func=labels.get, key="train_run")
+    return next(r for r in all_runs if r.run_id == st.session_state["train_run"])
 
 
 def main() -> None:
-    init_state()
-    ck = current_checkpoint()
-    st.title("train")
-    st.write(ck.name)
+    state.init_state()
+    init_form_state()
+    st.title("Train a VAE")
+    st.caption("Pick a recipe, press Start, and watch the VAE learn: the reconstruction error falls, the KL term "
+               "rises, and the digits of the test set sort themselves into regions of the latent space. "
+               "Training runs in the background at low priority; you can leave this page and come back.")
+    left, right = st.columns([1, 2], gap="large")
+    with left:
+        config_form()
+    with right:
+        all_runs = runs.list_runs(state.RUNS_DIR)
+        if not all_runs:
+            st.info("No runs yet. Pick a recipe and press Start training.")
+            return
+        s = pick_run(all_runs)
+        st.session_state["tr_was_active"] = s.active
+        st.fragment(run_panel, run_every=POLL_SECONDS if s.active else None)(s.run_dir)
+        with st.expander("The same run from a terminal"):
+            st.code(" ".join(_quote(a) for a in ["python", *s.command[1:]]) if s.command else "", language="bash")
+    replay(s.run_dir)
+
+
+def _quote(arg: str) -> str:
+    return arg if arg and all(c.isalnum() or c in "-_.,/=:+" for c in arg) else "'" + arg.replace("'", "'\\''") + "'"
 
 
 main()

@@ -70,6 +70,19 @@ def _bar(p: Progress, width: int = 24) -> str:
             f"recon {last.get('recon', float('nan')):7.2f}  kl {last.get('kl', float('nan')):6.2f}")
 
 
+def _run_reporter(run_dir: str):
+    """Progress files for the app; SIGTERM then ends the run like Ctrl-C, recorded as stopped."""
+    import signal
+
+    from .runs import ProgressReporter
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+    return ProgressReporter(run_dir)
+
+
 def cmd_train(args) -> int:
     from .checkpoint import SaveError, load_checkpoint, save_checkpoint
     from .data import DataUnavailableError, load_split
@@ -80,19 +93,29 @@ def cmd_train(args) -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    reporter = _run_reporter(args.run_dir) if args.run_dir else None  # the app's progress files
     try:
         t0 = time.perf_counter()
-        train_split = load_split(train_cfg.dataset, train=True, root=args.data_dir)
         test_split = load_split(train_cfg.dataset, train=False, root=args.data_dir)
+        # --train-split test: a demo on the (bundled) test split when the training split is not available
+        train_split = (test_split if args.train_split == "test" else
+                       load_split(train_cfg.dataset, train=True, root=args.data_dir))
         load_s = time.perf_counter() - t0
     except DataUnavailableError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        if reporter:
+            reporter.finish("failed", str(exc), kind="data")
         return 1
+    if reporter:
+        n = min(len(test_split), args.snapshot_size)
+        reporter.set_snapshot(test_split.images[:n], test_split.labels[:n])
     steps_per_epoch = max(1, -(-len(train_split if not train_cfg.train_subset else
                                     train_split.subset(train_cfg.train_subset)) // train_cfg.batch_size))
     step_every = max(1, steps_per_epoch // 20)
 
-    def show(p: Progress) -> None:
+    def show(p: Progress) -> bool | None:
+        if reporter and reporter(p):
+            return True  # the app asked to stop
         if p.kind == "step":
             print(_bar(p), end="", file=sys.stderr, flush=True)
         else:
@@ -111,11 +134,17 @@ def cmd_train(args) -> int:
                             dataset=ck.dataset, epoch=ck.epoch, name=ck.name, half=True)
     except (SaveError, ValueError) as exc:
         print(f"\nerror: {exc}", file=sys.stderr)
+        if reporter:
+            reporter.finish("failed", str(exc), kind="save" if isinstance(exc, SaveError) else "config")
         return 1
     except KeyboardInterrupt:
+        if reporter:
+            reporter.finish("stopped", "Interrupted; the last completed epoch is saved.")
         print(f"\ninterrupted: the last completed epoch is saved in {args.out}" if args.out else "\ninterrupted",
               file=sys.stderr)
         return 130
+    if reporter:
+        reporter.finish("stopped" if result.stopped else "finished")
     m = result.metrics
     summary = {"epochs": len(result.history), "samples_per_s": round(result.samples_per_s, 1),
                "train_seconds": round(result.train_seconds, 3), "data_seconds": round(load_s, 3),
@@ -198,6 +227,11 @@ def main(argv=None) -> int:
     t.add_argument("--resume", help="continue from this checkpoint")
     t.add_argument("--name", help="friendly name stored in the checkpoint")
     t.add_argument("--half", action="store_true", help="store the final weights as float16 (for bundling)")
+    t.add_argument("--train-split", choices=["train", "test"], default="train",
+                   help="'test': train on the test split, a demo for when the training split is not available")
+    t.add_argument("--run-dir", help="folder for the app's live progress: progress.json, per-epoch latent "
+                                     "snapshots of a fixed test subset, and a 'stop' file that ends training")
+    t.add_argument("--snapshot-size", type=int, default=1000, help="test digits in each latent snapshot")
     t.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
     t.set_defaults(func=cmd_train)
     e = sub.add_parser("evaluate", help="test -ELBO, reconstruction, KL, active units, IW NLL")

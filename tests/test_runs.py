@@ -1,0 +1,131 @@
+"""Background training runs (vae.runs): a real `python -m vae train` process on a tiny subset of the test split.
+
+start -> at least one epoch -> stop -> the checkpoint loads and is in the model picker; killed -> interrupted ->
+resume -> finished with a continuous history.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import vae
+from vae import runs
+
+TIMEOUT_S = 180  # generous: the machine may be busy; the runs themselves take seconds
+
+
+def tiny_configs(epochs: int, subset: int = 1000, batch: int = 100):
+    model_cfg = vae.ModelConfig(arch="mlp", latent_dim=2, hidden=(32, 16))
+    train_cfg = vae.TrainConfig(epochs=epochs, batch_size=batch, train_subset=subset, warmup_steps=0, lr=3e-3)
+    return model_cfg, train_cfg
+
+
+def wait_for(run_dir: Path, done, what: str, poll_s: float = 0.05) -> runs.RunStatus:
+    deadline = time.time() + TIMEOUT_S
+    while time.time() < deadline:
+        s = runs.read_status(run_dir)
+        if done(s):
+            return s
+        time.sleep(poll_s)
+    log = (run_dir / "log.txt").read_text(errors="replace")[-2000:] if (run_dir / "log.txt").exists() else ""
+    raise AssertionError(f"timed out waiting for {what}; last status {s.state}, epoch {s.epoch}; log: {log}")
+
+
+def kill_leftovers(runs_dir: Path) -> None:
+    """Kill the processes the test started and left running (only those: pids from the test's own run.json)."""
+    for s in runs.list_runs(runs_dir):
+        if s.active and s.pid:
+            try:
+                os.kill(s.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+@pytest.fixture
+def runs_dir(tmp_path):
+    folder = tmp_path / "runs" / "app"
+    yield folder
+    kill_leftovers(folder)
+
+
+def test_run_trains_in_background_stops_and_appears_in_the_picker(runs_dir, monkeypatch):
+    model_cfg, train_cfg = tiny_configs(epochs=200)
+    run_dir = runs.start_run(runs_dir, model_cfg, train_cfg, "tiny", demo=True)
+    s = runs.read_status(run_dir)
+    assert s.active and s.name.endswith(runs.DEMO_SUFFIX)
+    assert s.train_config.threads == 1  # the app's runs leave the other core to the class
+
+    s = wait_for(run_dir, lambda s: s.epoch >= 1, "the first epoch")
+    assert s.state == "running" and 0 < s.fraction < 1
+    runs.request_stop(run_dir)
+    s = wait_for(run_dir, lambda s: not s.active, "the run to stop")
+    assert s.state == "stopped", s.message
+    assert 1 <= s.epoch < 200
+    assert s.can_resume  # a stopped run can be continued later
+
+    ck = vae.load_checkpoint(s.checkpoint)
+    assert ck.epoch == s.epoch == len(ck.history)
+    assert "demo" in ck.name
+
+    epochs, frames, labels = runs.load_snapshots(run_dir)
+    assert epochs == list(range(1, s.epoch + 1))
+    assert len(labels) == 1000 and frames[0].shape == (1000, 2)
+    assert not np.allclose(frames[0], 0)
+
+    import ui.state
+    monkeypatch.setattr(ui.state, "RUNS_DIR", runs_dir)
+    choices = [c for c in ui.state.model_choices() if not c.bundled]
+    assert [c.path for c in choices] == [str(s.checkpoint)]
+    assert "demo" in choices[0].label and f"{s.epoch} epochs" in choices[0].label
+
+
+def test_killed_run_is_interrupted_keeps_its_epoch_and_resumes(runs_dir):
+    model_cfg, train_cfg = tiny_configs(epochs=5, subset=2000, batch=50)
+    run_dir = runs.start_run(runs_dir, model_cfg, train_cfg, "killed", demo=True)
+    s = wait_for(run_dir, lambda s: s.epoch >= 1, "the first epoch")
+    os.kill(s.pid, signal.SIGKILL)  # like a crash, or the laptop's lid closing on the server and its child
+    s = wait_for(run_dir, lambda s: not s.active, "the process to die")
+    assert s.state == "interrupted" and "Resume" in s.message
+    assert s.can_resume, "the kill raced the end of training: make the run longer"
+    saved = vae.load_checkpoint(s.checkpoint)
+    assert saved.epoch == s.epoch >= 1
+
+    runs.resume_run(run_dir)
+    s = wait_for(run_dir, lambda s: s.state == "finished", "the resumed run to finish")
+    ck = vae.load_checkpoint(s.checkpoint)
+    assert ck.epoch == 5 and [h["epoch"] for h in ck.history] == [1, 2, 3, 4, 5]
+    assert ck.history[:saved.epoch] == saved.history  # the resumed run continued, it did not start over
+    assert runs.load_snapshots(run_dir)[0] == [1, 2, 3, 4, 5]
+
+
+def test_a_vanished_process_without_an_epoch_reads_as_failed(runs_dir):
+    run_dir = runs_dir / "20260101-000000-x"
+    run_dir.mkdir(parents=True)
+    runs.write_json_atomic(run_dir / "run.json", {"name": "x", "pid": 2**22 + 12345, "train_config": {"epochs": 3}})
+    (run_dir / "log.txt").write_text("error: something broke\n")
+    s = runs.read_status(run_dir)
+    assert s.state == "failed" and "something broke" in s.message and not s.can_resume
+
+
+def test_training_data_check_names_the_folder(tmp_path):
+    assert not runs.training_data_present("mnist", tmp_path)
+    assert runs.training_data_folder("mnist", tmp_path) == (tmp_path / "MNIST" / "raw").resolve()
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"):
+        (raw / name).write_bytes(b"x")
+    assert runs.training_data_present("mnist", tmp_path)
+
+
+def test_replay_frames_share_one_coordinate_system():
+    rng = np.random.default_rng(0)
+    frames = [rng.normal(size=(50, 5)).astype(np.float32) for _ in range(3)]
+    views = runs.project_frames(frames)
+    assert [v.shape for v in views] == [(50, 2)] * 3
+    two_d = [f[:, :2] for f in frames]
+    assert all(np.array_equal(a, b) for a, b in zip(runs.project_frames(two_d), two_d))

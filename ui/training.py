@@ -1,0 +1,99 @@
+"""Figures and labels for the Train page: the live loss curves and the latent-map replay (Plotly, no torch)."""
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from ui.plots import CLASS_COLORS
+
+CURVES = [("recon", "Reconstruction (nats)"), ("kl", "KL (nats)"), ("neg_elbo", "−ELBO (nats)")]
+TRAIN_COLOR, TEST_COLOR = "#4e79a7", "#e15759"
+
+
+def format_seconds(seconds: float | None) -> str:
+    if seconds is None:
+        return "estimating…"
+    seconds = int(round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
+def loss_curves_figure(history: list[dict], in_progress: dict | None = None, epoch: int = 0,
+                       height: int = 300) -> go.Figure:
+    """Reconstruction, KL and −ELBO per epoch, train (solid) and test (dashed), side by side.
+
+    `in_progress` (running means of the epoch being trained) is drawn as a hollow marker at x = epoch, so the
+    chart moves between epochs too.
+    """
+    fig = make_subplots(rows=1, cols=3, subplot_titles=[title for _, title in CURVES], horizontal_spacing=0.08)
+    epochs = [h["epoch"] for h in history]
+    for col, (key, _) in enumerate(CURVES, start=1):
+        first = col == 1  # one legend entry per series, not three
+        fig.add_trace(go.Scatter(x=epochs, y=[h.get(f"train_{key}") for h in history], mode="lines+markers",
+                                 name="train", legendgroup="train", showlegend=first,
+                                 line=dict(color=TRAIN_COLOR)), row=1, col=col)
+        test = [(h["epoch"], h[f"test_{key}"]) for h in history if f"test_{key}" in h]
+        if test:
+            fig.add_trace(go.Scatter(x=[e for e, _ in test], y=[v for _, v in test], mode="lines+markers",
+                                     name="test", legendgroup="test", showlegend=first,
+                                     line=dict(color=TEST_COLOR, dash="dash")), row=1, col=col)
+        if in_progress and key in in_progress:
+            fig.add_trace(go.Scatter(x=[epoch], y=[in_progress[key]], mode="markers",
+                                     name="this epoch so far", legendgroup="now", showlegend=first,
+                                     marker=dict(color=TRAIN_COLOR, symbol="circle-open", size=10)),
+                          row=1, col=col)
+        fig.update_xaxes(title_text="epoch", rangemode="tozero", row=1, col=col)
+    fig.update_layout(height=height, margin=dict(l=10, r=10, t=40, b=10), plot_bgcolor="white",
+                      legend=dict(orientation="h", yanchor="bottom", y=-0.45, x=0))
+    fig.update_xaxes(showgrid=True, gridcolor="#e2e8f0")
+    fig.update_yaxes(showgrid=True, gridcolor="#e2e8f0")
+    return fig
+
+
+def _padded_range(values: np.ndarray) -> list[float]:
+    lo, hi = np.percentile(values, [0.5, 99.5]) if len(values) else (-3.0, 3.0)
+    pad = 0.08 * max(hi - lo, 1e-3)
+    return [float(lo - pad), float(hi + pad)]
+
+
+def replay_figure(epochs: list[int], frames: list[np.ndarray], labels: np.ndarray, *, axis_titles=("z₁", "z₂"),
+                  height: int = 560, frame_ms: int = 600) -> go.Figure:
+    """The latent map of the fixed test digits, one animation frame per epoch, with Play/Pause and a slider.
+
+    The axes are fixed over all epochs (0.5–99.5th percentiles of every frame) so the map's motion is real, not
+    a rescaling. SVG scatter: 1000 points animate smoothly, and Scattergl does not animate between frames.
+    """
+    labels = np.asarray(labels)
+    classes = [int(c) for c in np.unique(labels)]
+    index = {c: np.flatnonzero(labels == c) for c in classes}
+
+    def traces(points: np.ndarray) -> list[go.Scatter]:
+        return [go.Scatter(x=points[index[c], 0], y=points[index[c], 1], mode="markers", name=str(c),
+                           marker=dict(size=5, color=CLASS_COLORS[c % len(CLASS_COLORS)], opacity=0.7),
+                           hovertemplate=f"digit {c}<extra></extra>") for c in classes]
+
+    everything = np.concatenate(frames)
+    fig = go.Figure(data=traces(frames[-1]),
+                    frames=[go.Frame(data=traces(p), name=str(e)) for e, p in zip(epochs, frames)])
+    step_args = dict(mode="immediate", frame=dict(duration=frame_ms, redraw=False), transition=dict(duration=250))
+    fig.update_layout(
+        height=height, plot_bgcolor="white", margin=dict(l=10, r=10, t=30, b=10),
+        xaxis=dict(range=_padded_range(everything[:, 0]), title=axis_titles[0], gridcolor="#e2e8f0",
+                   zerolinecolor="#94a3b8"),
+        yaxis=dict(range=_padded_range(everything[:, 1]), title=axis_titles[1], gridcolor="#e2e8f0",
+                   zerolinecolor="#94a3b8", scaleanchor="x", scaleratio=1),
+        legend=dict(title="digit", itemsizing="constant"),
+        updatemenus=[dict(type="buttons", direction="left", x=0, y=1.08, xanchor="left", yanchor="bottom",
+                          showactive=False, buttons=[
+                              dict(label="▶ Play", method="animate", args=[None, {**step_args, "fromcurrent": True}]),
+                              dict(label="❚❚ Pause", method="animate",
+                                   args=[[None], dict(mode="immediate", frame=dict(duration=0, redraw=False))])])],
+        sliders=[dict(active=len(epochs) - 1, currentvalue=dict(prefix="epoch "), pad=dict(t=30),
+                      steps=[dict(label=str(e), method="animate", args=[[str(e)], step_args]) for e in epochs])])
+    return fig
