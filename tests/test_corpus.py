@@ -1,0 +1,81 @@
+"""Every image in tests/data/images through vae.load_digit: the ones a student could sensibly upload give a digit
+that looks like the reference 7 they were all made from; the rest raise InputError with a plain message."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import ImageFile
+
+import vae
+from vae import digits
+from make_corpus import CHECKPOINTS, DATA, IMAGE_DIR, IMAGES
+
+LOADED = sorted(n for n, (expect, _) in IMAGES.items() if expect == "load")
+REFUSED = sorted(n for n, (expect, _) in IMAGES.items() if expect == "refuse")
+EITHER = sorted(n for n, (expect, _) in IMAGES.items() if expect == "either")
+BOMBS = sorted(n for n in IMAGES if n.startswith("bomb"))
+
+
+def load(name: str) -> np.ndarray:
+    return vae.load_digit((IMAGE_DIR / name).read_bytes())
+
+
+@pytest.fixture(scope="module")
+def reference() -> np.ndarray:
+    return load("digit_on_paper.png")
+
+
+def similarity(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.corrcoef(np.ravel(a), np.ravel(b))[0, 1])
+
+
+def test_the_corpus_is_complete_and_small():
+    files = {p.name for p in IMAGE_DIR.iterdir()} | {p.name for p in (DATA / "checkpoints").iterdir()}
+    assert files == set(IMAGES) | set(CHECKPOINTS)
+    assert len(IMAGES) + len(CHECKPOINTS) >= 30
+    assert sum(p.stat().st_size for p in DATA.rglob("*") if p.is_file()) < 3 * 2**20
+
+
+@pytest.mark.parametrize("name", LOADED)
+def test_usable_images_give_the_digit(name, reference):
+    digit = load(name)
+    assert digit.shape == (28, 28) and digit.dtype == np.float32
+    assert np.isfinite(digit).all() and digit.min() >= 0 and digit.max() <= 1
+    assert similarity(digit, reference) > 0.8, f"{name}: {IMAGES[name][1]}"
+
+
+@pytest.mark.parametrize("name", REFUSED)
+def test_unusable_files_are_refused_with_a_message(name):
+    with pytest.raises(vae.InputError) as info:
+        load(name)
+    message = str(info.value)
+    assert 10 < len(message) < 300 and "Traceback" not in message
+
+
+@pytest.mark.parametrize("name", EITHER)
+def test_hard_photos_load_or_are_refused_never_crash(name):
+    try:
+        digit = load(name)
+    except vae.InputError as e:
+        assert str(e)
+    else:
+        assert digit.shape == (28, 28) and np.isfinite(digit).all()
+
+
+def test_the_exif_rotated_photo_comes_out_upright(reference):
+    digit = load("exif_rotated.jpg")
+    assert similarity(digit, reference) > similarity(digit, np.rot90(reference)) + 0.3
+
+
+@pytest.mark.parametrize("name", BOMBS)
+def test_bombs_are_refused_from_the_header_without_decoding(name, monkeypatch):
+    def no_decoding(self, *a, **k):
+        raise AssertionError("pixels were decoded")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", no_decoding)
+    with pytest.raises(vae.InputError, match="too large"):
+        load(name)
+
+
+def test_the_pixel_cap_sits_between_a_phone_photo_and_the_smallest_bomb():
+    assert 4000 * 3000 < digits.MAX_PIXELS < 9000 * 9000
