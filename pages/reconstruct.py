@@ -1,14 +1,282 @@
-"""reconstruct page (being written)."""
+"""Reconstruct a digit: test digits, your own images or a drawing go through the encoder and decoder. Shows the
+MNIST preprocessing step by step, the reconstruction, and where the digit lands on the latent map with its
+posterior q(z|x) drawn as an ellipse at true scale."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import plotly.graph_objects as go
 import streamlit as st
 
-from ui.state import current_checkpoint, init_state
+import vae
+from ui import images
+from ui.components.draw_canvas import draw_canvas
+from ui.plots import add_marker, latent_scatter_figure
+from ui.state import current_checkpoint, init_state, test_split
+from vae import latent
+from vae.digits import InputError, Preprocessed, preprocess
+
+MAX_UPLOADS = 8  # each upload gets its own row of pictures; more than this is a wall of images on a projector
+GALLERY_SIZE = 8
+STEP_PX = 104  # every preprocessing step is shown at this width
+DIGIT_SCALE = 4  # 28 px digits shown 4x, nearest neighbour (crisp pixels)
+MAGNIFY_STD = 4.0  # the magnified view spans mu +- 4 sigma (of the larger axis)
+
+
+# ---- cached data (keyed by the checkpoint's content hash) ----------------------------------------------------------
+
+@st.cache_data(max_entries=8, show_spinner="Encoding the 10,000 test digits…")
+def test_encodings(sha256: str, dataset: str, _ck: vae.Checkpoint) -> tuple[np.ndarray, np.ndarray]:
+    """mu and sigma of q(z|x) for every test digit."""
+    return latent.posterior(_ck.model, test_split(dataset).floats().numpy())
+
+
+@st.cache_data(max_entries=8, show_spinner=False)
+def map_view(sha256: str, dataset: str, _mu: np.ndarray):
+    """(points (N, 2), PCA or None): the same 2-D view as the Explore page (identity for 2-D, else PCA)."""
+    return latent.project_2d(_mu, method="pca")
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def prepared(data: bytes) -> Preprocessed:
+    """An uploaded file through the MNIST recipe, cached on its content (reruns do not redo it)."""
+    return preprocess(data)
+
+
+# ---- pictures ----------------------------------------------------------------------------------------------------
+
+def step_picture(image: np.ndarray) -> np.ndarray:
+    """Small steps (20 or 28 px) are enlarged with crisp pixels; big ones are shown as they are."""
+    return images.to_uint8(image, max(1, STEP_PX // max(image.shape[:2])))
+
+
+def error_rgb(x: np.ndarray, recon: np.ndarray, scale: int = DIGIT_SCALE) -> np.ndarray:
+    """Per-pixel error on white: red where the reconstruction adds ink, blue where it misses ink."""
+    d = np.clip(recon - x, -1, 1)
+    rgb = np.ones(x.shape + (3,), np.float32)
+    rgb[..., 1] -= np.abs(d)  # green falls with either error
+    rgb[..., 0] -= np.clip(-d, 0, 1)  # missing ink: blue
+    rgb[..., 2] -= np.clip(d, 0, 1)  # extra ink: red
+    return images.to_uint8(rgb, scale)
+
+
+def tile(pictures: list[np.ndarray], gap: int = 4) -> np.ndarray:
+    """Side by side, separated by white gaps (for RGB pictures, which images.grid does not take)."""
+    h = pictures[0].shape[0]
+    white = np.full((h, gap) + pictures[0].shape[2:], 255, np.uint8)
+    parts = [p for pic in pictures for p in (pic, white)][:-1]
+    return np.concatenate(parts, axis=1)
+
+
+# ---- one digit: steps, reconstruction, posterior -----------------------------------------------------------------
+
+def show_steps(prep: Preprocessed) -> None:
+    cols = st.columns(len(prep.steps))
+    for i, (col, step) in enumerate(zip(cols, prep.steps)):
+        col.image(step_picture(step.image), caption=f"{i + 1}. {step.title}", width=STEP_PX, output_format="PNG")
+    with st.expander("What happened at each step"):
+        st.markdown("\n".join(f"{i + 1}. **{s.title}.** {s.note}" for i, s in enumerate(prep.steps)))
+
+
+def digit_result(ck: vae.Checkpoint, prep: Preprocessed, key: str) -> dict:
+    """The MNIST-style digit, its reconstruction from mu and from a random z; returns what the map needs."""
+    mu, sigma = latent.posterior(ck.model, prep.digit[None])
+    seed = st.session_state.setdefault(f"{key}_eps", 0)
+    z = latent.sample_posterior(mu, sigma, seed=seed)
+    from_mu, from_z = latent.decode(ck.model, np.concatenate([mu, z]))
+    c1, c2, c3, c4 = st.columns([1, 1, 1, 1.6])
+    c1.image(images.to_uint8(prep.digit, DIGIT_SCALE), caption="the encoder's input x", output_format="PNG")
+    c2.image(images.to_uint8(from_mu, DIGIT_SCALE), caption="decoded from μ", output_format="PNG")
+    c3.image(images.to_uint8(from_z, DIGIT_SCALE), caption=f"decoded from z = μ + σ·ε (draw {seed + 1})",
+             output_format="PNG")
+    with c4:
+        st.markdown(posterior_text(mu[0], sigma[0], z[0]))
+        st.button("Resample ε", key=f"{key}_resample", on_click=_bump, args=(f"{key}_eps",),
+                  help="z = μ + σ·ε with a fresh ε ~ N(0, I): the encoder gives a distribution, not a point.")
+    return {"mu": mu[0], "sigma": sigma[0], "z": z[0], "digit": prep.digit, "recon": from_mu}
+
+
+def posterior_text(mu: np.ndarray, sigma: np.ndarray, z: np.ndarray, shown: int = 4) -> str:
+    fmt = lambda v: ", ".join(f"{x:+.2f}" for x in v[:shown]) + (", …" if len(v) > shown else "")  # noqa: E731
+    sig = ", ".join(f"{x:.3f}" for x in sigma[:shown]) + (", …" if len(sigma) > shown else "")
+    return (f"q(z|x) = N(μ, diag σ²)  \nμ = ({fmt(mu)})  \nσ = ({sig})  \n"
+            f"z = ({fmt(z)})  \n<small>z changes with every ε; μ and σ do not.</small>")
+
+
+def _bump(key: str) -> None:
+    st.session_state[key] = st.session_state.get(key, 0) + 1
+
+
+# ---- the latent map with posteriors ------------------------------------------------------------------------------
+
+def posterior_map(ck: vae.Checkpoint, results: list[tuple[str, dict]], key: str) -> None:
+    """The test set's map with each digit's mu, its 1-sigma posterior ellipse at true scale, and the sampled z."""
+    mu_test, _ = test_encodings(ck.sha256, ck.dataset, ck)
+    points, pca = map_view(ck.sha256, ck.dataset, mu_test)
+    labels = test_split(ck.dataset).labels.numpy()
+    axes = ("z₁", "z₂") if pca is None else ("PC1", "PC2")
+    fig = latent_scatter_figure(points, labels, axis_titles=axes, height=520, opacity=0.35)
+    for name, r in results:
+        draw_posterior(fig, r, pca, name)
+    st.plotly_chart(fig, key=f"{key}_map", config={"displaylogo": False})
+    if pca is None:
+        st.caption("Dots: the posterior means of the 10,000 test digits. ✕ marks μ of your digit, the ellipse is "
+                   "μ ± σ along each axis (one standard deviation) at the map's true scale, and ○ is the sampled "
+                   "z = μ + σ·ε. Small ellipse = the encoder is sure where this digit belongs.")
+    else:
+        st.caption(f"This model's latent space has {ck.model_config.latent_dim} dimensions, so the map is the same "
+                   "PCA view as on the Explore page. The ellipse is the **projection** of the "
+                   f"{ck.model_config.latent_dim}-D posterior onto this plane (its shadow: covariance W·diag(σ²)·Wᵀ), "
+                   "not a slice through it; ✕ is μ, ○ is the sampled z, both projected.")
+    if st.toggle("Magnified view of each posterior", key=f"{key}_magnify"):
+        span = float(np.ptp(points, axis=0).max())
+        cols = st.columns(min(len(results), 4))
+        for i, (name, r) in enumerate(results):
+            with cols[i % len(cols)]:
+                magnified_view(points, labels, r, pca, name, span, key=f"{key}_zoom{i}")
+
+
+def _to_view(z: np.ndarray, pca) -> np.ndarray:
+    return z[None] if pca is None else pca.transform(z[None]).astype(np.float32)
+
+
+def draw_posterior(fig: go.Figure, r: dict, pca, name: str, *, size: int = 14) -> None:
+    outline = latent.posterior_ellipse(r["mu"], r["sigma"], pca)
+    fig.add_trace(go.Scatter(x=outline[:, 0], y=outline[:, 1], mode="lines", fill="toself", name=f"{name}: μ ± σ",
+                             line=dict(color="#0f172a", width=2), fillcolor="rgba(15, 23, 42, 0.15)",
+                             hoverinfo="skip"))
+    m, z = _to_view(r["mu"], pca)[0], _to_view(r["z"], pca)[0]
+    add_marker(fig, float(m[0]), float(m[1]), f"{name}: μ", size=size)
+    add_marker(fig, float(z[0]), float(z[1]), f"{name}: z", symbol="circle-open", color="#dc2626", size=size - 4)
+
+
+def magnified_view(points, labels, r: dict, pca, name: str, map_span: float, key: str) -> None:
+    outline = latent.posterior_ellipse(r["mu"], r["sigma"], pca)
+    centre = _to_view(r["mu"], pca)[0]
+    half = max(MAGNIFY_STD * float(np.abs(outline - centre).max()), 1e-3)  # the 1-sigma radius x 4
+    near = np.all(np.abs(points - centre) <= half, axis=1)
+    fig = latent_scatter_figure(points[near], labels[near], axis_titles=("", ""), height=300, marker_size=7,
+                                opacity=0.5)
+    draw_posterior(fig, r, pca, name, size=16)
+    two = latent.posterior_ellipse(r["mu"], r["sigma"], pca, n_std=2)
+    fig.add_trace(go.Scatter(x=two[:, 0], y=two[:, 1], mode="lines", name="μ ± 2σ", hoverinfo="skip",
+                             line=dict(color="#0f172a", width=1, dash="dot")))
+    magnification = map_span / (2 * half)
+    fig.update_xaxes(range=[centre[0] - half, centre[0] + half])
+    fig.update_yaxes(range=[centre[1] - half, centre[1] + half])
+    fig.update_layout(title=f"{name}: magnified ×{magnification:,.0f}", showlegend=False,
+                      margin=dict(l=10, r=10, t=40, b=10))
+    st.plotly_chart(fig, key=key, config={"displaylogo": False})
+    st.caption(f"Magnified ×{magnification:,.0f} relative to the full map: the window is μ ± {MAGNIFY_STD:g}σ "
+               "(dotted: 2σ). Nearby test digits are shown as dots.")
+
+
+def download_reconstructions(results: list[tuple[str, dict]], key: str, file_stem: str) -> None:
+    """Inputs on the top row, their reconstructions from μ below: one PNG for slides."""
+    digits = np.stack([r["digit"] for _, r in results] + [r["recon"] for _, r in results])
+    png = images.png_bytes(images.grid(digits, nrow=len(results)), scale=DIGIT_SCALE)
+    st.download_button("Download the reconstructions (PNG)", png, file_name=f"{file_stem}.png", mime="image/png",
+                       key=f"{key}_download")
+
+
+# ---- the three sources -------------------------------------------------------------------------------------------
+
+def test_digits_tab(ck: vae.Checkpoint, split: vae.Split) -> None:
+    c1, c2, c3 = st.columns([2, 2, 1])
+    which = c1.radio("Which digits", ["Random", "One class"], horizontal=True, key="gallery_mode")
+    digit_class = c2.selectbox("Class", range(10), key="gallery_class", disabled=which == "Random")
+    c3.button("New digits", key="gallery_new", on_click=_bump, args=("gallery_seed",))
+    labels = split.labels.numpy()
+    pool = np.flatnonzero(labels == digit_class) if which == "One class" else np.arange(len(labels))
+    rng = np.random.default_rng(st.session_state.get("gallery_seed", 0))
+    idx = np.sort(rng.choice(pool, GALLERY_SIZE, replace=False))
+    x = split.images[idx].numpy().astype(np.float32) / 255.0
+    recon = latent.reconstruct(ck.model, x)
+    rows = [("original x", images.to_uint8(images.grid(x, nrow=GALLERY_SIZE, padding=1), DIGIT_SCALE)),
+            ("reconstruction (decoded from μ)", images.to_uint8(images.grid(recon, nrow=GALLERY_SIZE, padding=1),
+                                                                DIGIT_SCALE)),
+            ("error: red = extra ink, blue = missing ink", tile([error_rgb(a, b) for a, b in zip(x, recon)]))]
+    for caption, picture in rows:
+        st.image(picture, caption=caption, output_format="PNG")
+    mae = np.abs(recon - x).mean(axis=(1, 2))
+    st.caption(f"Test digits #{', #'.join(map(str, idx))}. Mean absolute pixel error per digit: "
+               f"{', '.join(f'{v:.3f}' for v in mae)}. Blurry, averaged strokes are typical of a VAE with a small "
+               "latent space: the decoder draws the mean of p(x|z), not one sample.")
+    png = images.png_bytes(images.grid(np.concatenate([x, recon]), nrow=GALLERY_SIZE), scale=DIGIT_SCALE)
+    st.download_button("Download originals and reconstructions (PNG)", png, mime="image/png",
+                       file_name=f"reconstructions-{ck.sha256[:8]}.png", key="gallery_download")
+
+
+def upload_tab(ck: vae.Checkpoint) -> None:
+    files = st.file_uploader("Photos, scans or drawings of digits (one digit per image)", accept_multiple_files=True,
+                             key="upload_files",
+                             help="Any format Pillow reads (PNG, JPEG, GIF, TIFF, WebP, BMP …). Dark ink on light "
+                                  "paper or light ink on dark both work.")
+    if not files:
+        st.info("Upload one or more images of handwritten digits. Each goes through MNIST's own preprocessing, "
+                "shown step by step, then through the VAE.")
+        return
+    if len(files) > MAX_UPLOADS:
+        st.warning(f"{len(files)} images uploaded: showing the first {MAX_UPLOADS}. Remove some to see others.")
+    results = []
+    for i, f in enumerate(files[:MAX_UPLOADS]):
+        st.markdown(f"#### {i + 1}. {f.name}")
+        try:
+            prep = prepared(f.getvalue())
+        except InputError as exc:
+            st.error(f"**{f.name}**: {exc}")
+            continue
+        show_steps(prep)
+        results.append((f"#{i + 1}", digit_result(ck, prep, key=f"upload{i}")))
+    if results:
+        st.subheader("Where your digits land")
+        posterior_map(ck, results, key="upload")
+        download_reconstructions(results, "upload", f"my-digits-{ck.sha256[:8]}")
+
+
+def draw_tab(ck: vae.Checkpoint) -> None:
+    left, right = st.columns([1, 2.2], gap="large")
+    with left:
+        ink = draw_canvas(key="draw_canvas")
+        st.caption("Mouse, pen or finger. The VAE sees your digit each time you lift the pen.")
+    with right:
+        if ink is None:
+            st.info("Draw a digit on the canvas: the reconstruction appears when you finish a stroke. "
+                    "Try a 7 with and without the bar, or something that is no digit at all.")
+            return
+        try:
+            # The canvas sends ink (1 = ink); as paper (dark ink on white) it goes through the same steps as a scan.
+            prep = preprocess(1.0 - ink)
+        except InputError as exc:
+            st.warning(str(exc))
+            return
+        show_steps(prep)
+        result = digit_result(ck, prep, key="drawn")
+    posterior_map(ck, [("drawn", result)], key="draw")
+    download_reconstructions([("drawn", result)], "draw", f"my-drawing-{ck.sha256[:8]}")
 
 
 def main() -> None:
     init_state()
     ck = current_checkpoint()
-    st.title("reconstruct")
-    st.write(ck.name)
+    st.title("Reconstruct a digit")
+    try:
+        split = test_split(ck.dataset)
+    except vae.DataUnavailableError as exc:
+        st.error(f"The {ck.dataset} test set is not available: {exc}")
+        return
+    st.caption(f"Model: {ck.name or Path(st.session_state['model_path']).stem} · "
+               f"{ck.model_config.latent_dim}-D latent · {ck.model_config.arch.upper()} · "
+               f"β = {ck.train_config.beta:g}. The encoder maps x to q(z|x) = N(μ, diag σ²); the decoder maps "
+               "z back to an image.")
+    tab_test, tab_upload, tab_draw = st.tabs(["Test digits", "Upload images", "Draw a digit"])
+    with tab_test:
+        test_digits_tab(ck, split)
+    with tab_upload:
+        upload_tab(ck)
+    with tab_draw:
+        draw_tab(ck)
 
 
 main()
