@@ -46,6 +46,17 @@ def map_view(sha256: str, dataset: str, method: str, _mu: np.ndarray):
     return latent.project_2d(_mu, method=method, cache_dir=CACHE_DIR / "tsne", cache_key=f"{sha256[:16]}-{dataset}")
 
 
+@st.cache_resource(max_entries=8, show_spinner=False)
+def map_figure(sha256: str, dataset: str, method: str, chosen: int | None, _points: np.ndarray, _labels: np.ndarray,
+               axes: tuple[str, str]):
+    """The map's figure, built once per model, view and chosen digit (10k points take ~0.1 s to build) and shared
+    read-only: st.plotly_chart does not modify it."""
+    fig = latent_scatter_figure(_points, _labels, axis_titles=axes, height=560)
+    if chosen is not None:
+        add_marker(fig, float(_points[chosen, 0]), float(_points[chosen, 1]), f"test digit #{chosen}")
+    return fig
+
+
 def tsne_on_disk(sha256: str, dataset: str, n: int) -> bool:
     return (CACHE_DIR / "tsne" / f"tsne-{sha256[:16]}-{dataset}-{n}-0.npy").is_file()
 
@@ -81,14 +92,13 @@ def latent_map(ck: vae.Checkpoint, mu: np.ndarray, labels: np.ndarray) -> tuple[
                 st.session_state["tsne_ready"] = ck.sha256
     points, _ = map_view(ck.sha256, ck.dataset, "pca" if method == "identity" else method, mu)
     axes = {"identity": ("z₁", "z₂"), "pca": ("PC1", "PC2"), "tsne": ("t-SNE 1", "t-SNE 2")}[method]
-    fig = latent_scatter_figure(points, labels, axis_titles=axes, height=560)
     clicked = selected_index(st.session_state.get("latent_map"))
     if clicked is not None and clicked != st.session_state.get("explore_digit_clicked"):
         # A new click on the map (read before drawing, so the marker shows without a second rerun).
         st.session_state["explore_digit"] = st.session_state["explore_digit_clicked"] = clicked
     chosen = st.session_state.get("explore_digit")
-    if chosen is not None and 0 <= chosen < len(points):
-        add_marker(fig, float(points[chosen, 0]), float(points[chosen, 1]), f"test digit #{chosen}")
+    fig = map_figure(ck.sha256, ck.dataset, method, chosen if chosen is not None and 0 <= chosen < len(points)
+                     else None, points, labels, axes)
     st.plotly_chart(fig, key="latent_map", on_select="rerun", selection_mode="points", config={"displaylogo": False})
     st.caption("Each dot is one test digit x, placed at the mean μ(x) of its posterior q(z|x) = N(μ, diag σ²) "
                "and coloured by its true label (the VAE never saw the labels). Click a dot to inspect it; click "

@@ -205,7 +205,7 @@ export default function (component) {
 
   function updateReadout(shown) {
     for (let i = 0; i < D; i++) {
-      if (document.activeElement !== ranges[i] || preview) ranges[i].value = shown[i];
+      ranges[i].value = shown[i];
       labels[i].textContent = fmt(shown[i]);
     }
     const [a, b] = planeCoords(shown);
