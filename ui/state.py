@@ -2,6 +2,9 @@
 works when it is the first one opened."""
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -11,6 +14,11 @@ import vae
 from vae import bundled
 
 RUNS_DIR = Path("runs") / "app"  # the user's own training runs: runs/app/<run id>/checkpoint.pt
+UPLOAD_PREFIX = "uploaded-"  # uploaded checkpoints: runs/app/uploaded-<sha256[:12]>/checkpoint.pt
+# Every uploaded checkpoint joins everyone's model picker, and the picker loads each listed file (cached, 32 entries):
+# keep only the newest few uploads so a class uploading freely cannot crowd out the cache or fill the disk.
+# (Size per upload: server.maxUploadSize in .streamlit/config.toml; one file per upload.)
+MAX_UPLOADED_CHECKPOINTS = 12
 DATASETS = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", "kmnist": "KMNIST"}
 
 
@@ -32,14 +40,22 @@ def init_state() -> None:
 def model_choices(dataset: str | None = None) -> list[ModelChoice]:
     """Bundled models, then the user's finished or stopped runs (newest first)."""
     choices = [ModelChoice(m.name, str(m.path)) for m in bundled.available()]
-    for ck_path in sorted(RUNS_DIR.glob("*/checkpoint.pt"), key=lambda p: p.stat().st_mtime, reverse=True):
+    for ck_path in sorted(RUNS_DIR.glob("*/checkpoint.pt"), key=_mtime, reverse=True):
         try:
             ck = load_model(str(ck_path), ck_path.stat().st_mtime)
-        except vae.CheckpointError:
+        except (vae.CheckpointError, OSError):  # unreadable, or deleted since the glob (an old upload pruned)
             continue
-        label = f"Your run: {ck.name or ck_path.parent.name} ({ck.epoch} epochs)"
+        kind = "Uploaded" if ck_path.parent.name.startswith(UPLOAD_PREFIX) else "Your run"
+        label = f"{kind}: {ck.name or ck_path.parent.name} ({ck.epoch} epochs)"
         choices.append(ModelChoice(label, str(ck_path), ck.dataset, bundled=False))
     return [c for c in choices if dataset is None or c.dataset == dataset]
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
@@ -69,12 +85,103 @@ def sidebar() -> None:
     with st.sidebar:
         dataset = st.selectbox("Dataset", list(DATASETS), format_func=DATASETS.get, key="dataset")
         choices = model_choices(dataset)
-        if not choices:
-            st.info(f"No model trained on {DATASETS[dataset]} yet: train one on the Train page.")
-            return
-        paths = [c.path for c in choices]
-        if st.session_state["model_path"] not in paths:
-            st.session_state["model_path"] = paths[0]
-        labels = {c.path: c.label for c in choices}
-        st.selectbox("Model", paths, format_func=labels.get, key="model_path")
+        if choices:
+            paths = [c.path for c in choices]
+            if st.session_state["model_path"] not in paths:
+                st.session_state["model_path"] = paths[0]
+            labels = {c.path: c.label for c in choices}
+            st.selectbox("Model", paths, format_func=labels.get, key="model_path")
+        else:
+            st.info(f"No model trained on {DATASETS[dataset]} yet: train one on the Train page, or load one below.")
+        checkpoint_uploader()
         st.toggle("Large type (projector)", key="large_type")
+
+
+# ---- uploaded checkpoints ---------------------------------------------------------------------------------------
+
+def checkpoint_uploader() -> None:
+    """'Load your own checkpoint': validated by vae.load_checkpoint (which never runs code from the file), kept
+    under runs/app/uploaded-<hash>/ so it joins the model picker, and selected. Bad files get a plain st.error."""
+    st.file_uploader("Load your own checkpoint (.pt)", type=["pt", "pth"], key="checkpoint_upload",
+                     on_change=_on_checkpoint_upload,
+                     help="A checkpoint written by this app's Train page or by `python -m vae train`.")
+    kind, message = st.session_state.get("checkpoint_upload_result", (None, ""))
+    if kind == "error":
+        st.error(message)
+    elif kind == "success":
+        st.success(message)
+
+
+def _on_checkpoint_upload() -> None:
+    """Runs once per new file (a widget callback), before the script, so it may switch the model picker."""
+    upload = st.session_state.get("checkpoint_upload")
+    st.session_state.pop("checkpoint_upload_result", None)
+    if upload is None:
+        return
+    data = upload.getvalue()
+    try:
+        ck = vae.load_checkpoint(data)
+    except vae.CheckpointError as exc:
+        st.session_state["checkpoint_upload_result"] = ("error", f"{upload.name} was not loaded. {exc}")
+        return
+    problem = _unusable_here(ck)
+    if problem:
+        st.session_state["checkpoint_upload_result"] = ("error", f"{upload.name} was not loaded. {problem}")
+        return
+    try:
+        path = save_uploaded_checkpoint(data, ck.sha256)
+    except OSError as exc:
+        st.session_state["checkpoint_upload_result"] = (
+            "error", f"{upload.name} is a valid checkpoint but could not be kept on the server: "
+                     f"{exc.strerror or exc}.")
+        return
+    st.session_state["dataset"] = ck.dataset
+    st.session_state["model_path"] = str(path)
+    st.session_state["checkpoint_upload_result"] = (
+        "success", f"Loaded {upload.name}: {ck.name or 'unnamed model'}, {ck.model_config.latent_dim}-D latent, "
+                   f"{ck.epoch} epochs, {DATASETS[ck.dataset]}. It is now selected above.")
+
+
+def _unusable_here(ck: vae.Checkpoint) -> str:
+    """A valid checkpoint this app still cannot show: the pages draw 28 x 28 digits of the three datasets."""
+    if ck.dataset not in DATASETS:
+        return (f"It was trained on {ck.dataset!r}; this app works with "
+                f"{', '.join(DATASETS.values())}.")
+    if ck.model_config.image_size != 28:
+        size = ck.model_config.image_size
+        return f"It works on {size} × {size} images; this app shows 28 × 28 digits."
+    return ""
+
+
+def save_uploaded_checkpoint(data: bytes, sha256: str) -> Path:
+    """Keep an uploaded (already validated) checkpoint as runs/app/uploaded-<sha256[:12]>/checkpoint.pt, written
+    atomically (a reader never sees half a file); the same file uploaded twice is stored once."""
+    folder = RUNS_DIR / f"{UPLOAD_PREFIX}{sha256[:12]}"
+    path = folder / "checkpoint.pt"
+    if path.is_file():
+        os.utime(path)  # counts as fresh for the pruning below
+        return path
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix="checkpoint.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    _prune_uploads(keep=path)
+    return path
+
+
+def _prune_uploads(keep: Path) -> None:
+    """Delete the oldest uploaded checkpoints beyond MAX_UPLOADED_CHECKPOINTS (a session using one falls back to the
+    default model, see current_checkpoint)."""
+    uploads = sorted((p for p in RUNS_DIR.glob(f"{UPLOAD_PREFIX}*/checkpoint.pt") if p != keep), key=_mtime,
+                     reverse=True)
+    for old in uploads[MAX_UPLOADED_CHECKPOINTS - 1:]:
+        shutil.rmtree(old.parent, ignore_errors=True)
