@@ -1,0 +1,142 @@
+"""AppTest for the Train page: first open, presets, the missing-data path, a tiny background run shown live by the
+fragment, and Resume after the training process was killed."""
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import vae
+from vae import runs
+
+ROOT = Path(__file__).resolve().parent.parent
+PAGE = str(ROOT / "pages" / "train.py")
+TIMEOUT_S = 180
+
+
+@pytest.fixture
+def runs_dir(tmp_path, monkeypatch):
+    import ui.state
+    folder = tmp_path / "runs" / "app"
+    monkeypatch.setattr(ui.state, "RUNS_DIR", folder)
+    yield folder
+    for s in runs.list_runs(folder):  # only the processes this test started
+        if s.active and s.pid:
+            try:
+                os.kill(s.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def open_page() -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def tiny_form(at: AppTest, epochs: int, subset: int = 1000) -> None:
+    at.text_input(key="tr_name").set_value("tiny")
+    at.text_input(key="tr_hidden").set_value("32,16")
+    at.number_input(key="tr_latent").set_value(2)
+    at.number_input(key="tr_epochs").set_value(epochs)
+    at.number_input(key="tr_subset").set_value(subset)
+    at.select_slider(key="tr_batch").set_value(100)
+
+
+def button(at: AppTest, text: str):
+    return next(b for b in at.button if text in b.label)
+
+
+def progress_texts(at: AppTest) -> list[str]:
+    return [p.proto.text for p in at.get("progress")]
+
+
+def poll(at: AppTest, done, what: str) -> None:
+    """Rerun the page (as the fragment's timer would) until done(at)."""
+    deadline = time.time() + TIMEOUT_S
+    while time.time() < deadline:
+        at.run()
+        assert not at.exception, at.exception
+        if done(at):
+            return
+        time.sleep(0.3)
+    raise AssertionError(f"timed out waiting for {what}: {[m.value for m in at.markdown]} {progress_texts(at)}")
+
+
+def test_first_open_shows_the_form_and_no_runs(runs_dir):
+    at = open_page()
+    assert at.selectbox(key="tr_preset").value == "fast-2d"
+    assert any("No runs yet" in i.value for i in at.info)
+    assert button(at, "Start training") and button(at, "bundled test split")
+
+
+@pytest.mark.parametrize("preset", sorted(vae.PRESETS))
+def test_presets_fill_the_form(runs_dir, preset):
+    at = open_page()
+    at.selectbox(key="tr_preset").set_value(preset).run()
+    model_cfg, train_cfg = vae.PRESETS[preset]
+    assert at.number_input(key="tr_latent").value == model_cfg.latent_dim
+    assert at.text_input(key="tr_hidden").value == ",".join(map(str, model_cfg.hidden))
+    assert at.number_input(key="tr_epochs").value == train_cfg.epochs
+    assert at.number_input(key="tr_beta").value == train_cfg.beta
+    assert not at.exception
+
+
+def test_missing_training_data_says_where_and_offers_the_demo(runs_dir, tmp_path, monkeypatch):
+    monkeypatch.setenv("VAE_DATA_DIR", str(tmp_path / "empty"))
+    at = open_page()
+    warning = " ".join(w.value for w in at.warning)
+    assert str((tmp_path / "empty" / "MNIST" / "raw").resolve()) in warning
+    assert "train-images-idx3-ubyte.gz" in warning
+    assert button(at, "Start training").disabled
+    assert not button(at, "bundled test split").disabled
+
+
+def test_bad_layer_widths_give_an_error_not_a_traceback(runs_dir):
+    at = open_page()
+    at.text_input(key="tr_hidden").set_value("512,abc")
+    button(at, "bundled test split").click().run()
+    assert not at.exception
+    assert any("whole numbers" in e.value for e in at.error)
+    assert not runs.list_runs(runs_dir)
+
+
+def test_a_tiny_run_shows_live_progress_then_lands_in_the_picker(runs_dir):
+    at = open_page()
+    tiny_form(at, epochs=3)
+    button(at, "bundled test split").click().run()
+    assert not at.exception and not at.error
+    [run] = runs.list_runs(runs_dir)
+    assert at.session_state["train_run"] == run.run_id and run.demo
+
+    poll(at, lambda at: any(t.startswith("Epoch ") for t in progress_texts(at)), "live progress in the fragment")
+    poll(at, lambda at: any("finished" in m.value for m in at.markdown), "the run to finish")
+    assert any("3 of 3 epochs done" in t for t in progress_texts(at))
+    assert len(at.get("plotly_chart")) == 3  # loss curves, live latent map, replay
+    assert button(at, "Use in the sidebar")
+
+    import ui.state
+    labels = [c.label for c in ui.state.model_choices() if not c.bundled]
+    assert labels == ["Your run: tiny [demo: trained on the test split] (3 epochs)"]
+    button(at, "Use in the sidebar").click().run()
+    assert at.session_state["model_path"] == str(run.checkpoint)
+
+
+def test_killed_run_offers_resume_and_resumes(runs_dir):
+    at = open_page()
+    tiny_form(at, epochs=4, subset=2000)
+    at.select_slider(key="tr_batch").set_value(64)
+    button(at, "bundled test split").click().run()
+    [run] = runs.list_runs(runs_dir)
+    poll(at, lambda at: runs.read_status(run.run_dir).epoch >= 1, "the first epoch")
+    os.kill(runs.read_status(run.run_dir).pid, signal.SIGKILL)
+    poll(at, lambda at: any("⚠️ interrupted" in m.value for m in at.markdown), "the page to notice")
+    assert any("Resume continues" in w.value for w in at.warning)
+
+    button(at, "▶ Resume").click().run()
+    poll(at, lambda at: any("finished" in m.value for m in at.markdown), "the resumed run to finish")
+    assert vae.load_checkpoint(run.checkpoint).epoch == 4
