@@ -1,14 +1,297 @@
-"""kl_lab page (being written)."""
+"""KL lab: what the KL term does. The bundled 2-D models trained at β = 0 … 16 side by side, the rate-distortion
+trade-off, posterior widths, KL per dimension with a collapse check, and the holes between q(z) and the prior."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
 import streamlit as st
 
-from ui.state import current_checkpoint, init_state
+import vae
+from ui import images as im
+from ui import kl_figures
+from ui.lessons import lesson_box
+from ui.plots import latent_scatter_figure
+from ui.state import init_state, load_model, model_choices, test_split
+from vae import analysis, bundled
+from vae import latent as lat
+
+TABS = ["β side by side", "Rate–distortion", "Posterior width", "KL per dimension", "Holes map"]
+N_MAP_POINTS = 5000  # latent-map points per β: five WebGL maps on one page stay light
+DEMO_DIGITS = 10  # the first test image of each class 0-9
+
+
+def _ck(path: str) -> vae.Checkpoint:
+    return load_model(path, Path(path).stat().st_mtime)
+
+
+def sweep_models() -> dict[float, str]:
+    """β -> checkpoint path for the bundled 2-D sweep models that are present."""
+    return {beta: str(bundled.by_key(key).path) for beta, key in bundled.BETA_SWEEP.items()
+            if bundled.by_key(key).path.is_file()}
+
+
+# ---- cached computations, keyed by the checkpoint's content hash (sha) -------------------------------------------
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def evaluation(path: str, sha: str) -> dict:
+    """The test metrics of one checkpoint: the very function `python -m vae evaluate CKPT --json` calls."""
+    ck = _ck(path)
+    return vae.evaluate_checkpoint(ck, test_split=test_split(ck.dataset))
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def encodings(path: str, sha: str) -> tuple[np.ndarray, np.ndarray]:
+    """mu and logvar of every test digit, as `vae evaluate` sees them."""
+    ck = _ck(path)
+    return analysis.encode_test_split(ck.model, test_split(ck.dataset), ck.train_config.binarize)
+
+
+@st.cache_data(show_spinner=False)
+def demo_digits(dataset: str) -> tuple[np.ndarray, np.ndarray]:
+    """The first test image of each class: the same digits for every model. (10, 28, 28) floats and indices."""
+    split = test_split(dataset)
+    labels = split.labels.numpy()
+    idx = np.array([int(np.flatnonzero(labels == c)[0]) for c in range(DEMO_DIGITS)])
+    return split.images[idx].numpy().astype(np.float32) / 255.0, idx
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def model_pictures(path: str, sha: str, n_grid: int, prior_seed: int) -> dict[str, np.ndarray]:
+    """Reconstructions of the demo digits, 16 prior samples and an n_grid x n_grid manifold, as images."""
+    ck = _ck(path)
+    digits, _ = demo_digits(ck.dataset)
+    manifold = lat.manifold(ck.model, n=n_grid)
+    return {"recon": im.grid(lat.reconstruct(ck.model, digits), nrow=5),
+            "prior": im.grid(lat.prior_samples(ck.model, 16, seed=prior_seed), nrow=4),
+            "manifold": im.grid(manifold.reshape(-1, *manifold.shape[2:]), nrow=n_grid, padding=0)}
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def holes_data(path: str, sha: str, limit: float, bins: int) -> dict:
+    mu, logvar = encodings(path, sha)
+    sigma = np.exp(0.5 * logvar)
+    edges = analysis.grid_edges(limit, bins)
+    prior = analysis.prior_mass(edges)
+    post = analysis.aggregate_posterior_mass(mu, sigma, edges)
+    holes = analysis.find_holes(prior, post, edges, k=8)
+    decoded = lat.decode(_ck(path).model, np.array([h.z for h in holes], np.float32)) if holes else np.zeros((0, 28, 28))
+    return {"edges": edges, "mu_hist": analysis.mu_histogram(mu, edges), "aggregate": post, "holes": holes,
+            "decoded": decoded, "hole_fraction": analysis.hole_fraction(prior, post),
+            "outside": float(1 - analysis.mu_histogram(mu, edges).sum())}
+
+
+# ---- tabs ---------------------------------------------------------------------------------------------------------
+
+def side_by_side(models: dict[float, str]) -> None:
+    st.markdown("The same encoder and decoder, trained with the loss **−log p(x|z) + β · KL(q(z|x) ‖ p(z))**. "
+                "Read each column top to bottom: where the test digits land, how well they come back, what the "
+                "prior generates, and what each point of the prior's plane decodes to.")
+    c1, c2, c3 = st.columns([2, 2, 1])
+    limit = c1.select_slider("Axis range of the latent maps (the same for every β)", [2, 3, 4, 6, 10, 20, 50],
+                             value=4, key="kl_lab_axis", format_func=lambda v: f"±{v}")
+    n_grid = c2.select_slider("Manifold grid", [6, 8, 10, 12, 15], value=10, key="kl_lab_grid",
+                              format_func=lambda v: f"{v} × {v}")
+    prior_seed = c3.number_input("Prior-sample seed", 0, 9999, 0, key="kl_lab_seed")
+    digits, _ = demo_digits("mnist")
+    st.caption("The same 10 test digits go through every model (reconstructions below):")
+    st.image(im.to_uint8(im.grid(digits, nrow=10), 2), output_format="PNG")
+    labels = test_split("mnist").labels.numpy()[:N_MAP_POINTS]
+    cols = st.columns(len(models))
+    rows = {"map": [], "recon": [], "prior": [], "manifold": []}
+    for col, (beta, path) in zip(cols, models.items()):
+        ck = _ck(path)
+        mu, logvar = encodings(path, ck.sha256)
+        pics = model_pictures(path, ck.sha256, n_grid, int(prior_seed))
+        with col:
+            st.markdown(f"### {kl_figures.beta_label(beta)}")
+            fig = latent_scatter_figure(mu[:N_MAP_POINTS, :2], labels, height=300, marker_size=3)
+            fig.update_layout(showlegend=False, margin=dict(l=0, r=0, t=0, b=0))
+            fig.update_xaxes(range=[-limit, limit], title=None)
+            fig.update_yaxes(range=[-limit, limit], title=None)
+            st.plotly_chart(fig, width="stretch", key=f"kl_map_{beta}", config={"displayModeBar": False})
+            outside = float(np.mean(np.abs(mu[:, :2]).max(1) > limit))
+            st.caption(f"{outside:.0%} of the codes lie outside ±{limit}" if outside >= 0.005 else
+                       "all codes inside the window")
+            st.markdown("**Reconstructions**")
+            st.image(im.to_uint8(pics["recon"], 2), output_format="PNG", width="stretch")
+            st.markdown("**Prior samples** z ~ N(0, I)")
+            st.image(im.to_uint8(pics["prior"], 2), output_format="PNG", width="stretch")
+            st.markdown("**Manifold** (prior quantiles)")
+            st.image(im.to_uint8(pics["manifold"], 2), output_format="PNG", width="stretch")
+    st.info("**What to notice.** β = 0 is a plain autoencoder: sharp reconstructions, but its codes sit wherever "
+            "the encoder likes, so samples from N(0, I) land between them and decode to blots. As β grows the codes "
+            "are pulled onto the prior: samples and the manifold become digit-like everywhere, while "
+            "reconstructions blur and classes merge. At β = 16 the code carries almost no information.")
+
+
+def rate_distortion(models: dict[float, str]) -> None:
+    st.markdown("Every model pays **rate** (KL: nats spent describing z) and **distortion** (reconstruction "
+                "NLL). The −ELBO is their sum, so points on the same dotted line x + y = c have the same −ELBO. "
+                "β picks the trade-off. Numbers are on the full MNIST test split, identical to "
+                "`python -m vae evaluate CKPT --json`.")
+    sweep, others = [], []
+    own = [c for c in model_choices("mnist") if not c.bundled]
+    extra = [c for c in model_choices("mnist") if c.bundled and c.path not in models.values()]
+    todo = [(None, c.label, c.path) for c in extra + own]
+    with st.spinner("Evaluating on the 10,000 test digits (first time only, a few seconds per model)…"):
+        for beta, path in models.items():
+            ck = _ck(path)
+            m = evaluation(path, ck.sha256)
+            sweep.append({"beta": beta, "label": kl_figures.beta_label(beta), "path": path, **_rd(m)})
+        for _, label, path in todo:
+            ck = _ck(path)
+            m = evaluation(path, ck.sha256)
+            others.append({"label": label, "path": path, "color": kl_figures.RUN_COLOR if "Your run" in label
+                           else "#0f172a", **_rd(m)})
+    st.plotly_chart(kl_figures.rate_distortion_figure(sweep, others), width="stretch", key="kl_rd_chart")
+    rows = [{"model": p["label"], "β": p.get("beta", _ck(p["path"]).train_config.beta), "KL (rate)": p["kl"],
+             "recon NLL (distortion)": p["recon"], "−ELBO": p["neg_elbo"], "active units": p["active_units"],
+             "checkpoint": p["path"]} for p in sweep + others]
+    st.dataframe(rows, hide_index=True, key="kl_rd_table",
+                 column_config={k: st.column_config.NumberColumn(format="%.3f")
+                                for k in ("KL (rate)", "recon NLL (distortion)", "−ELBO")})
+    if not own:
+        st.caption("Your own runs appear here once they finish or are stopped on the Train page.")
+
+
+def _rd(m: dict) -> dict:
+    return {"kl": m["kl"], "recon": m["recon"], "neg_elbo": m["neg_elbo"], "active_units": m["active_units"]}
+
+
+def posterior_width(models: dict[float, str]) -> None:
+    st.markdown("Each digit's posterior q(z|x) has a width σ per dimension. The KL term pulls σ toward the prior's "
+                "σ = 1; without it (β = 0) nothing stops the encoder making σ tiny, and the VAE becomes a "
+                "deterministic autoencoder.")
+    log_sigmas, medians = {}, {}
+    for beta, path in models.items():
+        _, logvar = encodings(path, _ck(path).sha256)
+        values, medians[beta] = analysis.log10_sigma(np.exp(0.5 * logvar))
+        log_sigmas[beta] = values[:: max(1, len(values) // 4000)]  # a thinned copy is plenty for a violin
+    cols = st.columns(len(models))
+    for col, beta in zip(cols, models):
+        col.metric(f"median σ, {kl_figures.beta_label(beta)}", f"{medians[beta]:.3g}")
+    st.plotly_chart(kl_figures.sigma_violin_figure(log_sigmas), width="stretch", key="kl_sigma_chart")
+
+
+def kl_per_dimension() -> None:
+    choices = model_choices()
+    labels = {c.path: c.label for c in choices}
+    paths = list(labels)
+    current = st.session_state.get("model_path")
+    st.session_state.setdefault("kl_lab_model", current if current in paths else paths[0])
+    if st.session_state["kl_lab_model"] not in paths:
+        st.session_state["kl_lab_model"] = paths[0]
+    path = st.selectbox("Model", paths, format_func=labels.get, key="kl_lab_model")
+    ck = _ck(path)
+    mu, logvar = encodings(path, ck.sha256)
+    check = analysis.collapse_check(mu, logvar)
+    c1, c2, c3 = st.columns(3)
+    c1.metric("total KL (mean per digit)", f"{check.total_kl:.2f} nats")
+    c2.metric("active units", f"{int(check.active.sum())} of {len(check.active)}")
+    c3.metric("β used in training", f"{ck.train_config.beta:g}")
+    st.plotly_chart(kl_figures.kl_per_dim_figure(check.kl_per_dim, check.active), width="stretch",
+                    key="kl_dim_chart")
+    st.caption("A dimension is active when its posterior mean varies across digits: Var_x(E_q[z_d]) > 0.01 "
+               "(Burda et al. 2015). An inactive one has q(z_d|x) ≈ N(0, 1) for every digit: it carries nothing.")
+    if check.collapsed:
+        st.warning(check.advice, icon="⚠️")
+    else:
+        st.success(f"No posterior collapse: {int(check.active.sum())} of {len(check.active)} dimensions carry "
+                   f"information, {check.total_kl:.2f} nats in all.")
+
+
+def holes_map(models: dict[float, str]) -> None:
+    st.markdown("Prior samples z ~ N(0, I) only look like digits where the encoder actually puts digits. Blue: "
+                "where the test digits' codes are. Orange: the prior's 1σ, 2σ and 3σ circles. Red: **holes**, "
+                "cells the prior samples often but the aggregate posterior q(z) = mean of q(z|x) hardly covers "
+                "(under a tenth of the prior's mass). Click a hole to decode it.")
+    two_d = {kl_figures.beta_label(b): p for b, p in models.items()}
+    two_d.update({c.label: c.path for c in model_choices("mnist") if not c.bundled
+                  and _ck(c.path).model_config.latent_dim == 2})
+    names = list(two_d)
+    default = kl_figures.beta_label(1.0) if kl_figures.beta_label(1.0) in names else names[0]
+    st.session_state.setdefault("kl_lab_holes_model", default)
+    if st.session_state["kl_lab_holes_model"] not in names:
+        st.session_state["kl_lab_holes_model"] = default
+    c1, c2 = st.columns([3, 2])
+    name = c1.radio("2-D model", names, horizontal=True, key="kl_lab_holes_model")
+    view = c2.radio("Blue shows", ["encoded μ", "aggregate posterior q(z)"], horizontal=True,
+                    key="kl_lab_holes_view", help="μ: a histogram of the posterior means. q(z): every digit's "
+                    "Gaussian, width included; the holes are computed from this one.")
+    path = two_d[name]
+    data = holes_data(path, _ck(path).sha256, 4.0, 32)
+    holes = data["holes"]
+    if "kl_lab_hole" not in st.session_state or st.session_state["kl_lab_hole"] >= max(len(holes), 1):
+        st.session_state["kl_lab_hole"] = 0
+    clicked = _clicked_hole(st.session_state.get("kl_lab_holes_chart"))
+    if clicked is not None and clicked != st.session_state.get("kl_lab_last_click") and clicked < len(holes):
+        st.session_state["kl_lab_hole"] = clicked  # a new click wins; an old one must not undo the selectbox
+    st.session_state["kl_lab_last_click"] = clicked
+    density = data["mu_hist"] if view == "encoded μ" else data["aggregate"]
+    left, right = st.columns([3, 2])
+    with left:
+        fig = kl_figures.holes_figure(density, data["edges"], holes, st.session_state["kl_lab_hole"],
+                                      title=f"{name}: {view} vs the prior")
+        st.plotly_chart(fig, width="stretch", key="kl_lab_holes_chart", on_select="rerun",
+                        selection_mode="points", config={"displayModeBar": False})
+    with right:
+        st.metric("prior mass in holes", f"{data['hole_fraction']:.0%}",
+                  help="The chance that a prior sample lands in a hole (on this 32 × 32 grid over ±4).")
+        if data["outside"] > 0.005:
+            st.caption(f"{data['outside']:.0%} of the codes lie outside the ±4 window.")
+        if not holes:
+            st.success("No holes: the aggregate posterior covers the prior everywhere it matters. Prior samples "
+                       "look like the digits this model reconstructs.")
+            return
+        i = st.selectbox("Decode hole", range(len(holes)), key="kl_lab_hole",
+                         format_func=lambda k: f"{k + 1} at ({holes[k].z[0]:+.2f}, {holes[k].z[1]:+.2f})")
+        h = holes[i]
+        st.image(im.to_uint8(data["decoded"][i], 8), output_format="PNG",
+                 caption=f"decoded at z = ({h.z[0]:+.2f}, {h.z[1]:+.2f})")
+        st.caption(f"The prior puts {h.prior_mass:.2%} of its samples in this cell; the test digits' q(z) puts "
+                   f"{h.posterior_mass:.3%} there. The decoder was never trained to make anything here, so what it "
+                   "draws is a guess.")
+        st.markdown("**All holes, decoded**")
+        st.image(im.to_uint8(im.grid(data["decoded"], nrow=len(holes)), 2), output_format="PNG")
+
+
+def _clicked_hole(event) -> int | None:
+    """The hole index of a click on the holes map (dict access works live and in AppTest)."""
+    try:
+        points = event["selection"]["points"]
+    except (KeyError, TypeError):
+        return None
+    for p in points:
+        if isinstance(p.get("customdata"), (int, float)):
+            return int(p["customdata"])
+    return None
 
 
 def main() -> None:
     init_state()
-    ck = current_checkpoint()
-    st.title("kl_lab")
-    st.write(ck.name)
+    st.title("KL lab: what the KL term does")
+    lesson_box("kl_lab")
+    models = sweep_models()
+    if not models:
+        st.error(f"The bundled β-sweep models are missing from {bundled.MODELS_DIR}. Reinstall the project or run "
+                 "assets/train_models.sh.")
+        return
+    st.session_state.setdefault("kl_lab_tab", TABS[0])
+    if st.session_state["kl_lab_tab"] not in TABS:
+        st.session_state["kl_lab_tab"] = TABS[0]
+    tabs = st.tabs(TABS, key="kl_lab_tab", on_change="rerun")
+    betas = st.session_state.get("kl_lab_betas")  # a lesson may narrow the sweep, e.g. to β = 0, 1, 4
+    shown = {b: p for b, p in models.items() if not betas or b in betas}
+    if betas:
+        st.caption(f"Showing β ∈ {{{', '.join(f'{b:g}' for b in shown)}}} (set by the lesson). "
+                   "End the lesson to see the whole sweep.")
+    sections = [lambda: side_by_side(shown), lambda: rate_distortion(models), lambda: posterior_width(shown),
+                kl_per_dimension, lambda: holes_map(models)]
+    for tab, draw in zip(tabs, sections):
+        if tab.open:  # only the open tab's content runs: each section is expensive the first time
+            with tab:
+                draw()
 
 
 main()

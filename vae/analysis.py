@@ -13,8 +13,10 @@ import numpy as np
 import torch
 from scipy.special import ndtr  # standard normal CDF
 
+from .data import Split
+from .evaluation import test_images
 from .losses import reconstruction_nll
-from .metrics import iw_log_likelihood
+from .metrics import encode_all, iw_log_likelihood
 from .model import VAE
 
 COLLAPSE_KL_NATS = 0.1  # below this total KL the code carries (almost) no information about x
@@ -69,6 +71,13 @@ def kl_monte_carlo(mu, logvar, n: int, seed: int = 0) -> Estimate:
 
 # ---- the ELBO of one digit -------------------------------------------------------------------------------------
 
+def binarise(image, seed: int = 0) -> np.ndarray:
+    """One Bernoulli draw of every pixel (black or white with probability its grey level), as in training with
+    binarize="dynamic": the Bernoulli likelihood's log p(x) is a probability only for binary x."""
+    image = np.asarray(image, np.float32)
+    return (np.random.default_rng(seed).random(image.shape) < image).astype(np.float32)
+
+
 @dataclass(frozen=True)
 class DigitELBO:
     """The pieces of log p(x) = ELBO + KL(q(z|x) || p(z|x)) for one digit, all in nats."""
@@ -105,6 +114,13 @@ def digit_elbo(model: VAE, x, n: int = 100, k: int = 1000, seed: int = 0) -> Dig
     kl = kl_closed_form(mu_np, logvar_np)
     log_px = float(iw_log_likelihood(model, xt, k=k, seed=seed)[0])
     return DigitELBO(mu_np, logvar_np, recon, kl, -(recon.mean + kl), log_px, k)
+
+
+def encode_test_split(model: VAE, split: Split, binarize: str) -> tuple[np.ndarray, np.ndarray]:
+    """mu and logvar (N, D) of q(z|x) for the test images exactly as `python -m vae evaluate` feeds them
+    (binarised once with its fixed seed when binarize="dynamic"), so per-dimension KL and active units agree."""
+    mu, logvar = encode_all(model, test_images(split, binarize))
+    return mu.double().numpy(), logvar.double().numpy()
 
 
 # ---- posterior width, KL per dimension, collapse ---------------------------------------------------------------
@@ -223,6 +239,6 @@ def neg_elbo_levels(rates, distortions, n: int = 6) -> np.ndarray:
     return np.arange(math.floor(lo / step) * step, hi + step, step)
 
 
-__all__ = ["Estimate", "kl_closed_form", "reparameterise", "kl_monte_carlo", "DigitELBO", "digit_elbo",
-           "log10_sigma", "CollapseCheck", "collapse_check", "grid_edges", "mu_histogram", "prior_mass",
+__all__ = ["Estimate", "kl_closed_form", "reparameterise", "kl_monte_carlo", "binarise", "DigitELBO", "digit_elbo",
+           "encode_test_split", "log10_sigma", "CollapseCheck", "collapse_check", "grid_edges", "mu_histogram", "prior_mass",
            "aggregate_posterior_mass", "Hole", "find_holes", "hole_fraction", "neg_elbo_levels"]

@@ -1,0 +1,116 @@
+"""The KL lab page: every tab renders, the rate-distortion numbers are `python -m vae evaluate`'s, the KL-per-dimension
+collapse check agrees with vae.analysis, and a click on a hole selects it."""
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+import vae
+from conftest import ROOT, make_checkpoint
+from vae import analysis, bundled
+
+PAGE = str(ROOT / "pages" / "kl_lab.py")
+TABS = ["β side by side", "Rate–distortion", "Posterior width", "KL per dimension", "Holes map"]
+
+
+def kl_lab(tab: str, **state) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=240)
+    at.session_state["kl_lab_tab"] = tab
+    for k, v in state.items():
+        at.session_state[k] = v
+    return at.run()
+
+
+def cli_evaluate(path) -> dict:
+    # One torch thread, like this test process (conftest): float32 sums then run in the same order.
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    out = subprocess.run([sys.executable, "-m", "vae", "evaluate", str(path), "--json"], cwd=ROOT, env=env,
+                         capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_side_by_side_shows_every_beta_of_the_sweep():
+    at = kl_lab(TABS[0])
+    assert not at.exception
+    headers = [m.value for m in at.markdown if m.value.startswith("### ")]
+    assert headers == [f"### β = {b:g}" for b in bundled.BETA_SWEEP]
+    # One latent map per β, then the shared originals strip and 3 pictures per β.
+    assert len(at.get("plotly_chart")) == len(bundled.BETA_SWEEP)
+    assert len(at.get("image")) == 1 + 3 * len(bundled.BETA_SWEEP)
+
+
+def test_a_lesson_can_narrow_the_sweep():
+    at = kl_lab(TABS[0], kl_lab_betas=[0.0, 1.0, 4.0])
+    assert not at.exception
+    assert [m.value for m in at.markdown if m.value.startswith("### ")] == ["### β = 0", "### β = 1", "### β = 4"]
+
+
+def test_rate_distortion_numbers_equal_vae_evaluate(tmp_path, monkeypatch, mnist_test):
+    # A run of the user's own, where the app keeps them (runs/app relative to the working directory).
+    own = make_checkpoint(tmp_path / "runs" / "app" / "my-run" / "checkpoint.pt", mnist_test)
+    monkeypatch.chdir(tmp_path)
+    at = kl_lab(TABS[1])
+    assert not at.exception
+    table = at.dataframe[0].value
+    rows = {Path(r["checkpoint"]).resolve(): r for r in table.to_dict("records")}
+    assert {Path(p).resolve() for p in (str(bundled.by_key(k).path) for k in bundled.BETA_SWEEP.values())} <= set(rows)
+    for path in (bundled.by_key("mnist-2d-beta1").path, own):
+        cli = cli_evaluate(path)
+        row = rows[Path(path).resolve()]
+        # Exactly equal: the page calls the same function on the same data, and JSON round-trips floats.
+        assert (row["KL (rate)"], row["recon NLL (distortion)"], row["−ELBO"], row["active units"]) == \
+               (cli["kl"], cli["recon"], cli["neg_elbo"], cli["active_units"])
+    assert any(str(r["model"]).startswith("Your run") for r in rows.values())
+
+
+def test_posterior_width_prints_a_median_per_beta():
+    at = kl_lab(TABS[2])
+    assert not at.exception
+    labels = [m.label for m in at.metric]
+    assert labels == [f"median σ, β = {b:g}" for b in bundled.BETA_SWEEP]
+    assert all(float(m.value) > 0 for m in at.metric)
+
+
+@pytest.mark.parametrize("key", ["mnist-2d-beta1", "mnist-2d-beta16"])
+def test_kl_per_dimension_warns_exactly_when_analysis_sees_collapse(key, mnist_test):
+    path = str(bundled.by_key(key).path)
+    at = kl_lab(TABS[3], kl_lab_model=path)
+    assert not at.exception
+    ck = vae.load_checkpoint(path)
+    mu, logvar = analysis.encode_test_split(ck.model, mnist_test, ck.train_config.binarize)
+    check = analysis.collapse_check(mu, logvar)
+    assert at.metric[1].value == f"{int(check.active.sum())} of 2"
+    if check.collapsed:
+        assert at.warning and "lower β" in at.warning[0].value and "warm-up" in at.warning[0].value
+    else:
+        assert not at.warning and at.success
+
+
+def test_kl_per_dimension_flags_a_collapsed_model(tmp_path, monkeypatch, mnist_test):
+    # β = 200 for one epoch: the KL term wins and q(z|x) sits on the prior.
+    relative = Path("runs") / "app" / "collapsed" / "checkpoint.pt"  # as the model picker lists the user's runs
+    make_checkpoint(tmp_path / relative, mnist_test, beta=200.0)
+    monkeypatch.chdir(tmp_path)
+    at = kl_lab(TABS[3], kl_lab_model=str(relative))
+    assert not at.exception
+    assert at.warning and "Posterior collapse" in at.warning[0].value
+
+
+def test_holes_map_click_selects_a_hole():
+    at = kl_lab(TABS[4], kl_lab_holes_model="β = 0")
+    assert not at.exception
+    if at.success:  # no holes at all in this model: nothing to click
+        pytest.skip("the β = 0 model shows no holes")
+    n_holes = len(at.selectbox(key="kl_lab_hole").options)
+    assert at.selectbox(key="kl_lab_hole").value == 0
+    target = min(2, n_holes - 1)
+    at.session_state["kl_lab_holes_chart"] = {"selection": {"points": [{"customdata": target}]}}
+    at.run()
+    assert not at.exception
+    assert at.selectbox(key="kl_lab_hole").value == target
+    captions = [c for img in at.get("image") for c in img.captions]
+    assert any(c.startswith("decoded at z") for c in captions)
