@@ -1,7 +1,15 @@
 """VAE latent-space explorer: the router and the shared sidebar. Pages live in pages/, the maths in vae/."""
 import streamlit as st
 
+from ui.lessons import follow_lesson_switch, lesson_sidebar
 from ui.state import sidebar
+
+# Streamlit sizes text in rem, so scaling the root font enlarges all of it (widgets, tables, LaTeX) for a projector.
+LARGE_TYPE_CSS = """<style>
+html { font-size: 22px; }
+[data-testid="stSidebar"] { min-width: 380px; }
+.katex { font-size: 1.3em; }
+</style>"""
 
 
 def run() -> None:
@@ -13,10 +21,17 @@ def run() -> None:
         ],
         "Learn": [
             st.Page("pages/kl_lab.py", title="KL lab", icon="⚖️"),
+            st.Page("pages/maths.py", title="The maths, live", icon="∑"),
             st.Page("pages/train.py", title="Train a VAE", icon="🏋️"),
+            st.Page("pages/lessons.py", title="Classroom lessons", icon="🎓"),
         ],
     })
+    follow_lesson_switch()  # a lesson picked in the sidebar (or a lesson box's Next) opens its page
     sidebar()
+    with st.sidebar:
+        lesson_sidebar()
+    if st.session_state.get("large_type"):
+        st.html(LARGE_TYPE_CSS)
     page.run()
 
 

@@ -1,0 +1,160 @@
+"""The maths, live: what the encoder outputs, the reparameterisation, the closed-form KL and the ELBO, each equation
+next to its number on the current test digit for the sidebar's model. The numbers come from vae.analysis."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from ui import images as im
+from ui.lessons import lesson_box
+from ui.state import current_checkpoint, init_state, load_model, test_split
+from vae import analysis
+from vae import latent as lat
+
+TABS = ["1 · Encoder output", "2 · Reparameterisation", "3 · Closed-form KL", "4 · The ELBO"]
+N_CHOICES = [10, 30, 100, 300, 1000, 3000, 10000, 100000]
+
+
+@st.cache_data(show_spinner=False, max_entries=256)
+def digit_numbers(path: str, sha: str, index: int, n: int, k: int, seed: int) -> analysis.DigitELBO:
+    ck = load_model(path, Path(path).stat().st_mtime)
+    x = digit_input(ck.dataset, index, ck.train_config.binarize)
+    return analysis.digit_elbo(ck.model, x, n=n, k=k, seed=seed)
+
+
+def digit_input(dataset: str, index: int, binarize: str) -> np.ndarray:
+    """The digit as the model sees it: binarised for models trained on binary pixels."""
+    x = test_split(dataset).images[index].numpy().astype(np.float32) / 255.0
+    return analysis.binarise(x, seed=index) if binarize == "dynamic" else x
+
+
+def _sync_digit() -> None:
+    st.session_state["explore_digit"] = int(st.session_state["maths_digit"])  # the Explore page's chosen digit
+
+
+def digit_picker(ck) -> int:
+    n = len(test_split(ck.dataset))
+    st.session_state.setdefault("maths_digit", int(st.session_state.get("explore_digit") or 0))
+    index = st.number_input("Test digit #", 0, n - 1, key="maths_digit", on_change=_sync_digit,
+                            help="The same digit the Explore page has selected.")
+    return int(index)
+
+
+def encoder_output(ck, d: analysis.DigitELBO) -> None:
+    st.latex(r"q_\phi(z \mid x) = \mathcal{N}\big(z;\ \mu,\ \operatorname{diag}\sigma^2\big),\qquad "
+             r"\text{encoder}(x) = (\mu,\ \log\sigma^2) \in \mathbb{R}^{D} \times \mathbb{R}^{D}")
+    sigma = np.exp(0.5 * d.logvar)
+    left, right = st.columns([2, 3])
+    with left:
+        st.dataframe([{"dimension": f"z{i + 1}", "μ": d.mu[i], "log σ²": d.logvar[i], "σ": sigma[i]}
+                      for i in range(len(d.mu))], hide_index=True, key="maths_encoder_table",
+                     column_config={c: st.column_config.NumberColumn(format="%.3f") for c in ("μ", "log σ²", "σ")})
+        st.caption("log σ² can be any real number, so the network needs no constraint; σ = exp(½ log σ²) > 0.")
+    with right:
+        fig = go.Figure()
+        dims = [f"z{i + 1}" for i in range(len(d.mu))]
+        fig.add_trace(go.Bar(x=dims, y=[2] * len(dims), base=[-1] * len(dims), marker_color="#fde68a", opacity=0.6,
+                             name="prior N(0, 1): ±1", hoverinfo="skip"))
+        fig.add_trace(go.Scatter(x=dims, y=d.mu, mode="markers", name="μ ± σ of q(z|x)",
+                                 marker=dict(size=12, color="#2563eb"),
+                                 error_y=dict(type="data", array=sigma, thickness=2, width=8)))
+        fig.update_layout(height=320, margin=dict(l=10, r=10, t=10, b=10), plot_bgcolor="white",
+                          legend=dict(orientation="h", y=-0.2), yaxis_title="z")
+        st.plotly_chart(fig, width="stretch", key="maths_encoder_chart")
+
+
+def reparameterisation(ck, d: analysis.DigitELBO) -> None:
+    st.latex(r"z = \mu + \sigma \odot \varepsilon,\quad \varepsilon \sim \mathcal{N}(0, I)"
+             r"\qquad\Rightarrow\qquad \frac{\partial z}{\partial \mu} = 1,\quad "
+             r"\frac{\partial z}{\partial \sigma} = \varepsilon")
+    st.markdown("The randomness is in ε, which does not depend on the network, so gradients flow through μ and σ.")
+    seed = st.session_state.setdefault("maths_eps_seed", 0)
+    if st.button("Draw new ε", key="maths_draw_eps", type="primary"):
+        seed = st.session_state["maths_eps_seed"] = seed + 1
+    eps = np.random.default_rng(seed).standard_normal((8, len(d.mu)))
+    z = analysis.reparameterise(d.mu, d.logvar, eps)
+    sigma = np.exp(0.5 * d.logvar)
+    lines = [rf"z_{i + 1} = {d.mu[i]:.3f} + {sigma[i]:.3f} \times ({eps[0, i]:+.3f}) = {z[0, i]:.3f}"
+             for i in range(min(len(d.mu), 4))]
+    st.latex(r"\begin{aligned}" + r"\\ ".join(lines) + r"\end{aligned}")
+    if len(d.mu) > 4:
+        st.caption(f"(first 4 of {len(d.mu)} dimensions)")
+    st.markdown("**Eight draws of z, decoded** (first: the one written out above), and the decoded mean μ:")
+    decoded = lat.decode(ck.model, z.astype(np.float32))
+    c1, c2 = st.columns([8, 1])
+    c1.image(im.to_uint8(im.grid(decoded, nrow=8), 4), output_format="PNG")
+    c2.image(im.to_uint8(lat.decode(ck.model, d.mu[None].astype(np.float32))[0], 4), output_format="PNG",
+             caption="μ")
+
+
+def closed_form_kl(ck, d: analysis.DigitELBO) -> None:
+    st.latex(r"\mathrm{KL}\big(q(z \mid x)\,\|\,\mathcal{N}(0, I)\big) = \tfrac{1}{2}\sum_{d=1}^{D}"
+             r"\big(\mu_d^2 + \sigma_d^2 - 1 - \log\sigma_d^2\big)"
+             r"\ \approx\ \frac{1}{n}\sum_{i=1}^{n}\big[\log q(z_i \mid x) - \log p(z_i)\big],\ z_i \sim q(z \mid x)")
+    n = st.select_slider("Monte-Carlo samples n", N_CHOICES, value=1000, key="maths_mc_n")
+    seed = st.session_state.get("maths_eps_seed", 0)
+    mc = analysis.kl_monte_carlo(d.mu, d.logvar, n=int(n), seed=seed)
+    c1, c2, c3 = st.columns(3)
+    c1.metric("closed form", f"{d.kl:.4f} nats")
+    c2.metric(f"Monte-Carlo, n = {n:,}", f"{mc.mean:.4f} ± {mc.stderr:.4f}", help="± one standard error, "
+              "std / √n: the estimate is within 2 of these of the truth about 95% of the time.")
+    dev = (mc.mean - d.kl) / mc.stderr if mc.stderr > 0 else 0.0
+    c3.metric("difference", f"{dev:+.2f} standard errors")
+    st.caption("Multiply n by 100 and the standard error shrinks 10×. The closed form needs no sampling at all, "
+               "which is why the VAE loss uses it.")
+    per_dim = 0.5 * (d.mu**2 + np.exp(d.logvar) - 1 - d.logvar)
+    st.dataframe([{"dimension": f"z{i + 1}", "KL": per_dim[i]} for i in range(len(per_dim))], hide_index=True,
+                 key="maths_kl_table", column_config={"KL": st.column_config.NumberColumn(format="%.4f")})
+
+
+def elbo(ck, d: analysis.DigitELBO) -> None:
+    st.latex(r"\begin{aligned}\log p(x) &= \mathbb{E}_{q(z|x)}\Big[\log \frac{p(x, z)}{p(z \mid x)}\Big]"
+             r" = \mathbb{E}_{q}\Big[\log \frac{p(x, z)}{q(z \mid x)}\Big]"
+             r" + \mathbb{E}_{q}\Big[\log \frac{q(z \mid x)}{p(z \mid x)}\Big] \\"
+             r"&= \underbrace{\mathbb{E}_{q}[\log p(x \mid z)] - \mathrm{KL}\big(q(z|x)\,\|\,p(z)\big)}"
+             r"_{\mathrm{ELBO}(x)} + \underbrace{\mathrm{KL}\big(q(z|x)\,\|\,p(z|x)\big)}_{\ge\ 0}\end{aligned}")
+    c1, c2, c3, c4, c5 = st.columns(5)
+    c1.metric("E_q[log p(x|z)]", f"{-d.recon.mean:.2f}", help=f"Monte-Carlo over n = {d.recon.n} draws of z; "
+              f"± {d.recon.stderr:.2f} (one standard error)")
+    c2.metric("− KL(q ‖ p(z))", f"{-d.kl:.2f}", help="closed form")
+    c3.metric("= ELBO", f"{d.elbo:.2f}")
+    c4.metric("log p(x)", f"{d.log_px:.2f}", help=f"importance-weighted estimate, k = {d.k} samples (Burda et al.)")
+    c5.metric("gap = KL(q ‖ p(z|x))", f"{d.gap:.2f}")
+    st.caption(f"All in nats, for this digit. E_q[log p(x|z)] is ± {d.recon.stderr:.2f} (n = {d.recon.n}). The gap "
+               "is how far the encoder's Gaussian is from the true posterior p(z|x); training pushes the ELBO up "
+               "both by explaining x better and by closing this gap.")
+
+
+def main() -> None:
+    init_state()
+    st.title("The maths, live")
+    lesson_box("maths")
+    ck = current_checkpoint()
+    top = st.columns([1, 1, 2])
+    with top[0]:
+        index = digit_picker(ck)
+    with top[1]:
+        n = st.select_slider("Samples of z for E_q[·]", [10, 100, 1000], value=100, key="maths_n")
+        k = st.select_slider("Importance samples k for log p(x)", [100, 1000, 5000], value=1000, key="maths_k")
+    x = digit_input(ck.dataset, index, ck.train_config.binarize)
+    with top[2]:
+        st.image(im.to_uint8(x, 4), output_format="PNG",
+                 caption=f"test digit #{index}, label {int(test_split(ck.dataset).labels[index])}"
+                         + (" (binarised, as the model saw digits in training)"
+                            if ck.train_config.binarize == "dynamic" else ""))
+        st.caption(f"Model: {ck.name or Path(st.session_state['model_path']).stem}")
+    d = digit_numbers(st.session_state["model_path"], ck.sha256, index, int(n), int(k), 0)
+    st.session_state.setdefault("maths_tab", TABS[0])
+    if st.session_state["maths_tab"] not in TABS:
+        st.session_state["maths_tab"] = TABS[0]
+    tabs = st.tabs(TABS, key="maths_tab", on_change="rerun")
+    for tab, draw in zip(tabs, [encoder_output, reparameterisation, closed_form_kl, elbo]):
+        if tab.open:
+            with tab:
+                draw(ck, d)
+
+
+main()

@@ -1,0 +1,143 @@
+"""Classroom mode: five lessons, in order, each a preset of session state on one page plus the equation to put on
+the projector. A lesson only sets session-state keys and switches page; a page shows the active lesson's box with
+one call, `lesson_box("<page id>")`.
+
+Starting a lesson happens in a widget callback (before any widget is drawn, so even the sidebar's keys may be set);
+callbacks cannot switch page, so they leave the destination in LESSON_GOTO and app.py (or lesson_box, when a page is
+run on its own) calls st.switch_page at the top of the next run.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import streamlit as st
+
+from vae import bundled
+
+LESSON_KEY = "lesson"  # the active lesson's number, 0 when none
+LESSON_GOTO = "lesson_goto"  # the page a lesson callback asked to switch to
+PICKER_KEY = "lesson_picker"  # the sidebar's selectbox
+DELETE = object()  # a state value meaning "remove this key" (the page then applies its own defaults)
+
+PAGES = {"maths": "pages/maths.py", "kl_lab": "pages/kl_lab.py", "train": "pages/train.py",
+         "lessons": "pages/lessons.py", "explore": "pages/explore.py", "reconstruct": "pages/reconstruct.py"}
+
+
+@dataclass(frozen=True)
+class Lesson:
+    number: int
+    title: str
+    page: str  # a key of PAGES
+    equation: str  # LaTeX, shown beside the widgets
+    text: str  # what the class looks at, in two or three sentences
+    try_this: str  # one thing to do with the widgets
+    state: dict = field(default_factory=dict)  # session-state keys set when the lesson starts
+
+
+def _default_model() -> str:
+    return str(bundled.DEFAULT.path)
+
+
+LESSONS = [
+    Lesson(1, "What the encoder outputs (μ, log σ²)", "maths",
+           r"q_\phi(z \mid x) = \mathcal{N}\!\big(z;\ \mu_\phi(x),\ \operatorname{diag}\sigma^2_\phi(x)\big),"
+           r"\qquad \text{the network outputs } \mu \text{ and } \log\sigma^2",
+           "The encoder does not output a point: it outputs a Gaussian, a centre μ and a width σ for every "
+           "latent dimension. It predicts log σ² rather than σ so that any real number is a valid output.",
+           "Change the test digit and watch μ move and σ change; compare a clear digit with a sloppy one.",
+           {"maths_tab": "1 · Encoder output", "model_path": "<default>"}),
+    Lesson(2, "The reparameterisation trick", "maths",
+           r"z = \mu + \sigma \odot \varepsilon,\qquad \varepsilon \sim \mathcal{N}(0, I),\qquad"
+           r"\sigma = e^{\frac{1}{2}\log\sigma^2}",
+           "Sampling z ~ q(z|x) directly has no gradient with respect to μ and σ. Drawing the noise ε first and "
+           "then computing z = μ + σ·ε moves the randomness out of the way, so back-propagation reaches the encoder.",
+           "Draw new ε a few times: every z decodes to a slightly different digit, all near the same μ.",
+           {"maths_tab": "2 · Reparameterisation", "model_path": "<default>"}),
+    Lesson(3, "What KL does (β = 0, 1, 4)", "kl_lab",
+           r"\mathcal{L}_\beta = \mathbb{E}_{q(z|x)}\big[-\log p(x \mid z)\big]"
+           r" + \beta\,\mathrm{KL}\big(q(z \mid x)\,\|\,\mathcal{N}(0, I)\big)",
+           "Three copies of the same network, trained with β = 0 (an autoencoder), 1 (the VAE) and 4. The KL "
+           "term pulls every posterior toward N(0, I): codes huddle round the origin and prior samples become "
+           "digits, at the price of blurrier reconstructions.",
+           "Compare the prior samples row: which model can generate digits? Then open the Rate–distortion tab.",
+           {"kl_lab_tab": "β side by side", "kl_lab_betas": [0.0, 1.0, 4.0]}),
+    Lesson(4, "Holes in latent space", "kl_lab",
+           r"q(z) = \frac{1}{N}\sum_{i=1}^{N} q(z \mid x_i)\ \neq\ p(z) = \mathcal{N}(0, I)",
+           "Prior samples land wherever N(0, I) puts mass, but the decoder only learned to draw where the data's "
+           "codes are. Where the aggregate posterior q(z) leaves the prior uncovered (red), decoded prior samples "
+           "look wrong.",
+           "Click a red hole to decode it. Then switch the model to β = 4: fewer holes?",
+           {"kl_lab_tab": "Holes map", "kl_lab_holes_model": "β = 1", "kl_lab_betas": DELETE}),
+    Lesson(5, "Train your own", "train",
+           r"\log p(x) \ \ge\ \mathrm{ELBO}(x) = \mathbb{E}_{q(z|x)}\big[\log p(x \mid z)\big]"
+           r" - \mathrm{KL}\big(q(z \mid x)\,\|\,p(z)\big)",
+           "Training maximises the ELBO, a lower bound on log p(x). Watch the two terms move: reconstruction "
+           "error falls fast, while the KL first rises as the code starts to carry information.",
+           "Start the fast 2-D demo; when it finishes, find your run on the KL lab's rate–distortion chart.",
+           {"tr_preset": DELETE}),  # removing it makes the Train page load its default, the fast 2-D demo
+]
+
+
+def active_lesson() -> Lesson | None:
+    n = st.session_state.get(LESSON_KEY, 0)
+    return LESSONS[n - 1] if 1 <= n <= len(LESSONS) else None
+
+
+def start_lesson(number: int) -> None:
+    """Set the lesson's state and ask for its page. Call from a widget callback (on_click / on_change)."""
+    if not 1 <= number <= len(LESSONS):
+        end_lesson()
+        return
+    lesson = LESSONS[number - 1]
+    for key, value in lesson.state.items():
+        if value is DELETE:
+            st.session_state.pop(key, None)
+        else:
+            st.session_state[key] = _default_model() if value == "<default>" else value
+    st.session_state[LESSON_KEY] = number
+    st.session_state[PICKER_KEY] = number
+    st.session_state[LESSON_GOTO] = PAGES[lesson.page]
+
+
+def end_lesson() -> None:
+    st.session_state[LESSON_KEY] = 0
+    st.session_state[PICKER_KEY] = 0
+    st.session_state.pop("kl_lab_betas", None)  # the only preset that hides part of a page
+
+
+def follow_lesson_switch() -> None:
+    """Switch to the page a lesson asked for, once. Call at the top of a run (app.py does)."""
+    goto = st.session_state.pop(LESSON_GOTO, None)
+    if goto:
+        st.switch_page(goto)
+
+
+def _on_pick() -> None:
+    start_lesson(int(st.session_state[PICKER_KEY]))
+
+
+def lesson_sidebar() -> None:
+    """The lesson picker, for the shared sidebar."""
+    st.session_state.setdefault(PICKER_KEY, st.session_state.get(LESSON_KEY, 0))
+    st.selectbox("Classroom lesson", list(range(len(LESSONS) + 1)), key=PICKER_KEY, on_change=_on_pick,
+                 format_func=lambda n: "— none —" if n == 0 else f"{n} · {LESSONS[n - 1].title}",
+                 help="Sets up the right page and shows the equation beside it.")
+
+
+def lesson_box(page: str) -> None:
+    """Show the active lesson's box when it belongs to this page (page: a key of PAGES). One call per page."""
+    follow_lesson_switch()
+    lesson = active_lesson()
+    if lesson is None or lesson.page != page:
+        return
+    with st.container(border=True, key="lesson_box"):
+        st.markdown(f"#### 🎓 Lesson {lesson.number} of {len(LESSONS)}: {lesson.title}")
+        st.latex(lesson.equation)
+        st.markdown(lesson.text)
+        st.markdown(f"**Try this:** {lesson.try_this}")
+        c1, c2, c3, _ = st.columns([1, 1, 1, 3])
+        if lesson.number > 1:
+            c1.button("◀ Previous", key="lesson_prev", on_click=start_lesson, args=(lesson.number - 1,))
+        if lesson.number < len(LESSONS):
+            c2.button("Next ▶", key="lesson_next", on_click=start_lesson, args=(lesson.number + 1,), type="primary")
+        c3.button("End lesson", key="lesson_end", on_click=end_lesson)
