@@ -21,12 +21,12 @@ def run() -> None:
         ],
         "Learn": [
             st.Page("pages/kl_lab.py", title="KL lab", icon="⚖️"),
-            st.Page("pages/maths.py", title="The maths, live", icon="∑"),
+            st.Page("pages/maths.py", title="The maths, live", icon=":material/functions:"),
             st.Page("pages/train.py", title="Train a VAE", icon="🏋️"),
             st.Page("pages/lessons.py", title="Classroom lessons", icon="🎓"),
         ],
     })
-    follow_lesson_switch()  # a lesson picked in the sidebar (or a lesson box's Next) opens its page
+    follow_lesson_switch(page.url_path)  # a lesson picked in the sidebar (or a lesson box's Next) opens its page
     sidebar()
     with st.sidebar:
         lesson_sidebar()
