@@ -96,10 +96,11 @@ def cmd_train(args) -> int:
     reporter = _run_reporter(args.run_dir) if args.run_dir else None  # the app's progress files
     try:
         t0 = time.perf_counter()
-        test_split = load_split(train_cfg.dataset, train=False, root=args.data_dir)
-        # --train-split test: a demo on the (bundled) test split when the training split is not available
-        train_split = (test_split if args.train_split == "test" else
-                       load_split(train_cfg.dataset, train=True, root=args.data_dir))
+        if args.train_split == "test":  # a demo on the (bundled) test split when the training split is missing
+            train_split = test_split = load_split(train_cfg.dataset, train=False, root=args.data_dir)
+        else:
+            train_split = load_split(train_cfg.dataset, train=True, root=args.data_dir)
+            test_split = load_split(train_cfg.dataset, train=False, root=args.data_dir)
         load_s = time.perf_counter() - t0
     except DataUnavailableError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -86,5 +86,7 @@ PRESETS: dict[str, tuple[ModelConfig, TrainConfig]] = {
     "beta-vae-4": (ModelConfig(arch="mlp", latent_dim=10, hidden=(512, 256)), TrainConfig(beta=4.0, epochs=20)),
     # Like the Keras VAE example: conv 32-64 channels, dense 16, 2-D latent.
     "conv-2d": (ModelConfig(arch="conv", latent_dim=2, hidden=(32, 64, 16)), TrainConfig(epochs=10)),
-    "fast-2d": (ModelConfig(arch="mlp", latent_dim=2, hidden=(256, 128)), TrainConfig(epochs=5, batch_size=512)),
+    # About a minute on one core of this 2-core machine (bench/fast_demo_time.py: 52 s of CPU for the 60k split,
+    # test -ELBO 147; 5 epochs at batch 512 took 21 s but stopped at 162, a visibly blurrier map).
+    "fast-2d": (ModelConfig(arch="mlp", latent_dim=2, hidden=(256, 128)), TrainConfig(epochs=10, batch_size=256)),
 }

@@ -1,0 +1,103 @@
+"""End to end in Chromium: start a short training run on the Train page, watch the loss curve grow epoch by epoch,
+then the faults: the server is killed mid-run and restarted (the page finds the run again), the training process
+dies (the page offers Resume), Resume finishes the run and it appears in the sidebar's model picker.
+
+The server runs in a scratch folder (the app's script from the project), so runs/ and data/ are the test's own:
+no training split there, so this also exercises the "train on the bundled test split (demo)" path.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+
+import pytest
+
+from conftest import ROOT, browser_or_skip, start_streamlit, wait_for_app
+from vae import runs
+
+TIMEOUT_MS = 180_000
+
+
+def stop_server(proc: subprocess.Popen) -> None:
+    proc.kill()
+    proc.wait(10)
+
+
+@pytest.fixture
+def scratch(tmp_path):
+    browser_or_skip()
+    (tmp_path / ".streamlit").mkdir()
+    shutil.copy(ROOT / ".streamlit" / "config.toml", tmp_path / ".streamlit" / "config.toml")
+    yield tmp_path
+    for s in runs.list_runs(tmp_path / "runs" / "app"):  # only the processes this test started
+        if s.active and s.pid:
+            try:
+                os.kill(s.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+
+
+def train_points(page) -> int:
+    """Points on the train curve of the first (loss) chart = completed epochs drawn."""
+    return page.evaluate("""() => {
+        const plot = document.querySelector('[data-testid=stPlotlyChart] .js-plotly-plot');
+        if (!plot || !plot.data) return 0;
+        const train = plot.data.find(t => t.name === 'train');
+        return train ? train.x.length : 0;
+    }""")
+
+
+def wait_for_text(page, text: str) -> None:
+    page.get_by_text(text, exact=False).first.wait_for(timeout=TIMEOUT_MS)
+
+
+def test_train_watch_kill_restart_resume(scratch, page):
+    env = {"VAE_DATA_DIR": str(scratch / "data")}
+    server, url = start_streamlit(str(ROOT / "app.py"), env=env, cwd=scratch)
+    try:
+        page.goto(url + "/train", timeout=TIMEOUT_MS)
+        wait_for_app(page, TIMEOUT_MS)
+        assert page.get_by_role("button", name="Start training").is_disabled()  # no training split here
+        page.get_by_label("Hidden layers").fill("32,16")
+        page.get_by_label("Epochs").fill("6")
+        page.get_by_label("Training images (0 = all)").fill("1000")
+        page.get_by_role("button", name="Start on the bundled test split (demo)").click()
+
+        wait_for_text(page, "Epoch ")  # the fragment's progress bar
+        page.wait_for_function("() => document.querySelector('[data-testid=stPlotlyChart] .js-plotly-plot')",
+                               timeout=TIMEOUT_MS)
+        page.wait_for_function("""() => {
+            const plot = document.querySelector('[data-testid=stPlotlyChart] .js-plotly-plot');
+            const train = plot && plot.data && plot.data.find(t => t.name === 'train');
+            return train && train.x.length >= 2;
+        }""", timeout=TIMEOUT_MS)
+        first = train_points(page)
+        assert first >= 2  # the curve grew while we watched, without touching the page
+        assert page.locator("[data-testid=stException]").count() == 0
+
+        [run] = runs.list_runs(scratch / "runs" / "app")
+        stop_server(server)  # the server dies mid-run; the training process lives in its own session
+        os.kill(run.pid, signal.SIGSTOP)  # hold it still while the server restarts, so the test is deterministic
+        assert runs.read_status(run.run_dir).state == "running"
+
+        server, url = start_streamlit(str(ROOT / "app.py"), env=env, cwd=scratch)
+        page.goto(url + "/train", timeout=TIMEOUT_MS)
+        wait_for_app(page, TIMEOUT_MS)
+        wait_for_text(page, "🟢 training")  # found again by pid after the restart
+
+        os.kill(run.pid, signal.SIGKILL)  # now the training process dies too
+        wait_for_text(page, "⚠️ interrupted")
+        saved = runs.read_status(run.run_dir).epoch
+        assert saved >= 1 and page.get_by_text(f"Epoch {saved} of 6 is saved").count() == 1
+
+        page.get_by_role("button", name="▶ Resume").click()
+        wait_for_text(page, "✅ finished")
+        wait_for_app(page, TIMEOUT_MS)
+        assert train_points(page) == 6
+        page.locator("[data-testid=stSidebar] [data-testid=stSelectbox]").filter(has_text="Model").click()
+        picker = page.locator("[role=option]").all_inner_texts()
+        assert any("[demo: trained on the test split] (6 epochs)" in o for o in picker), picker
+    finally:
+        stop_server(server)
