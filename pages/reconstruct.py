@@ -19,7 +19,7 @@ from vae.digits import InputError, Preprocessed, preprocess
 
 MAX_UPLOADS = 8  # each upload gets its own row of pictures; more than this is a wall of images on a projector
 GALLERY_SIZE = 8
-STEP_PX = 104  # every preprocessing step is shown at this width
+STEP_PX = 84  # small preprocessing steps are enlarged to about this width (columns shrink bigger ones)
 DIGIT_SCALE = 4  # 28 px digits shown 4x, nearest neighbour (crisp pixels)
 MAGNIFY_STD = 4.0  # the magnified view spans mu +- 4 sigma (of the larger axis)
 
@@ -74,7 +74,7 @@ def tile(pictures: list[np.ndarray], gap: int = 4) -> np.ndarray:
 def show_steps(prep: Preprocessed) -> None:
     cols = st.columns(len(prep.steps))
     for i, (col, step) in enumerate(zip(cols, prep.steps)):
-        col.image(step_picture(step.image), caption=f"{i + 1}. {step.title}", width=STEP_PX, output_format="PNG")
+        col.image(step_picture(step.image), caption=f"{i + 1}. {step.title}", output_format="PNG")
     with st.expander("What happened at each step"):
         st.markdown("\n".join(f"{i + 1}. **{s.title}.** {s.note}" for i, s in enumerate(prep.steps)))
 
@@ -92,6 +92,7 @@ def digit_result(ck: vae.Checkpoint, prep: Preprocessed, key: str) -> dict:
              output_format="PNG")
     with c4:
         st.markdown(posterior_text(mu[0], sigma[0], z[0]))
+        st.caption("z changes with every ε; μ and σ do not.")
         st.button("Resample ε", key=f"{key}_resample", on_click=_bump, args=(f"{key}_eps",),
                   help="z = μ + σ·ε with a fresh ε ~ N(0, I): the encoder gives a distribution, not a point.")
     return {"mu": mu[0], "sigma": sigma[0], "z": z[0], "digit": prep.digit, "recon": from_mu}
@@ -101,7 +102,7 @@ def posterior_text(mu: np.ndarray, sigma: np.ndarray, z: np.ndarray, shown: int 
     fmt = lambda v: ", ".join(f"{x:+.2f}" for x in v[:shown]) + (", …" if len(v) > shown else "")  # noqa: E731
     sig = ", ".join(f"{x:.3f}" for x in sigma[:shown]) + (", …" if len(sigma) > shown else "")
     return (f"q(z|x) = N(μ, diag σ²)  \nμ = ({fmt(mu)})  \nσ = ({sig})  \n"
-            f"z = ({fmt(z)})  \n<small>z changes with every ε; μ and σ do not.</small>")
+            f"z = ({fmt(z)})")
 
 
 def _bump(key: str) -> None:
@@ -229,6 +230,7 @@ def upload_tab(ck: vae.Checkpoint) -> None:
             continue
         show_steps(prep)
         results.append((f"#{i + 1}", digit_result(ck, prep, key=f"upload{i}")))
+        st.divider()
     if results:
         st.subheader("Where your digits land")
         posterior_map(ck, results, key="upload")
@@ -251,8 +253,9 @@ def draw_tab(ck: vae.Checkpoint) -> None:
         except InputError as exc:
             st.warning(str(exc))
             return
-        show_steps(prep)
         result = digit_result(ck, prep, key="drawn")
+    st.markdown("**How your drawing became an MNIST-style digit**")
+    show_steps(prep)
     posterior_map(ck, [("drawn", result)], key="draw")
     download_reconstructions([("drawn", result)], "draw", f"my-drawing-{ck.sha256[:8]}")
 
