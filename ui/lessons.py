@@ -3,12 +3,13 @@ the projector. A lesson only sets session-state keys and switches page; a page s
 one call, `lesson_box("<page id>")`.
 
 Starting a lesson happens in a widget callback (before any widget is drawn, so even the sidebar's keys may be set);
-callbacks cannot switch page, so they leave the destination in LESSON_GOTO and app.py (or lesson_box, when a page is
-run on its own) calls st.switch_page at the top of the next run.
+callbacks cannot switch page, so they leave the destination in LESSON_GOTO and app.py calls st.switch_page early in
+the next run. The key is cleared once the destination page is the one running.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import streamlit as st
 
@@ -105,10 +106,15 @@ def end_lesson() -> None:
     st.session_state.pop("kl_lab_betas", None)  # the only preset that hides part of a page
 
 
-def follow_lesson_switch() -> None:
-    """Switch to the page a lesson asked for, once. Call at the top of a run (app.py does)."""
-    goto = st.session_state.pop(LESSON_GOTO, None)
-    if goto:
+def follow_lesson_switch(current_url_path: str) -> None:
+    """Switch to the page a lesson asked for; clear the request once we are on it. app.py calls this with
+    st.navigation's page.url_path (the page file's stem, e.g. "kl_lab")."""
+    goto = st.session_state.get(LESSON_GOTO)
+    if not goto:
+        return
+    if Path(goto).stem == current_url_path:
+        del st.session_state[LESSON_GOTO]
+    else:
         st.switch_page(goto)
 
 
@@ -126,7 +132,6 @@ def lesson_sidebar() -> None:
 
 def lesson_box(page: str) -> None:
     """Show the active lesson's box when it belongs to this page (page: a key of PAGES). One call per page."""
-    follow_lesson_switch()
     lesson = active_lesson()
     if lesson is None or lesson.page != page:
         return
