@@ -152,6 +152,7 @@ def _set(key: str, value) -> None:
 def _move_pad(z: list[float]) -> None:
     """Move the pad from Python: its committed state and a new nonce, so the browser adopts z once."""
     st.session_state["latent_pad"] = {"z": z}
+    st.session_state["pad_start"] = z
     st.session_state["pad_nonce"] = st.session_state.get("pad_nonce", 0) + 1
 
 
@@ -181,10 +182,12 @@ def pad_section(ck: vae.Checkpoint, mu: np.ndarray, labels: np.ndarray) -> None:
     if plane is None:
         return
     model_info = publish_model(ck.sha256, ck.dataset, ck.model, mu, labels)
-    start = st.session_state.get("latent_pad", {}) or {}
-    z0 = start.get("z") if start.get("z") is not None and len(start.get("z")) == dim else [0.0] * dim
+    # Where the pad starts: the origin, or the last point Python put there. Not the user's last release, so that
+    # releasing does not change the component's data (which would rebuild it in the browser).
+    start = st.session_state.get("pad_start")
+    start = start if start is not None and len(start) == dim else [0.0] * dim
     limit = float(max(4.0, np.ceil(np.percentile(np.abs(mu), 99.5))))
-    z = latent_pad(model_info, plane, z0, z_nonce=st.session_state.get("pad_nonce", 0),
+    z = latent_pad(model_info, plane, start, z_nonce=st.session_state.get("pad_nonce", 0),
                    slider_range=(-limit, limit), key="latent_pad")
     decoded = latent.decode(ck.model, np.asarray([z], np.float32))[0]
     c1, c2 = st.columns([1, 3])

@@ -14,7 +14,7 @@ PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "explore.py")
 
 
 def open_page(**state) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=120)
+    at = AppTest.from_file(PAGE, default_timeout=300)  # generous: the box is often busy
     for key, value in state.items():
         at.session_state[key] = value
     at.run()

@@ -81,6 +81,7 @@ export default function (component) {
   pad.height = Math.round(padPx * dpr);
   pad.style.width = pad.style.height = padPx + "px";
   digit.style.width = digit.style.height = data.digit_px + "px";
+  root.querySelector(".lp-padwrap").style.width = padPx + 2 + "px";  // the legend wraps under the pad
   const padCtx = pad.getContext("2d");
   const digitCtx = digit.getContext("2d");
   const image = digitCtx.createImageData(28, 28);
@@ -146,8 +147,8 @@ export default function (component) {
     const shown = preview || z;
     const x = model.decode(shown);
     const px = image.data;
-    for (let i = 0; i < 784; i++) {  // dark ink on white paper, as the digits are usually shown
-      const g = 255 - Math.round(x[i] * 255);
+    for (let i = 0; i < 784; i++) {  // white ink on black, as MNIST and every other picture on the page
+      const g = Math.round(x[i] * 255);
       px[4 * i] = px[4 * i + 1] = px[4 * i + 2] = g;
       px[4 * i + 3] = 255;
     }

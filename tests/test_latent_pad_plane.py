@@ -1,0 +1,27 @@
+"""The latent pad's planes: pad coordinates (a, b) <-> latent z, as the JavaScript computes them."""
+import numpy as np
+
+from ui.components.latent_pad import dims_plane, pca_plane
+from vae.latent import project_2d
+
+
+def test_pca_plane_inverts_the_pca_projection():
+    rng = np.random.default_rng(0)
+    mu = (rng.standard_normal((500, 6)) * [3, 2, 1, 0.5, 0.2, 0.1]).astype(np.float32)
+    points, pca = project_2d(mu, "pca")
+    plane = pca_plane(pca, points)
+    for a, b in [(0.5, -1.0), (2.0, 1.5)]:
+        z = pca.inverse_transform(np.array([[a, b]]))[0]  # the point the pad shows at (a, b), sliders at rest
+        assert np.allclose(plane.coords(z), (a, b), atol=1e-5)
+    assert np.allclose(plane.coords(mu[3]), points[3], atol=1e-4)  # faint points land where the map puts them
+    assert plane.axis_labels == ("PC1", "PC2")
+    lo, hi = plane.extent
+    assert ((points >= lo) & (points <= hi)).all(axis=1).mean() >= 0.98  # the window shows nearly all points
+
+
+def test_dims_plane_reads_two_coordinates_and_covers_the_prior():
+    mu = np.random.default_rng(1).standard_normal((200, 4)).astype(np.float32)
+    plane = dims_plane(4, 1, 3, mu)
+    assert plane.coords([9.0, 0.25, -7.0, -1.5]) == (0.25, -1.5)
+    assert plane.extent[0] <= -3 and plane.extent[1] >= 3
+    assert plane.axis_labels == ("z2", "z4")
