@@ -19,8 +19,9 @@ from vae.digits import InputError, Preprocessed, preprocess
 
 MAX_UPLOADS = 8  # each upload gets its own row of pictures; more than this is a wall of images on a projector
 GALLERY_SIZE = 8
-STEP_PX = 84  # small preprocessing steps are enlarged to about this width (columns shrink bigger ones)
-DIGIT_SCALE = 4  # 28 px digits shown 4x, nearest neighbour (crisp pixels)
+STEP_PX = 84  # every preprocessing step is shown this wide (fits seven columns on a narrow page)
+DIGIT_SCALE = 4  # 28 px digits shown 4x, nearest neighbour (crisp pixels) ...
+DIGIT_PX = 28 * DIGIT_SCALE  # ... at exactly that width
 MAGNIFY_STD = 4.0  # the magnified view spans mu +- 4 sigma (of the larger axis)
 
 
@@ -74,7 +75,8 @@ def tile(pictures: list[np.ndarray], gap: int = 4) -> np.ndarray:
 def show_steps(prep: Preprocessed) -> None:
     cols = st.columns(len(prep.steps))
     for i, (col, step) in enumerate(zip(cols, prep.steps)):
-        col.image(step_picture(step.image), caption=f"{i + 1}. {step.title}", output_format="PNG")
+        # A fixed width: otherwise a long caption widens its figure and stretches the picture with it.
+        col.image(step_picture(step.image), caption=f"{i + 1}. {step.title}", width=STEP_PX, output_format="PNG")
     with st.expander("What happened at each step"):
         st.markdown("\n".join(f"{i + 1}. **{s.title}.** {s.note}" for i, s in enumerate(prep.steps)))
 
@@ -86,10 +88,9 @@ def digit_result(ck: vae.Checkpoint, prep: Preprocessed, key: str) -> dict:
     z = latent.sample_posterior(mu, sigma, seed=seed)
     from_mu, from_z = latent.decode(ck.model, np.concatenate([mu, z]))
     c1, c2, c3, c4 = st.columns([1, 1, 1, 1.6])
-    c1.image(images.to_uint8(prep.digit, DIGIT_SCALE), caption="the encoder's input x", output_format="PNG")
-    c2.image(images.to_uint8(from_mu, DIGIT_SCALE), caption="decoded from μ", output_format="PNG")
-    c3.image(images.to_uint8(from_z, DIGIT_SCALE), caption=f"decoded from z = μ + σ·ε (draw {seed + 1})",
-             output_format="PNG")
+    for col, image, caption in ((c1, prep.digit, "the encoder's input x"), (c2, from_mu, "decoded from μ"),
+                                (c3, from_z, f"decoded from z = μ + σ·ε (draw {seed + 1})")):
+        col.image(images.to_uint8(image, DIGIT_SCALE), caption=caption, width=DIGIT_PX, output_format="PNG")
     with c4:
         st.markdown(posterior_text(mu[0], sigma[0], z[0]))
         st.caption("z changes with every ε; μ and σ do not.")
