@@ -48,3 +48,6 @@ def test_release_reaches_python(explore):
     assert after != before and "z = (" in after
     assert page.locator("[data-testid=stException]").count() == 0
     page.screenshot(path=str(SCREENS / "explore-after-release.png"))
+    page.get_by_text("Decoded manifold").scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    page.screenshot(path=str(SCREENS / "explore-manifold.png"))
