@@ -17,7 +17,7 @@ import pytest
 from conftest import ROOT, browser_or_skip, start_streamlit, wait_for_app
 from vae import runs
 
-TIMEOUT_MS = 180_000
+TIMEOUT_MS = 300_000  # generous: a busy 2-core machine can take minutes for a first render
 
 
 def stop_server(proc: subprocess.Popen) -> None:
@@ -53,6 +53,13 @@ def wait_for_text(page, text: str) -> None:
     page.get_by_text(text, exact=False).first.wait_for(timeout=TIMEOUT_MS)
 
 
+def screenshot(page, name: str) -> None:
+    """With VAE_SCREENS=<folder>, keep a full-page screenshot of each stage (to look at; nothing is compared)."""
+    folder = os.environ.get("VAE_SCREENS")
+    if folder:
+        page.screenshot(path=os.path.join(folder, name), full_page=True)
+
+
 def test_train_watch_kill_restart_resume(scratch, page):
     env = {"VAE_DATA_DIR": str(scratch / "data")}
     server, url = start_streamlit(str(ROOT / "app.py"), env=env, cwd=scratch)
@@ -60,9 +67,9 @@ def test_train_watch_kill_restart_resume(scratch, page):
         page.goto(url + "/train", timeout=TIMEOUT_MS)
         wait_for_app(page, TIMEOUT_MS)
         assert page.get_by_role("button", name="Start training").is_disabled()  # no training split here
-        page.get_by_label("Hidden layers").fill("32,16")
-        page.get_by_label("Epochs").fill("6")
-        page.get_by_label("Training images (0 = all)").fill("1000")
+        page.locator("input[aria-label='Hidden layers']").fill("32,16")
+        page.locator("input[aria-label='Epochs']").fill("6")
+        page.locator("input[aria-label='Training images (0 = all)']").fill("1000")
         page.get_by_role("button", name="Start on the bundled test split (demo)").click()
 
         wait_for_text(page, "Epoch ")  # the fragment's progress bar
@@ -73,6 +80,7 @@ def test_train_watch_kill_restart_resume(scratch, page):
             const train = plot && plot.data && plot.data.find(t => t.name === 'train');
             return train && train.x.length >= 2;
         }""", timeout=TIMEOUT_MS)
+        screenshot(page, "e2e-1-training.png")
         first = train_points(page)
         assert first >= 2  # the curve grew while we watched, without touching the page
         assert page.locator("[data-testid=stException]").count() == 0
@@ -89,6 +97,7 @@ def test_train_watch_kill_restart_resume(scratch, page):
 
         os.kill(run.pid, signal.SIGKILL)  # now the training process dies too
         wait_for_text(page, "⚠️ interrupted")
+        screenshot(page, "e2e-2-interrupted.png")
         saved = runs.read_status(run.run_dir).epoch
         assert saved >= 1 and page.get_by_text(f"Epoch {saved} of 6 is saved").count() == 1
 
@@ -96,6 +105,7 @@ def test_train_watch_kill_restart_resume(scratch, page):
         wait_for_text(page, "✅ finished")
         wait_for_app(page, TIMEOUT_MS)
         assert train_points(page) == 6
+        screenshot(page, "e2e-3-finished.png")
         page.locator("[data-testid=stSidebar] [data-testid=stSelectbox]").filter(has_text="Model").click()
         picker = page.locator("[role=option]").all_inner_texts()
         assert any("[demo: trained on the test split] (6 epochs)" in o for o in picker), picker

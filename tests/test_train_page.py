@@ -74,16 +74,18 @@ def test_first_open_shows_the_form_and_no_runs(runs_dir):
     assert button(at, "Start training") and button(at, "bundled test split")
 
 
-@pytest.mark.parametrize("preset", sorted(vae.PRESETS))
-def test_presets_fill_the_form(runs_dir, preset):
+def test_presets_fill_the_form(runs_dir):
     at = open_page()
-    at.selectbox(key="tr_preset").set_value(preset).run()
-    model_cfg, train_cfg = vae.PRESETS[preset]
-    assert at.number_input(key="tr_latent").value == model_cfg.latent_dim
-    assert at.text_input(key="tr_hidden").value == ",".join(map(str, model_cfg.hidden))
-    assert at.number_input(key="tr_epochs").value == train_cfg.epochs
-    assert at.number_input(key="tr_beta").value == train_cfg.beta
-    assert not at.exception
+    for preset in ["classic-mlp", "beta-vae-4", "conv-2d", "fast-2d"]:  # fast-2d last: it is the default
+        at.selectbox(key="tr_preset").set_value(preset).run()
+        model_cfg, train_cfg = vae.PRESETS[preset]
+        assert at.selectbox(key="tr_arch").value == model_cfg.arch
+        assert at.number_input(key="tr_latent").value == model_cfg.latent_dim
+        assert at.text_input(key="tr_hidden").value == ",".join(map(str, model_cfg.hidden))
+        assert at.number_input(key="tr_epochs").value == train_cfg.epochs
+        assert at.number_input(key="tr_beta").value == train_cfg.beta
+        assert at.select_slider(key="tr_batch").value == train_cfg.batch_size
+        assert not at.exception
 
 
 def test_missing_training_data_says_where_and_offers_the_demo(runs_dir, tmp_path, monkeypatch):
