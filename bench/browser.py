@@ -139,6 +139,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true", help="print only the JSON line")
     parser.add_argument("--drag-seconds", type=float, default=3.0)
     parser.add_argument("--releases", type=int, default=12)
+    parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for each page state")
     args = parser.parse_args()
 
     from playwright.sync_api import sync_playwright
@@ -148,12 +149,12 @@ def main() -> None:
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         context.add_init_script(DRAW_HOOK)
         page = context.new_page()
-        page.set_default_timeout(180000)  # a busy 2-core machine can take long
+        page.set_default_timeout(args.timeout * 1000)  # a busy 2-core machine can take long
         spawn = time.perf_counter()
         proc, url = start_streamlit(cwd=ROOT)
         try:
             page.goto(url)
-            wait_for_explore(page)
+            wait_for_explore(page, int(args.timeout * 1000))
             cold_start = time.perf_counter() - spawn
             page.wait_for_timeout(500)
             drag = synth_drag(page, args.drag_seconds)

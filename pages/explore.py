@@ -161,7 +161,8 @@ def pad_section(ck: vae.Checkpoint, mu: np.ndarray, labels: np.ndarray) -> None:
     """The latent pad. A fragment: releasing the pad reruns only this, not the 10k-point map."""
     dim = ck.model_config.latent_dim
     if dim == 1:
-        st.warning("This model has a 1-D latent space: there is no plane to explore. Use the slider.")
+        st.info("This model has a 1-D latent space: there is no plane for the pad. The manifold tab below needs "
+                "two dimensions too; prior samples and interpolation work.")
     if dim > 2:
         kind = st.radio("The pad moves in", ["the PCA plane", "two latent dimensions"], horizontal=True,
                         key="pad_plane", help="The other dimensions keep their slider values.")
