@@ -87,7 +87,9 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig, train_split: Split, test_spl
     torch.manual_seed(cfg.seed)
     gen = torch.Generator().manual_seed(cfg.seed)
     model = VAE(model_cfg).to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    # fused: one kernel updates every weight, instead of about ten tensor ops per parameter per step; the same
+    # Adam rule (weights agree to float32 rounding) and deterministic, and the step costs less (measured).
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=device.type in ("cpu", "cuda") or None)
     history: list[dict] = []
     start_epoch, train_seconds = 1, 0.0
     if resume:
@@ -115,9 +117,11 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig, train_split: Split, test_spl
         model.train()
         sums = torch.zeros(3, dtype=torch.float64)
         n_epoch = 0
+        # The clock covers everything an epoch's steps do, drawing batches from memory included; it pauses only
+        # while a callback runs (a UI drawing), and evaluation happens after it stops.
         t_epoch = 0.0
+        t0 = time.perf_counter()
         for step, xb in enumerate(batches(x_train, cfg.batch_size, cfg.binarize, True, gen)):
-            t0 = time.perf_counter()
             xb = xb.to(device, non_blocking=True)
             global_step = (epoch - 1) * steps_per_epoch + step
             for group in opt.param_groups:
@@ -128,19 +132,21 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig, train_split: Split, test_spl
             opt.zero_grad(set_to_none=True)
             loss.mean().backward()
             opt.step()
-            t_epoch += time.perf_counter() - t0
             with torch.no_grad():
                 sums += torch.stack([(recon + kl).sum(), recon.sum(), kl.sum()]).double().cpu()
             n_epoch += len(xb)
             if callback and step_every and (step + 1) % step_every == 0:
+                t_epoch += time.perf_counter() - t0
                 means = (sums / n_epoch).tolist()
                 p = Progress("step", epoch, cfg.epochs, step + 1, steps_per_epoch, train_seconds + t_epoch,
                              history, model, dict(zip(("neg_elbo", "recon", "kl"), means)))
                 if callback(p):
                     stopped = True
                     break
+                t0 = time.perf_counter()
         if stopped:
             break
+        t_epoch += time.perf_counter() - t0
         train_seconds += t_epoch
         n_seen += n_epoch
         means = (sums / n_epoch).tolist()
