@@ -129,8 +129,8 @@ def posterior_map(ck: vae.Checkpoint, results: list[tuple[str, dict]], key: str)
     else:
         st.caption(f"This model's latent space has {ck.model_config.latent_dim} dimensions, so the map is the same "
                    "PCA view as on the Explore page. The ellipse is the **projection** of the "
-                   f"{ck.model_config.latent_dim}-D posterior onto this plane (its shadow: covariance W·diag(σ²)·Wᵀ), "
-                   "not a slice through it; ✕ is μ, ○ is the sampled z, both projected.")
+                   f"{ck.model_config.latent_dim}-D posterior onto this plane (its shadow: covariance "
+                   "W·diag(σ²)·Wᵀ), not a slice through it; ✕ is μ, ○ is the sampled z, both projected.")
     if st.toggle("Magnified view of each posterior", key=f"{key}_magnify"):
         span = float(np.ptp(points, axis=0).max())
         cols = st.columns(min(len(results), 4))

@@ -1,0 +1,79 @@
+"""End to end in headless Chromium: drawing a digit with mouse strokes on the canvas, and uploading a PNG, each
+yield a reconstruction on the Reconstruct page. Screenshots go to $VAE_SCREENS_DIR (default /tmp/vae-screens)."""
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from conftest import wait_for_app
+
+SCREENS = Path(os.environ.get("VAE_SCREENS_DIR", "/tmp/vae-screens"))
+WAIT_MS = 240_000  # generous: the first script run imports torch, and a busy 2-core box can take minutes
+
+
+def open_reconstruct(page, app_server: str) -> None:
+    page.goto(f"{app_server}/reconstruct", timeout=WAIT_MS)
+    wait_for_app(page, timeout_ms=WAIT_MS)
+    page.get_by_role("heading", name="Reconstruct a digit").wait_for(timeout=WAIT_MS)
+
+
+def visible_panel(page):
+    return page.locator("[data-testid=stTabPanel]:visible, [role=tabpanel]:visible").first
+
+
+def stroke(page, points) -> None:
+    page.mouse.move(*points[0])
+    page.mouse.down()
+    for x, y in points[1:]:
+        page.mouse.move(x, y, steps=6)
+    page.mouse.up()
+
+
+@pytest.mark.browser
+def test_drawing_a_digit_yields_a_reconstruction(app_server, page):
+    open_reconstruct(page, app_server)
+    page.get_by_role("tab", name="Draw a digit").click()
+    canvas = page.locator("canvas.dc-canvas")
+    canvas.wait_for(timeout=WAIT_MS)
+    box = canvas.bounding_box()
+    at = lambda fx, fy: (box["x"] + fx * box["width"], box["y"] + fy * box["height"])  # noqa: E731
+    stroke(page, [at(0.25, 0.2), at(0.75, 0.2), at(0.45, 0.85)])  # a 7: the bar, then the stem
+    panel = visible_panel(page)
+    panel.get_by_text("decoded from μ").first.wait_for(timeout=WAIT_MS)
+    wait_for_app(page, timeout_ms=WAIT_MS)
+    assert page.evaluate("window.__drawCanvas.sends") >= 1
+    assert panel.locator("[data-testid=stPlotlyChart]").count() == 1  # the latent map with the ellipse
+    stroke(page, [at(0.35, 0.5), at(0.65, 0.5)])  # a crossbar: a second stroke is sent at its end too
+    page.wait_for_function("window.__drawCanvas.sends >= 2", timeout=WAIT_MS)
+    page.get_by_role("button", name="↶ Undo").click()
+    page.wait_for_function("window.__drawCanvas.sends >= 3", timeout=WAIT_MS)
+    page.wait_for_timeout(500)
+    wait_for_app(page, timeout_ms=WAIT_MS)
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    page.set_viewport_size({"width": 1400, "height": 2600})  # Streamlit scrolls inside its own container
+    page.wait_for_timeout(2000)
+    page.screenshot(path=str(SCREENS / "reconstruct-draw.png"), full_page=True, timeout=WAIT_MS)
+
+
+@pytest.mark.browser
+def test_uploading_a_png_yields_a_reconstruction(app_server, page, mnist_test, tmp_path):
+    png = tmp_path / "seven.png"
+    Image.fromarray(255 - mnist_test.images[0].numpy()).resize((140, 140), Image.Resampling.BICUBIC).save(png)
+    (tmp_path / "notes.txt").write_text("not a picture")
+    open_reconstruct(page, app_server)
+    page.get_by_role("tab", name="Upload images").click()
+    page.locator("input[type=file]").first.set_input_files([str(png), str(tmp_path / "notes.txt")])
+    panel = visible_panel(page)
+    panel.get_by_text("decoded from μ").first.wait_for(timeout=WAIT_MS)
+    wait_for_app(page, timeout_ms=WAIT_MS)
+    assert panel.get_by_text("Cropped to the ink").count() >= 1  # the preprocessing steps are shown
+    bad = panel.locator("[data-testid=stAlert]", has_text="notes.txt")
+    assert bad.count() == 1 and "not an image" in bad.inner_text()  # a clear message, not a traceback
+    SCREENS.mkdir(parents=True, exist_ok=True)
+    page.set_viewport_size({"width": 1400, "height": 2600})  # Streamlit scrolls inside its own container
+    page.wait_for_timeout(2000)
+    page.screenshot(path=str(SCREENS / "reconstruct-upload.png"), full_page=True, timeout=WAIT_MS)
