@@ -51,6 +51,7 @@ from conftest import start_streamlit  # noqa: E402
 TIMEOUT_S = 10.0  # a pad release or an upload that takes longer than this counts as an error
 OPEN_TIMEOUT_S = 60.0  # opening a page (a full script run) that takes longer than this counts as an error
 WARMUP_TIMEOUT_S = 600.0  # the teacher's first visit builds the caches (encoding the test set ...)
+SETTLE_S = 300.0  # after a timeout, how long a session still waits for the page before its next step
 DIGIT = ROOT / "tests" / "data" / "images" / "digit_on_paper.png"
 READOUT = "Python received"
 UPLOAD_LABEL = "Photos, scans or drawings"
@@ -76,6 +77,7 @@ class Session:
         self.file_urls: dict[str, object] = {}
         self._waiters: list[tuple[callable, asyncio.Future]] = []
         self.ws = None
+        self._reader: asyncio.Task | None = None
         self.xsrf = ""
 
     # ---- connection ---------------------------------------------------------------------------------------------
@@ -91,13 +93,15 @@ class Session:
         ws_url = self.base_url.replace("http://", "ws://") + "/_stcore/stream"
         # No protocol-level pings: a browser does not send them, and a busy server would be dropped for a late pong.
         self.ws = await websockets.connect(ws_url, subprotocols=["streamlit"], max_size=2**27, ping_interval=None,
+                                          open_timeout=OPEN_TIMEOUT_S,
                                           additional_headers={"Cookie": f"_streamlit_xsrf={self.xsrf}"})
         self._reader = asyncio.create_task(self._read())
 
     async def close(self) -> None:
         if self.ws is not None:
             await self.ws.close()
-        self._reader.cancel()
+        if self._reader is not None:
+            self._reader.cancel()
 
     async def _read(self) -> None:
         try:
@@ -155,8 +159,10 @@ class Session:
 
     # ---- interactions --------------------------------------------------------------------------------------------
     async def run(self, page: str = "", fragment_id: str = "", widgets=(), update=None, what: str = "a run",
-                  auto: bool = False, timeout: float = TIMEOUT_S) -> tuple[float | None, float | None]:
-        """Send one rerun; returns (send -> first message matching `update`, send -> script finished) in seconds."""
+                  auto: bool = False, timeout: float = TIMEOUT_S, settle: float = 0.0) -> tuple[float | None, float | None]:
+        """Send one rerun; returns (send -> first message matching `update`, send -> script finished) in seconds.
+        A run slower than `timeout` is an error; with settle > 0 we then still wait that long for it to end, so the
+        next step starts from a drawn page (a student waits for the page too)."""
         finished = self._expect(lambda kind, msg: kind == "script_finished")
         updated = self._expect(update) if update else None
         msg = BackMsg()
@@ -171,6 +177,12 @@ class Session:
         await self.ws.send(msg.SerializeToString())
         t_update = await self._await(updated, f"{what}: update", timeout) if updated else None
         t_done = await self._await(finished, f"{what}: end of run", timeout)
+        if t_done is None and settle > 0:
+            late = self._expect(lambda kind, msg: kind == "script_finished")
+            try:
+                await asyncio.wait_for(late, settle)
+            except asyncio.TimeoutError:
+                pass
         return (t_update - sent if t_update else None), (t_done - sent if t_done else None)
 
     def find(self, kind: str, label_part: str = "", key_part: str = ""):
@@ -224,7 +236,7 @@ class Session:
         info = state.file_uploader_state_value.uploaded_file_info.add()
         info.file_id, info.name, info.size = urls.file_id, "digit.png", len(data)
         info.file_urls.CopyFrom(urls)
-        _, done = await self.run(page="reconstruct", widgets=[state], what="upload")
+        _, done = await self.run(page="reconstruct", widgets=[state], what="upload", settle=SETTLE_S)
         return done
 
     def _put(self, upload_url: str, data: bytes) -> bool:
@@ -251,7 +263,7 @@ async def student(base_url: str, index: int, releases: int, start_delay: float, 
     s = Session(base_url, f"student {index}", errors)
     try:
         await s.connect()
-        _, opened = await s.run(what="opening Explore", timeout=open_timeout)
+        _, opened = await s.run(what="opening Explore", timeout=open_timeout, settle=SETTLE_S)
         log(f"student {index} opened Explore in {opened}")
 
         async def explore_a_while() -> None:
@@ -263,14 +275,14 @@ async def student(base_url: str, index: int, releases: int, start_delay: float, 
                     release_ms.append(1000 * latency)
 
         await explore_a_while()
-        await s.run(page="reconstruct", what="opening Reconstruct", timeout=open_timeout)
+        await s.run(page="reconstruct", what="opening Reconstruct", timeout=open_timeout, settle=SETTLE_S)
         await asyncio.sleep(rng.uniform(0.5, 2.0))  # picking the file
         done = await s.upload_digit(digit)
         if done is not None:
             upload_ms.append(1000 * done)
-        await s.run(page="explore", what="back to Explore", timeout=open_timeout)
+        await s.run(page="explore", what="back to Explore", timeout=open_timeout, settle=SETTLE_S)
         await explore_a_while()
-    except (OSError, websockets.WebSocketException) as exc:
+    except (OSError, asyncio.TimeoutError, websockets.WebSocketException) as exc:  # e.g. the handshake timed out
         errors.append(f"student {index}: {type(exc).__name__}: {exc}")
     finally:
         await s.close()
@@ -281,7 +293,7 @@ async def trainer(base_url: str, errors: list[str], stop: asyncio.Event, info: d
     s = Session(base_url, "trainer", errors)
     try:
         await s.connect()
-        await s.run(page="train", what="opening Train", timeout=OPEN_TIMEOUT_S)
+        await s.run(page="train", what="opening Train", timeout=OPEN_TIMEOUT_S, settle=SETTLE_S)
         found = s.find("button", label_part="Start training")
         if found is None:
             errors.append("trainer: no 'Start training' button")
@@ -371,8 +383,12 @@ async def bench(args) -> dict:
         if training:
             await asyncio.sleep(3.0)  # the run is started before the class begins to interact
         started = time.perf_counter()
-        await asyncio.gather(*(student(url, i, args.releases, args.ramp * i / max(1, args.sessions), errors,
-                                       release_ms, upload_ms, digit) for i in range(args.sessions)))
+        students = asyncio.gather(*(student(url, i, args.releases, args.ramp * i / max(1, args.sessions), errors,
+                                            release_ms, upload_ms, digit) for i in range(args.sessions)))
+        try:
+            await asyncio.wait_for(students, args.max_seconds)  # bounded: a stuck server cannot hang the bench
+        except asyncio.TimeoutError:
+            errors.append(f"the class did not finish within {args.max_seconds:.0f} s")
         elapsed = time.perf_counter() - started
         stop.set()
         if training:
@@ -413,6 +429,7 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=30, help="simultaneous student sessions")
     parser.add_argument("--releases", type=int, default=5, help="pad releases before and after the upload")
     parser.add_argument("--ramp", type=float, default=10.0, help="seconds over which the students arrive")
+    parser.add_argument("--max-seconds", type=float, default=1200.0, help="stop the class after this long")
     parser.add_argument("--no-train", dest="train", action="store_false", help="no training session")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()
