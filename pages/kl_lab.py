@@ -108,7 +108,8 @@ def side_by_side(models: dict[float, str]) -> None:
             fig = latent_scatter_figure(mu[:N_MAP_POINTS, :2], labels, height=300, marker_size=3)
             fig.update_layout(showlegend=False, margin=dict(l=0, r=0, t=0, b=0))
             fig.update_xaxes(range=[-limit, limit], title=None)
-            fig.update_yaxes(range=[-limit, limit], title=None)
+            # Narrow columns are not square: drop the equal-aspect lock so both axes really show ±limit.
+            fig.update_yaxes(range=[-limit, limit], title=None, scaleanchor=None)
             st.plotly_chart(fig, width="stretch", key=f"kl_map_{beta}", config={"displayModeBar": False})
             outside = float(np.mean(np.abs(mu[:, :2]).max(1) > limit))
             st.caption(f"{outside:.0%} of the codes lie outside ±{limit}" if outside >= 0.005 else
