@@ -42,7 +42,7 @@ def _default_model() -> str:
 LESSONS = [
     Lesson(1, "What the encoder outputs (μ, log σ²)", "maths",
            r"q_\phi(z \mid x) = \mathcal{N}\!\big(z;\ \mu_\phi(x),\ \operatorname{diag}\sigma^2_\phi(x)\big),"
-           r"\qquad \text{the network outputs } \mu \text{ and } \log\sigma^2",
+           r"\quad \text{encoder}(x) = (\mu, \log\sigma^2)",
            "The encoder does not output a point: it outputs a Gaussian, a centre μ and a width σ for every "
            "latent dimension. It predicts log σ² rather than σ so that any real number is a valid output.",
            "Change the test digit and watch μ move and σ change; compare a clear digit with a sloppy one.",
