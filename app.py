@@ -16,14 +16,14 @@ def run() -> None:
     st.set_page_config(page_title="VAE latent-space explorer", page_icon="🔢", layout="wide")
     page = st.navigation({
         "Explore": [
-            st.Page("pages/explore.py", title="Explore the latent space", icon="🧭", default=True),
-            st.Page("pages/reconstruct.py", title="Reconstruct a digit", icon="✍️"),
+            st.Page("pages/explore.py", title="Explore the latent space", icon=":material/explore:", default=True),
+            st.Page("pages/reconstruct.py", title="Reconstruct a digit", icon=":material/draw:"),
         ],
         "Learn": [
-            st.Page("pages/kl_lab.py", title="KL lab", icon="⚖️"),
+            st.Page("pages/kl_lab.py", title="KL lab", icon=":material/balance:"),
             st.Page("pages/maths.py", title="The maths, live", icon=":material/functions:"),
-            st.Page("pages/train.py", title="Train a VAE", icon="🏋️"),
-            st.Page("pages/lessons.py", title="Classroom lessons", icon="🎓"),
+            st.Page("pages/train.py", title="Train a VAE", icon=":material/model_training:"),
+            st.Page("pages/lessons.py", title="Classroom lessons", icon=":material/school:"),
         ],
     })
     follow_lesson_switch(page.url_path)  # a lesson picked in the sidebar (or a lesson box's Next) opens its page

@@ -9,6 +9,7 @@ import streamlit as st
 
 import vae
 from ui import state
+from ui.lessons import lesson_box
 from ui.plots import latent_scatter_figure
 from ui.training import format_seconds, loss_curves_figure, replay_figure
 from vae import runs
@@ -275,6 +276,7 @@ def main() -> None:
     state.init_state()
     init_form_state()
     st.title("Train a VAE")
+    lesson_box("train")
     st.caption("Pick a recipe, press Start, and watch the VAE learn: the reconstruction error falls, the KL term "
                "rises, and the digits of the test set sort themselves into regions of the latent space. "
                "Training runs in the background at low priority; you can leave this page and come back.")
