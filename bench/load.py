@@ -83,7 +83,7 @@ class Session:
     # ---- connection ---------------------------------------------------------------------------------------------
     async def connect(self) -> None:
         def get_cookie() -> str:
-            with urllib.request.urlopen(self.base_url + "/_stcore/health", timeout=TIMEOUT_S) as r:  # sets it
+            with urllib.request.urlopen(self.base_url + "/_stcore/health", timeout=OPEN_TIMEOUT_S) as r:  # sets it
                 for header in r.headers.get_all("Set-Cookie") or []:
                     if header.startswith("_streamlit_xsrf="):
                         return header.split(";")[0].split("=", 1)[1]
