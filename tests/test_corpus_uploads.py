@@ -91,15 +91,13 @@ def test_old_uploads_are_pruned_past_the_cap(runs_dir, monkeypatch, tmp_path):
     assert kept == ["uploaded-" + "1" * 12, "uploaded-" + "2" * 12]
 
 
-def test_uploads_through_the_whole_app(runs_dir):
-    """The real app.py: a hostile checkpoint is refused on the first page, a valid one then becomes the model."""
+def test_the_checkpoint_uploader_is_on_the_real_apps_sidebar(runs_dir):
+    """The real app.py draws the uploader on its first page. (AppTest in Streamlit 1.67 reruns only the page script
+    after the first run, without app.py's sidebar, so the uploads themselves are driven through `sidebar_only`
+    above; in the browser the sidebar is drawn on every run.)"""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
     assert not at.exception, at.exception
-    upload(at, "hostile_torch.pt", (CHECKPOINT_DIR / "hostile_torch.pt").read_bytes())
-    assert "without running anything" in at.error[0].value
-    upload(at, "valid_tiny.pt", (CHECKPOINT_DIR / "valid_tiny.pt").read_bytes())
-    assert not at.error
-    assert Path(at.session_state["model_path"]).parent.name.startswith("uploaded-")
+    assert at.sidebar.file_uploader(key="checkpoint_upload") is not None
 
 
 # ---- the Reconstruct page's image uploader ------------------------------------------------------------------------
