@@ -1,0 +1,15 @@
+"""app.py routes every run: the shared sidebar is there on the first run, on reruns, and after switching pages."""
+from streamlit.testing.v1 import AppTest
+
+
+def test_the_sidebar_survives_reruns_and_page_switches():
+    at = AppTest.from_file("app.py", default_timeout=120).run()
+    assert not at.exception, at.exception
+    labels = lambda: [s.label for s in at.sidebar.selectbox]  # noqa: E731
+    assert labels()[:2] == ["Dataset", "Model"]
+    at.run()  # a rerun: Streamlit's legacy pages/ mode must not bypass app.py
+    assert labels()[:2] == ["Dataset", "Model"]
+    at.switch_page("pages/kl_lab.py").run()
+    assert not at.exception, at.exception
+    assert labels()[:2] == ["Dataset", "Model"]
+    assert at.title[0].value.startswith("KL lab")
