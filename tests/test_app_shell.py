@@ -1,9 +1,13 @@
 """app.py routes every run: the shared sidebar is there on the first run, on reruns, and after switching pages."""
+from pathlib import Path
+
 from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_the_sidebar_survives_reruns_and_page_switches():
-    at = AppTest.from_file("app.py", default_timeout=120).run()
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
     assert not at.exception, at.exception
     labels = lambda: [s.label for s in at.sidebar.selectbox]  # noqa: E731
     assert labels()[:2] == ["Dataset", "Model"]
