@@ -211,7 +211,7 @@ def main(argv=None) -> int:
     say(f"  {same.history[-1]}  {same.samples_per_s:.0f} samples/s")
 
     say(f"project loop at its default recipe (batch {defaults.batch_size}, lr {defaults.lr:g} {defaults.lr_schedule}, "
-        f"{defaults.epochs} epochs) ...")
+        f"Adam betas {defaults.adam_betas}, {defaults.epochs} epochs) ...")
     project = run_project(defaults, train_split, test_split, target=args.target, name="project-default")
     say(f"  {project.history[-1]}  {project.samples_per_s:.0f} samples/s")
 
@@ -229,7 +229,7 @@ def main(argv=None) -> int:
         "project_default_samples_per_s": round(project.samples_per_s),
         "project_default_recipe": {k: v for k, v in asdict(defaults).items()
                                    if k in ("epochs", "batch_size", "lr", "lr_schedule", "warmup_steps",
-                                            "mc_samples", "threads", "binarize", "seed")},
+                                            "adam_betas", "mc_samples", "threads", "binarize", "seed")},
         "textbook_history": textbook.history if textbook else None,
         "project_default_history": project.history,
         "load_average": [round(load_before, 2), round(os.getloadavg()[0], 2)],

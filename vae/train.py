@@ -62,12 +62,12 @@ def kl_weight(cfg: TrainConfig, epoch_progress: float) -> float:
 
 
 def learning_rate(cfg: TrainConfig, step: int, total_steps: int) -> float:
-    """Linear warm-up to cfg.lr, then constant or cosine decay to cfg.lr / 20."""
+    """Linear warm-up to cfg.lr, then constant or cosine decay to cfg.lr * cfg.lr_floor."""
     warm = min(1.0, (step + 1) / cfg.warmup_steps) if cfg.warmup_steps else 1.0
     if cfg.lr_schedule == "constant":
         return cfg.lr * warm
     t = min(1.0, step / max(total_steps, 1))
-    floor = cfg.lr / 20
+    floor = cfg.lr * cfg.lr_floor
     return warm * (floor + (cfg.lr - floor) * 0.5 * (1 + math.cos(math.pi * t)))
 
 
@@ -89,7 +89,8 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig, train_split: Split, test_spl
     model = VAE(model_cfg).to(device)
     # fused: one kernel updates every weight, instead of about ten tensor ops per parameter per step; the same
     # Adam rule (weights agree to float32 rounding) and deterministic, and the step costs less (measured).
-    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, fused=device.type in ("cpu", "cuda") or None)
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr, betas=cfg.adam_betas,
+                           fused=device.type in ("cpu", "cuda") or None)
     history: list[dict] = []
     start_epoch, train_seconds = 1, 0.0
     if resume:
