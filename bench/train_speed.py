@@ -228,7 +228,7 @@ def main(argv=None) -> int:
         "speedup_to_target": _ratio(tb_hit and tb_hit["train_seconds"], pr_hit and pr_hit["train_seconds"]),
         "project_default_samples_per_s": round(project.samples_per_s),
         "project_default_recipe": {k: v for k, v in asdict(defaults).items()
-                                   if k in ("epochs", "batch_size", "lr", "lr_schedule", "warmup_steps",
+                                   if k in ("epochs", "batch_size", "lr", "lr_schedule", "lr_floor", "warmup_steps",
                                             "adam_betas", "mc_samples", "threads", "binarize", "seed")},
         "textbook_history": textbook.history if textbook else None,
         "project_default_history": project.history,
