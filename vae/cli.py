@@ -23,6 +23,16 @@ def _hidden(text: str) -> tuple[int, ...]:
     return sizes
 
 
+def _betas(text: str) -> tuple[float, float]:
+    try:
+        betas = tuple(float(s) for s in text.split(","))
+    except ValueError:
+        betas = ()
+    if len(betas) != 2:
+        raise argparse.ArgumentTypeError(f"--adam-betas takes two numbers like 0.9,0.99, not {text!r}")
+    return betas
+
+
 def _add_config_flags(p: argparse.ArgumentParser) -> None:
     """One flag per config field, defaults left as None so presets and dataclass defaults apply underneath."""
     m = p.add_argument_group("model")
@@ -37,6 +47,8 @@ def _add_config_flags(p: argparse.ArgumentParser) -> None:
     t.add_argument("--batch-size", type=int)
     t.add_argument("--lr", type=float)
     t.add_argument("--lr-schedule", choices=["constant", "cosine"])
+    t.add_argument("--lr-floor", type=float, help="end of the cosine schedule, as a fraction of --lr")
+    t.add_argument("--adam-betas", type=_betas, help="Adam's beta1,beta2, e.g. 0.9,0.99")
     t.add_argument("--warmup-steps", type=int, help="linear learning-rate warm-up steps")
     t.add_argument("--beta", type=float, help="KL weight (0 = autoencoder, 1 = VAE)")
     t.add_argument("--kl-warmup", type=int, help="epochs to ramp the KL weight from 0 to beta")
