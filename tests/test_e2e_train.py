@@ -60,6 +60,9 @@ def screenshot(page, name: str) -> None:
         page.screenshot(path=os.path.join(folder, name), full_page=True)
 
 
+EPOCHS = 30  # long enough (about 0.4 s each on an idle machine) that the run is still going when we freeze it
+
+
 def test_train_watch_kill_restart_resume(scratch, page):
     env = {"VAE_DATA_DIR": str(scratch / "data")}
     server, url = start_streamlit(str(ROOT / "app.py"), env=env, cwd=scratch)
@@ -68,7 +71,7 @@ def test_train_watch_kill_restart_resume(scratch, page):
         wait_for_app(page, TIMEOUT_MS)
         assert page.get_by_role("button", name="Start training").is_disabled()  # no training split here
         page.locator("input[aria-label='Hidden layers']").fill("32,16")
-        page.locator("input[aria-label='Epochs']").fill("6")
+        page.locator("input[aria-label='Epochs']").fill(str(EPOCHS))
         page.locator("input[aria-label='Training images (0 = all)']").fill("1000")
         page.get_by_role("button", name="Start on the bundled test split (demo)").click()
 
@@ -86,8 +89,8 @@ def test_train_watch_kill_restart_resume(scratch, page):
         assert page.locator("[data-testid=stException]").count() == 0
 
         [run] = runs.list_runs(scratch / "runs" / "app")
-        stop_server(server)  # the server dies mid-run; the training process lives in its own session
         os.kill(run.pid, signal.SIGSTOP)  # hold it still while the server restarts, so the test is deterministic
+        stop_server(server)  # the server dies mid-run; the training process lives in its own session
         assert runs.read_status(run.run_dir).state == "running"
 
         server, url = start_streamlit(str(ROOT / "app.py"), env=env, cwd=scratch)
@@ -99,12 +102,12 @@ def test_train_watch_kill_restart_resume(scratch, page):
         wait_for_text(page, "⚠️ interrupted")
         screenshot(page, "e2e-2-interrupted.png")
         saved = runs.read_status(run.run_dir).epoch
-        assert saved >= 1 and page.get_by_text(f"Epoch {saved} of 6 is saved").count() == 1
+        assert saved >= 1 and page.get_by_text(f"Epoch {saved} of {EPOCHS} is saved").count() == 1
 
         page.get_by_role("button", name="▶ Resume").click()
         wait_for_text(page, "✅ finished")
         wait_for_app(page, TIMEOUT_MS)
-        assert train_points(page) == 6
+        assert train_points(page) == EPOCHS
         screenshot(page, "e2e-3-finished.png")
         import ui.state  # the picker reads the same folder the server wrote (the AppTest tests click it)
         ui.state.RUNS_DIR, saved_dir = scratch / "runs" / "app", ui.state.RUNS_DIR
@@ -112,6 +115,6 @@ def test_train_watch_kill_restart_resume(scratch, page):
             labels = [c.label for c in ui.state.model_choices() if not c.bundled]
         finally:
             ui.state.RUNS_DIR = saved_dir
-        assert any("[demo: trained on the test split] (6 epochs)" in label for label in labels), labels
+        assert any(f"[demo: trained on the test split] ({EPOCHS} epochs)" in label for label in labels), labels
     finally:
         stop_server(server)
