@@ -7,7 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p runs/bundle assets/models
-COMMON="--arch mlp --hidden 512,256 --batch-size 128 --lr 1e-3 --lr-schedule cosine --binarize dynamic --threads 1"
+# The recipe the shipped models were trained with (pinned: TrainConfig defaults have changed since).
+COMMON="--arch mlp --hidden 512,256 --batch-size 128 --lr 1e-3 --lr-schedule cosine --lr-floor 0.05 --adam-betas 0.9,0.999
+        --warmup-steps 100 --binarize dynamic --threads 1"
 declare -A SPEC=(  # key -> "latent_dim beta epochs kl_warmup"
   [mnist-2d-beta1]="2 1 250 10"   [mnist-20d-beta1]="20 1 150 10"
   [mnist-2d-beta0]="2 0 50 0"     [mnist-2d-beta0.25]="2 0.25 50 10"
