@@ -98,7 +98,6 @@ def side_by_side(models: dict[float, str]) -> None:
     st.image(im.to_uint8(im.grid(digits, nrow=10), 2), output_format="PNG")
     labels = test_split("mnist").labels.numpy()[:N_MAP_POINTS]
     cols = st.columns(len(models))
-    rows = {"map": [], "recon": [], "prior": [], "manifold": []}
     for col, (beta, path) in zip(cols, models.items()):
         ck = _ck(path)
         mu, logvar = encodings(path, ck.sha256)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
 
 import vae
+from vae.atomic import write_atomic
 from vae import bundled
 
 RUNS_DIR = Path("runs") / "app"  # the user's own training runs: runs/app/<run id>/checkpoint.pt
@@ -179,19 +179,7 @@ def save_uploaded_checkpoint(data: bytes, sha256: str) -> Path:
     if path.is_file():
         os.utime(path)  # counts as fresh for the pruning below
         return path
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix="checkpoint.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_atomic(path, lambda f: f.write(data), fsync=True)
     _prune_uploads(keep=path)
     return path
 

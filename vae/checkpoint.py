@@ -8,13 +8,13 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
+from .atomic import write_atomic
 from .config import ModelConfig, TrainConfig, config_from_dict, config_to_dict
 from .model import VAE
 
@@ -65,23 +65,11 @@ def save_checkpoint(path: str | os.PathLike, model: VAE, train_config: TrainConf
         "state_dict": state, "history": list(history), "metrics": dict(metrics or {}),
         "dataset": dataset, "epoch": int(epoch), "name": name, "resume_state": resume_state or {},
     }
-    tmp_name = None
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "wb") as f:
-            torch.save(payload, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp_name, 0o644)  # mkstemp makes it private; a checkpoint is an ordinary readable file
-        os.replace(tmp_name, path)
-        tmp_name = None
+        write_atomic(path, lambda f: torch.save(payload, f), fsync=True)
     except OSError as exc:
         raise SaveError(f"Could not save the checkpoint to {path}: {exc.strerror or exc}. "
                         f"The previous checkpoint there (if any) is unchanged.") from exc
-    finally:
-        if tmp_name and os.path.exists(tmp_name):
-            os.unlink(tmp_name)
     return path
 
 

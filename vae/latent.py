@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from .atomic import write_atomic
 from .model import VAE
 
 
@@ -120,11 +120,7 @@ def project_2d(mu: np.ndarray, method: str = "pca", cache_dir: str | os.PathLike
     from sklearn.manifold import TSNE
     points = TSNE(n_components=2, init="pca", random_state=seed, perplexity=30).fit_transform(mu).astype(np.float32)
     if path:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-        with os.fdopen(fd, "wb") as f:
-            np.save(f, points)
-        os.replace(tmp, path)
+        write_atomic(path, lambda f: np.save(f, points))
     return points, None
 
 

@@ -21,7 +21,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import time
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -29,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .atomic import write_atomic
 from .config import ModelConfig, TrainConfig, config_from_dict, config_to_dict
 from .data import DATASET_CLASSES, data_root
 
@@ -43,16 +43,8 @@ _children: dict[int, subprocess.Popen] = {}  # processes this app started, so th
 # ---- small file helpers ------------------------------------------------------------------------------------------
 
 def write_json_atomic(path: Path, data: dict) -> None:
-    """Write to a temporary file in the same folder, then rename: a reader never sees half a file."""
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """A reader (the app, polling) never sees half a file."""
+    write_atomic(path, lambda f: json.dump(data, f), text=True)
 
 
 def read_json(path: Path) -> dict | None:
@@ -64,15 +56,7 @@ def read_json(path: Path) -> dict | None:
 
 
 def _save_npy_atomic(path: Path, array: np.ndarray) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.save(f, array)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_atomic(path, lambda f: np.save(f, array))
 
 
 # ---- the data question -------------------------------------------------------------------------------------------

@@ -10,8 +10,6 @@ release only; mount the pad inside an `st.fragment` so that release reruns just 
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,6 +17,7 @@ import numpy as np
 import streamlit as st
 
 from ui.plots import CLASS_COLORS
+from vae.atomic import write_atomic
 from vae.latent import export_decoder
 
 HERE = Path(__file__).resolve().parent
@@ -62,15 +61,6 @@ def pca_plane(pca, points2d: np.ndarray) -> Plane:
                  tuple(map(float, pca.components_[1])), _extent(points2d), ("PC1", "PC2"))
 
 
-def _write_atomic(path: Path, payload: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    with os.fdopen(fd, "wb") as f:
-        f.write(payload)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
-
-
 @st.cache_resource(max_entries=16, show_spinner=False)
 def publish_model(sha256: str, dataset: str, _model, _mu: np.ndarray, _labels: np.ndarray) -> dict:
     """Write the decoder weights, posterior means and labels as one float32 file under static/ (once per model)
@@ -81,7 +71,7 @@ def publish_model(sha256: str, dataset: str, _model, _mu: np.ndarray, _labels: n
     mu = np.asarray(_mu, np.float32)
     blob = np.concatenate([weights.astype(np.float32), mu.ravel(), np.asarray(_labels, np.float32)])
     if not path.is_file() or path.stat().st_size != blob.nbytes:
-        _write_atomic(path, blob.tobytes())
+        write_atomic(path, lambda f: f.write(blob.tobytes()))
     base = (st.get_option("server.baseUrlPath") or "").strip("/")
     url = "/" + "/".join(p for p in (base, "app/static", WEIGHTS_SUBDIR, name) if p)
     return {"id": f"{sha256[:16]}-{dataset}", "url": url, "layers": layers, "latent_dim": int(mu.shape[1]),
