@@ -10,41 +10,15 @@ import streamlit as st
 import vae
 from ui import images
 from ui.components.latent_pad import dims_plane, latent_pad, pca_plane, publish_model
+from ui.cache import CACHE_DIR, encodings, map_view
 from ui.plots import add_marker, latent_scatter_figure, latent_scatter_png
 from ui.state import current_checkpoint, init_state, test_split
 from vae import latent
 
-CACHE_DIR = Path("cache")  # derived data keyed by checkpoint hash (git-ignored): encodings, t-SNE
 DIGIT_PX = 112  # a 28 x 28 digit shown 4x
 
 
-# ---- cached data (keyed by the checkpoint's content hash, never by its path) ------------------------------------
-
-@st.cache_data(max_entries=8, show_spinner="Encoding the 10,000 test digits…")
-def encodings(sha256: str, dataset: str, _ck: vae.Checkpoint) -> tuple[np.ndarray, np.ndarray]:
-    """mu and sigma of q(z|x) for every test digit. Also kept on disk, so a restarted server starts fast."""
-    path = CACHE_DIR / "encodings" / f"{sha256[:16]}-{dataset}.npz"
-    try:
-        with np.load(path) as f:
-            return f["mu"], f["sigma"]
-    except (OSError, KeyError, ValueError):
-        pass  # not there yet (or unreadable): compute below
-    mu, sigma = latent.posterior(_ck.model, test_split(dataset).floats().numpy())
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_name(path.name + ".tmp.npz")
-        np.savez(tmp, mu=mu, sigma=sigma)
-        tmp.replace(path)
-    except OSError:
-        pass  # a read-only disk only costs speed
-    return mu, sigma
-
-
-@st.cache_data(max_entries=16, show_spinner="Computing the 2-D view…")
-def map_view(sha256: str, dataset: str, method: str, _mu: np.ndarray):
-    """(points (N, 2), fitted PCA or None). t-SNE is also cached on disk, so it is computed once per model."""
-    return latent.project_2d(_mu, method=method, cache_dir=CACHE_DIR / "tsne", cache_key=f"{sha256[:16]}-{dataset}")
-
+# ---- cached figures and pictures ---------------------------------------------------------------------------------
 
 @st.cache_resource(max_entries=8, show_spinner=False)
 def map_figure(sha256: str, dataset: str, method: str, chosen: int | None, _points: np.ndarray, _labels: np.ndarray,

@@ -12,6 +12,7 @@ import streamlit as st
 import vae
 from ui import images
 from ui.components.draw_canvas import draw_canvas
+from ui.cache import encodings, map_view
 from ui.plots import add_marker, latent_scatter_figure
 from ui.state import current_checkpoint, init_state, test_split
 from vae import latent
@@ -26,18 +27,6 @@ MAGNIFY_STD = 4.0  # the magnified view spans mu +- 4 sigma (of the larger axis)
 
 
 # ---- cached data (keyed by the checkpoint's content hash) ----------------------------------------------------------
-
-@st.cache_data(max_entries=8, show_spinner="Encoding the 10,000 test digits…")
-def test_encodings(sha256: str, dataset: str, _ck: vae.Checkpoint) -> tuple[np.ndarray, np.ndarray]:
-    """mu and sigma of q(z|x) for every test digit."""
-    return latent.posterior(_ck.model, test_split(dataset).floats().numpy())
-
-
-@st.cache_data(max_entries=8, show_spinner=False)
-def map_view(sha256: str, dataset: str, _mu: np.ndarray):
-    """(points (N, 2), PCA or None): the same 2-D view as the Explore page (identity for 2-D, else PCA)."""
-    return latent.project_2d(_mu, method="pca")
-
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def prepared(data: bytes) -> Preprocessed:
@@ -114,8 +103,8 @@ def _bump(key: str) -> None:
 
 def posterior_map(ck: vae.Checkpoint, results: list[tuple[str, dict]], key: str) -> None:
     """The test set's map with each digit's mu, its 1-sigma posterior ellipse at true scale, and the sampled z."""
-    mu_test, _ = test_encodings(ck.sha256, ck.dataset, ck)
-    points, pca = map_view(ck.sha256, ck.dataset, mu_test)
+    mu_test, _ = encodings(ck.sha256, ck.dataset, ck)
+    points, pca = map_view(ck.sha256, ck.dataset, "pca", mu_test)  # identity for 2-D, as on Explore
     labels = test_split(ck.dataset).labels.numpy()
     axes = ("z₁", "z₂") if pca is None else ("PC1", "PC2")
     fig = latent_scatter_figure(points, labels, axis_titles=axes, height=520, opacity=0.35)
