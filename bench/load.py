@@ -168,6 +168,8 @@ class Session:
         msg = BackMsg()
         rs = msg.rerun_script
         rs.page_script_hash = self.pages.get(page, "") if page else ""
+        if page:
+            rs.page_name = page  # as a browser opening /<page> directly: the hash is unknown before the first run
         rs.fragment_id = fragment_id
         rs.is_auto_rerun = auto
         rs.cached_message_hashes.extend(sorted(self.cached))
@@ -293,8 +295,12 @@ async def trainer(base_url: str, errors: list[str], stop: asyncio.Event, info: d
     s = Session(base_url, "trainer", errors)
     try:
         await s.connect()
-        await s.run(page="train", what="opening Train", timeout=OPEN_TIMEOUT_S, settle=SETTLE_S)
-        found = s.find("button", label_part="Start training")
+        found = None
+        for _ in range(3):  # a fresh server's very first run may end early to reroute through app.py
+            await s.run(page="train", what="opening Train", timeout=OPEN_TIMEOUT_S, settle=SETTLE_S)
+            found = s.find("button", label_part="Start training")
+            if found:
+                break
         if found is None:
             errors.append("trainer: no 'Start training' button")
             return
