@@ -12,7 +12,7 @@ from PIL import Image
 from conftest import wait_for_app
 
 SCREENS = Path(os.environ.get("VAE_SCREENS_DIR", "/tmp/vae-screens"))
-WAIT_MS = 240_000  # generous: the first script run imports torch, and a busy 2-core box can take minutes
+WAIT_MS = int(os.environ.get("VAE_E2E_WAIT_MS", 240_000))  # generous: the first script run imports torch, and a busy 2-core box can take minutes
 
 
 def open_reconstruct(page, app_server: str) -> None:
@@ -22,7 +22,8 @@ def open_reconstruct(page, app_server: str) -> None:
 
 
 def visible_panel(page):
-    return page.locator("[data-testid=stTabPanel]:visible, [role=tabpanel]:visible").first
+    """The open tab's panel (Streamlit keeps the other tabs' panels in the DOM, hidden)."""
+    return page.locator("[data-testid=stTabPanel]:visible").first
 
 
 def stroke(page, points) -> None:
@@ -43,7 +44,7 @@ def test_drawing_a_digit_yields_a_reconstruction(app_server, page):
     at = lambda fx, fy: (box["x"] + fx * box["width"], box["y"] + fy * box["height"])  # noqa: E731
     stroke(page, [at(0.25, 0.2), at(0.75, 0.2), at(0.45, 0.85)])  # a 7: the bar, then the stem
     panel = visible_panel(page)
-    panel.get_by_text("decoded from μ").first.wait_for(timeout=WAIT_MS)
+    panel.get_by_text("decoded from μ", exact=True).first.wait_for(timeout=WAIT_MS)
     wait_for_app(page, timeout_ms=WAIT_MS)
     assert page.evaluate("window.__drawCanvas.sends") >= 1
     assert panel.locator("[data-testid=stPlotlyChart]").count() == 1  # the latent map with the ellipse
@@ -66,9 +67,9 @@ def test_uploading_a_png_yields_a_reconstruction(app_server, page, mnist_test, t
     (tmp_path / "notes.txt").write_text("not a picture")
     open_reconstruct(page, app_server)
     page.get_by_role("tab", name="Upload images").click()
-    page.locator("input[type=file]").first.set_input_files([str(png), str(tmp_path / "notes.txt")])
+    visible_panel(page).locator("input[type=file]").first.set_input_files([str(png), str(tmp_path / "notes.txt")])
     panel = visible_panel(page)
-    panel.get_by_text("decoded from μ").first.wait_for(timeout=WAIT_MS)
+    panel.get_by_text("decoded from μ", exact=True).first.wait_for(timeout=WAIT_MS)
     wait_for_app(page, timeout_ms=WAIT_MS)
     assert panel.get_by_text("Cropped to the ink").count() >= 1  # the preprocessing steps are shown
     bad = panel.locator("[data-testid=stAlert]", has_text="notes.txt")
