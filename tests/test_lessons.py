@@ -24,11 +24,8 @@ def test_each_lesson_sets_its_state_and_opens_its_page(lesson):
     at = start_from_lessons_page(lesson.number)
     assert not at.exception
     assert at.session_state["lesson"] == lesson.number
-    assert at.session_state[LESSON_GOTO] == PAGES[lesson.page]  # app.py switches here (a live server does)
-    # Follow the switch as the browser would, then check the page took the preset. (AppTest runs a switched-to
-    # page without app.py, so the real switch is covered by the browser test.)
-    at.switch_page(PAGES[lesson.page]).run()
-    assert not at.exception
+    assert LESSON_GOTO not in at.session_state  # app.py followed the switch to the lesson's page ...
+    # ... and that page ran with the preset (the checks below only hold on the lesson's own page)
     page_calls_box = f'lesson_box("{lesson.page}")' in (ROOT / PAGES[lesson.page]).read_text()
     if page_calls_box:  # pages owned by others show the box once they add the one-line call
         assert [m.value for m in at.markdown if "Lesson" in m.value and lesson.title in m.value]
@@ -64,7 +61,7 @@ def test_sidebar_picker_starts_a_lesson():
     at.sidebar.selectbox(key="lesson_picker").select(4).run()
     assert not at.exception
     assert at.session_state["lesson"] == 4 and at.session_state["kl_lab_tab"] == "Holes map"
-    assert at.session_state[LESSON_GOTO] == "pages/kl_lab.py"
+    assert LESSON_GOTO not in at.session_state and at.title[0].value.startswith("KL lab")  # switched for real
 
 
 def test_large_type_toggle_injects_css():
