@@ -60,7 +60,7 @@ def screenshot(page, name: str) -> None:
         page.screenshot(path=os.path.join(folder, name), full_page=True)
 
 
-EPOCHS = 30  # long enough (about 0.4 s each on an idle machine) that the run is still going when we freeze it
+EPOCHS = 40  # ~0.6 s each on an idle machine (5000 images, 256-128): still running when we freeze it
 
 
 def test_train_watch_kill_restart_resume(scratch, page):
@@ -70,9 +70,9 @@ def test_train_watch_kill_restart_resume(scratch, page):
         page.goto(url + "/train", timeout=TIMEOUT_MS)
         wait_for_app(page, TIMEOUT_MS)
         assert page.get_by_role("button", name="Start training").is_disabled()  # no training split here
-        page.locator("input[aria-label='Hidden layers']").fill("32,16")
+        page.locator("input[aria-label='Hidden layers']").fill("256,128")
         page.locator("input[aria-label='Epochs']").fill(str(EPOCHS))
-        page.locator("input[aria-label='Training images (0 = all)']").fill("1000")
+        page.locator("input[aria-label='Training images (0 = all)']").fill("5000")
         page.get_by_role("button", name="Start on the bundled test split (demo)").click()
 
         wait_for_text(page, "Epoch ")  # the fragment's progress bar
