@@ -139,3 +139,21 @@ def wait_for_app(page, timeout_ms: int = 60000) -> None:
     page.wait_for_timeout(300)
     assert page.locator("[data-testid=stException]").count() == 0, page.locator(
         "[data-testid=stException]").first.inner_text()
+
+
+# ---- AppTest helpers ---------------------------------------------------------------------------------------------
+
+def open_app_page(path: str, timeout: float = 300, **state):
+    """Run one page file under AppTest with some session state set first; fails on an exception."""
+    from streamlit.testing.v1 import AppTest
+    at = AppTest.from_file(path, default_timeout=timeout)  # generous: a busy 2-core box imports torch slowly
+    for key, value in state.items():
+        at.session_state[key] = value
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def page_texts(at) -> str:
+    """All markdown and captions of a page, as one string to search."""
+    return "\n".join([m.value for m in at.markdown] + [c.value for c in at.caption])

@@ -7,24 +7,17 @@ import numpy as np
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import make_checkpoint
+from conftest import make_checkpoint, open_app_page, page_texts
 from vae import bundled
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "explore.py")
 
 
 def open_page(**state) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=300)  # generous: the box is often busy
-    for key, value in state.items():
-        at.session_state[key] = value
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return open_app_page(PAGE, **state)
 
 
-def texts(at: AppTest) -> str:
-    return "\n".join([m.value for m in at.markdown] + [c.value for c in at.caption])
-
+texts = page_texts
 
 def python_image(at: AppTest) -> str:
     """The media URL of the digit Python decoded from the pad's committed z (it changes with the pixels)."""

@@ -14,6 +14,7 @@ import pytest
 from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from conftest import open_app_page, page_texts
 from ui.components.draw_canvas import drawing_state
 from vae import bundled
 
@@ -22,17 +23,10 @@ TWENTY_D = str(bundled.by_key("mnist-20d-beta1").path)
 
 
 def open_page(**state) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=120)
-    for key, value in state.items():
-        at.session_state[key] = value
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return open_app_page(PAGE, **state)
 
 
-def texts(at: AppTest) -> str:
-    return "\n".join([m.value for m in at.markdown] + [c.value for c in at.caption])
-
+texts = page_texts
 
 def image_urls(at: AppTest) -> list[str]:
     return [url for img in at.image for url in img.value]
