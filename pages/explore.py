@@ -11,7 +11,7 @@ import vae
 from ui import images
 from ui.components.latent_pad import dims_plane, latent_pad, pca_plane, publish_model
 from ui.cache import CACHE_DIR, encodings, map_view
-from ui.plots import add_marker, latent_scatter_figure, latent_scatter_png
+from ui.plots import add_marker, latent_scatter_figure, latent_scatter_png, selected_customdata
 from ui.state import current_checkpoint, init_state, test_split
 from vae import latent
 
@@ -66,7 +66,7 @@ def latent_map(ck: vae.Checkpoint, mu: np.ndarray, labels: np.ndarray) -> tuple[
                 st.session_state["tsne_ready"] = ck.sha256
     points, _ = map_view(ck.sha256, ck.dataset, "pca" if method == "identity" else method, mu)
     axes = {"identity": ("z₁", "z₂"), "pca": ("PC1", "PC2"), "tsne": ("t-SNE 1", "t-SNE 2")}[method]
-    clicked = selected_index(st.session_state.get("latent_map"))
+    clicked = selected_customdata(st.session_state.get("latent_map"))
     if clicked is not None and clicked != st.session_state.get("explore_digit_clicked"):
         # A new click on the map (read before drawing, so the marker shows without a second rerun).
         st.session_state["explore_digit"] = st.session_state["explore_digit_clicked"] = clicked
@@ -82,18 +82,6 @@ def latent_map(ck: vae.Checkpoint, mu: np.ndarray, labels: np.ndarray) -> tuple[
                        data=lambda: latent_scatter_png(points, labels, axis_titles=tuple(
                            a.replace("₁", "1").replace("₂", "2") for a in axes)))
     return points, method
-
-
-def selected_index(event) -> int | None:
-    """The test-digit row of the first selected map point (its customdata), or None."""
-    try:
-        points = event["selection"]["points"]
-    except (KeyError, TypeError):
-        return None
-    for point in points:
-        if point.get("customdata") is not None:  # markers added on top carry none
-            return int(np.ravel(point["customdata"])[0])
-    return None
 
 
 def chosen_digit(ck: vae.Checkpoint, mu: np.ndarray, sigma: np.ndarray, split: vae.Split) -> None:

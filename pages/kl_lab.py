@@ -11,7 +11,7 @@ import vae
 from ui import images as im
 from ui import kl_figures
 from ui.lessons import lesson_box
-from ui.plots import latent_scatter_figure
+from ui.plots import latent_scatter_figure, selected_customdata
 from ui.state import init_state, load_model, model_choices, test_split
 from vae import analysis, bundled
 from vae import latent as lat
@@ -224,7 +224,7 @@ def holes_map(models: dict[float, str]) -> None:
     holes = data["holes"]
     if "kl_lab_hole" not in st.session_state or st.session_state["kl_lab_hole"] >= max(len(holes), 1):
         st.session_state["kl_lab_hole"] = 0
-    clicked = _clicked_hole(st.session_state.get("kl_lab_holes_chart"))
+    clicked = selected_customdata(st.session_state.get("kl_lab_holes_chart"))
     if clicked is not None and clicked != st.session_state.get("kl_lab_last_click") and clicked < len(holes):
         st.session_state["kl_lab_hole"] = clicked  # a new click wins; an old one must not undo the selectbox
     st.session_state["kl_lab_last_click"] = clicked
@@ -254,18 +254,6 @@ def holes_map(models: dict[float, str]) -> None:
                    "draws is a guess.")
         st.markdown("**All holes, decoded**")
         st.image(im.to_uint8(im.grid(data["decoded"], nrow=len(holes)), 2), output_format="PNG")
-
-
-def _clicked_hole(event) -> int | None:
-    """The hole index of a click on the holes map (dict access works live and in AppTest)."""
-    try:
-        points = event["selection"]["points"]
-    except (KeyError, TypeError):
-        return None
-    for p in points:
-        if isinstance(p.get("customdata"), (int, float)):
-            return int(p["customdata"])
-    return None
 
 
 def main() -> None:

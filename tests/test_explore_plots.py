@@ -27,3 +27,11 @@ def test_class_names_and_marker():
     assert [t.name for t in fig.data] == ["T-shirt", "Trouser"]
     add_marker(fig, 1.0, 2.0, "your digit")
     assert fig.data[-1].name == "your digit" and fig.data[-1].x == (1.0,)
+
+
+def test_selected_customdata_skips_markers_and_reads_lists():
+    from ui.plots import selected_customdata
+    assert selected_customdata(None) is None and selected_customdata({"selection": {}}) is None
+    event = {"selection": {"points": [{"x": 0.0}, {"customdata": "label"}, {"customdata": [7, 3]}]}}
+    assert selected_customdata(event) == 7  # the marker (no customdata) and a text one are skipped
+    assert selected_customdata({"selection": {"points": [{"customdata": 4.0}]}}) == 4

@@ -106,3 +106,18 @@ def latent_scatter_png(points: np.ndarray, labels: np.ndarray, *, class_names: S
     buf = io.BytesIO()
     img.save(buf, format="PNG", optimize=True)
     return buf.getvalue()
+
+
+def selected_customdata(event) -> int | None:
+    """The customdata (a test-digit row, a cell index) of the first selected point that carries a number, from an
+    st.plotly_chart selection event; None when nothing usable is selected. Dict access works live and in AppTest;
+    markers drawn on top carry no customdata and are skipped."""
+    try:
+        points = event["selection"]["points"]
+    except (KeyError, TypeError):
+        return None
+    for point in points:
+        data = np.ravel(point.get("customdata")) if point.get("customdata") is not None else ()
+        if len(data) and isinstance(data[0], (int, float, np.number)):
+            return int(data[0])
+    return None
