@@ -31,17 +31,51 @@ def map_figure(sha256: str, dataset: str, method: str, chosen: int | None, _poin
     return fig
 
 
+# The pad's geometry takes percentiles over the 10k means: cached per model, since the pad's fragment reruns on every
+# release of every student.
+@st.cache_data(max_entries=64, show_spinner=False)
+def pad_dims_plane(sha256: str, dataset: str, i: int, j: int, _mu: np.ndarray):
+    return dims_plane(_mu.shape[1], i, j, _mu)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def pad_pca_plane(sha256: str, dataset: str, _pca, _points: np.ndarray):
+    return pca_plane(_pca, _points)
+
+
+@st.cache_data(max_entries=16, show_spinner=False)
+def slider_limit(sha256: str, dataset: str, _mu: np.ndarray) -> float:
+    return float(max(4.0, np.ceil(np.percentile(np.abs(_mu), 99.5))))
+
+
 def tsne_on_disk(sha256: str, dataset: str, n: int) -> bool:
     return (CACHE_DIR / "tsne" / f"tsne-{sha256[:16]}-{dataset}-{n}-0.npy").is_file()
 
 
+# The pictures below are cached as PNG bytes, not arrays: st.image would re-encode an array on every run (the
+# manifold alone took ~45 ms of each student's first visit), while bytes pass through untouched. The download
+# buttons hand out the same bytes.
+
 @st.cache_data(max_entries=32, show_spinner=False)
-def decoded_manifold(sha256: str, n: int, dims: tuple[int, int], _model) -> np.ndarray:
-    return latent.manifold(_model, n=n, dims=dims)
+def manifold_png(sha256: str, n: int, dims: tuple[int, int], _model) -> bytes:
+    grid = images.grid(latent.manifold(_model, n=n, dims=dims).reshape(n * n, 28, 28), nrow=n, padding=0)
+    return images.png_bytes(grid, 2)
 
 
-def show_digits(strip: np.ndarray, nrow: int, caption: str | None = None, scale: int = 2) -> None:
-    st.image(images.to_uint8(images.grid(strip, nrow=nrow), scale), caption=caption, output_format="PNG")
+@st.cache_data(max_entries=64, show_spinner=False)
+def prior_png(sha256: str, seed: int, _model) -> bytes:
+    return images.png_bytes(images.grid(latent.prior_samples(_model, 32, seed=seed), nrow=16), 2)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def interpolation_png(sha256: str, a: int, b: int, steps: int, mode: str, _model, _mu: np.ndarray) -> bytes:
+    return images.png_bytes(images.grid(latent.interpolate(_model, _mu[a], _mu[b], steps=steps, mode=mode),
+                                        nrow=steps), 2)
+
+
+@st.cache_data(max_entries=64, show_spinner=False)
+def test_digits_png(dataset: str, indices: tuple[int, ...], _split: vae.Split) -> bytes:
+    return images.png_bytes(images.grid(_split.images[list(indices)].numpy() / 255.0, nrow=len(indices)), 2)
 
 
 # ---- sections ----------------------------------------------------------------------------------------------------
@@ -130,7 +164,7 @@ def pad_section(ck: vae.Checkpoint, mu: np.ndarray, labels: np.ndarray) -> None:
                         key="pad_plane", help="The other dimensions keep their slider values.")
         if kind == "the PCA plane":
             points, pca = map_view(ck.sha256, ck.dataset, "pca", mu)
-            plane = pca_plane(pca, points)
+            plane = pad_pca_plane(ck.sha256, ck.dataset, pca, points)
         else:
             c1, c2 = st.columns(2)
             options = list(range(dim))
@@ -139,9 +173,9 @@ def pad_section(ck: vae.Checkpoint, mu: np.ndarray, labels: np.ndarray) -> None:
             if i == j:
                 st.warning("Pick two different dimensions.")
                 return
-            plane = dims_plane(dim, i, j, mu)
+            plane = pad_dims_plane(ck.sha256, ck.dataset, i, j, mu)
     else:
-        plane = dims_plane(dim, 0, min(1, dim - 1), mu) if dim == 2 else None
+        plane = pad_dims_plane(ck.sha256, ck.dataset, 0, 1, mu) if dim == 2 else None
     if plane is None:
         return
     model_info = publish_model(ck.sha256, ck.dataset, ck.model, mu, labels)
@@ -149,7 +183,7 @@ def pad_section(ck: vae.Checkpoint, mu: np.ndarray, labels: np.ndarray) -> None:
     # releasing does not change the component's data (which would rebuild it in the browser).
     start = st.session_state.get("pad_start")
     start = start if start is not None and len(start) == dim else [0.0] * dim
-    limit = float(max(4.0, np.ceil(np.percentile(np.abs(mu), 99.5))))
+    limit = slider_limit(ck.sha256, ck.dataset, mu)
     z = latent_pad(model_info, plane, start, z_nonce=st.session_state.get("pad_nonce", 0),
                    slider_range=(-limit, limit), key="latent_pad")
     decoded = latent.decode(ck.model, np.asarray([z], np.float32))[0]
@@ -178,13 +212,13 @@ def manifold_section(ck: vae.Checkpoint) -> None:
     if dim < 2:
         st.info("The manifold grid needs at least two latent dimensions.")
         return
-    grid = images.grid(decoded_manifold(ck.sha256, n, dims, ck.model).reshape(n * n, 28, 28), nrow=n, padding=0)
-    st.image(images.to_uint8(grid, 2), output_format="PNG")
+    png = manifold_png(ck.sha256, n, dims, ck.model)
+    st.image(png, output_format="PNG")
     held = "" if dim == 2 else f" (the other {dim - 2} dimensions are held at 0)"
     st.caption(f"The decoder's mean image at each point of an {n}×{n} grid over (z{dims[0] + 1}, z{dims[1] + 1})"
                f"{held}. The coordinates are Φ⁻¹ of evenly spaced probabilities from 0.05 to 0.95 (Φ is the "
                "standard normal CDF), so every cell holds the same prior mass, as in Kingma & Welling (2013), fig. 4.")
-    st.download_button("Download the grid (PNG)", images.png_bytes(grid, 2), key="download_manifold",
+    st.download_button("Download the grid (PNG)", png, key="download_manifold",
                        file_name=f"manifold-{ck.sha256[:8]}-{n}x{n}.png", mime="image/png")
 
 
@@ -192,7 +226,7 @@ def prior_section(ck: vae.Checkpoint) -> None:
     seed = st.session_state.setdefault("prior_seed", 0)
     if st.button("Draw new samples", key="prior_new"):
         seed = st.session_state["prior_seed"] = seed + 1
-    show_digits(latent.prior_samples(ck.model, 32, seed=seed), nrow=16)
+    st.image(prior_png(ck.sha256, seed, ck.model), output_format="PNG")
     st.caption("z ~ N(0, I), the prior, then the decoder's mean image. Where the posteriors do not cover the "
                "prior, samples look like no digit at all.")
 
@@ -204,10 +238,10 @@ def interpolation_section(ck: vae.Checkpoint, mu: np.ndarray, split: vae.Split) 
     a = c1.number_input("From test digit #", 0, len(mu) - 1, key="interp_a")
     b = c2.number_input("To test digit #", 0, len(mu) - 1, key="interp_b")
     steps = c3.slider("Steps", 3, 16, 10, key="interp_steps")
-    ends = np.stack([split.images[a].numpy(), split.images[b].numpy()]) / 255.0
-    show_digits(ends, nrow=2, caption=f"#{a} (label {int(split.labels[a])}) and #{b} (label {int(split.labels[b])})")
+    st.image(test_digits_png(ck.dataset, (a, b), split), output_format="PNG",
+             caption=f"#{a} (label {int(split.labels[a])}) and #{b} (label {int(split.labels[b])})")
     for mode in ("linear", "spherical"):
-        show_digits(latent.interpolate(ck.model, mu[a], mu[b], steps=steps, mode=mode), nrow=steps, caption=mode)
+        st.image(interpolation_png(ck.sha256, a, b, steps, mode, ck.model, mu), caption=mode, output_format="PNG")
     st.caption("Linear: z(t) = (1 − t) μ_a + t μ_b. Spherical (slerp): z(t) = [sin((1 − t)Ω) μ_a + sin(tΩ) μ_b] / "
                "sin Ω, with Ω the angle between μ_a and μ_b; it keeps the norm that prior samples have in many "
                "dimensions, where the straight line passes close to the origin.")

@@ -173,29 +173,36 @@ def download_reconstructions(results: list[tuple[str, dict]], key: str, file_ste
 
 # ---- the three sources -------------------------------------------------------------------------------------------
 
+@st.cache_data(max_entries=64, show_spinner=False)
+def gallery(sha256: str, pool_class: int | None, seed: int, _model, _split: vae.Split) -> dict:
+    """GALLERY_SIZE test digits (of one class, or any) and their reconstructions, as PNG bytes: cached, because
+    every student opening the page sees the same first gallery and st.image would re-encode arrays each run."""
+    labels = _split.labels.numpy()
+    pool = np.flatnonzero(labels == pool_class) if pool_class is not None else np.arange(len(labels))
+    idx = np.sort(np.random.default_rng(seed).choice(pool, GALLERY_SIZE, replace=False))
+    x = _split.images[idx].numpy().astype(np.float32) / 255.0
+    recon = latent.reconstruct(_model, x)
+    strip = lambda a: images.png_bytes(images.grid(a, nrow=GALLERY_SIZE, padding=1), DIGIT_SCALE)  # noqa: E731
+    return {"idx": idx.tolist(), "x": strip(x), "recon": strip(recon),
+            "error": images.png_bytes_uint8(tile([error_rgb(a, b) for a, b in zip(x, recon)])),
+            "mae": np.abs(recon - x).mean(axis=(1, 2)).tolist(),
+            "download": images.png_bytes(images.grid(np.concatenate([x, recon]), nrow=GALLERY_SIZE), DIGIT_SCALE)}
+
+
 def test_digits_tab(ck: vae.Checkpoint, split: vae.Split) -> None:
     c1, c2, c3 = st.columns([2, 2, 1])
     which = c1.radio("Which digits", ["Random", "One class"], horizontal=True, key="gallery_mode")
     digit_class = c2.selectbox("Class", range(10), key="gallery_class", disabled=which == "Random")
     c3.button("New digits", key="gallery_new", on_click=_bump, args=("gallery_seed",))
-    labels = split.labels.numpy()
-    pool = np.flatnonzero(labels == digit_class) if which == "One class" else np.arange(len(labels))
-    rng = np.random.default_rng(st.session_state.get("gallery_seed", 0))
-    idx = np.sort(rng.choice(pool, GALLERY_SIZE, replace=False))
-    x = split.images[idx].numpy().astype(np.float32) / 255.0
-    recon = latent.reconstruct(ck.model, x)
-    rows = [("original x", images.to_uint8(images.grid(x, nrow=GALLERY_SIZE, padding=1), DIGIT_SCALE)),
-            ("reconstruction (decoded from μ)", images.to_uint8(images.grid(recon, nrow=GALLERY_SIZE, padding=1),
-                                                                DIGIT_SCALE)),
-            ("error: red = extra ink, blue = missing ink", tile([error_rgb(a, b) for a, b in zip(x, recon)]))]
-    for caption, picture in rows:
-        st.image(picture, caption=caption, output_format="PNG")
-    mae = np.abs(recon - x).mean(axis=(1, 2))
-    st.caption(f"Test digits #{', #'.join(map(str, idx))}. Mean absolute pixel error per digit: "
-               f"{', '.join(f'{v:.3f}' for v in mae)}. Blurry, averaged strokes are typical of a VAE with a small "
-               "latent space: the decoder draws the mean of p(x|z), not one sample.")
-    png = images.png_bytes(images.grid(np.concatenate([x, recon]), nrow=GALLERY_SIZE), scale=DIGIT_SCALE)
-    st.download_button("Download originals and reconstructions (PNG)", png, mime="image/png",
+    g = gallery(ck.sha256, digit_class if which == "One class" else None, st.session_state.get("gallery_seed", 0),
+                ck.model, split)
+    for caption, png in (("original x", g["x"]), ("reconstruction (decoded from μ)", g["recon"]),
+                         ("error: red = extra ink, blue = missing ink", g["error"])):
+        st.image(png, caption=caption, output_format="PNG")
+    st.caption(f"Test digits #{', #'.join(map(str, g['idx']))}. Mean absolute pixel error per digit: "
+               f"{', '.join(f'{v:.3f}' for v in g['mae'])}. Blurry, averaged strokes are typical of a VAE with a "
+               "small latent space: the decoder draws the mean of p(x|z), not one sample.")
+    st.download_button("Download originals and reconstructions (PNG)", g["download"], mime="image/png",
                        file_name=f"reconstructions-{ck.sha256[:8]}.png", key="gallery_download")
 
 
