@@ -98,8 +98,10 @@ def _run_reporter(run_dir: str):
 def cmd_train(args) -> int:
     from .checkpoint import SaveError, load_checkpoint, save_checkpoint
     from .data import DataUnavailableError, load_split
+    from .runs import lower_autogroup_priority
     from .train import train
 
+    lower_autogroup_priority()  # a no-op unless the app started this run
     try:
         model_cfg, train_cfg = configs_from_args(args)
     except ValueError as exc:
