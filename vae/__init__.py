@@ -3,17 +3,50 @@
     import vae
     ck = vae.load_checkpoint("assets/models/mnist-2d-beta1.pt")
     images = ck.model.decode_images(torch.zeros(1, 2))
-"""
-from .checkpoint import Checkpoint, CheckpointError, SaveError, load_checkpoint, save_checkpoint
-from .config import PRESETS, ModelConfig, TrainConfig
-from .data import DataUnavailableError, Split, load_split
-from .digits import InputError, load_digit
-from .evaluation import evaluate_checkpoint
-from .losses import kl_divergence, kl_per_dim, neg_elbo, reconstruction_nll
-from .model import VAE
-from .train import Progress, TrainResult, train
 
-__all__ = ["Checkpoint", "CheckpointError", "SaveError", "load_checkpoint", "save_checkpoint", "PRESETS",
-           "ModelConfig", "TrainConfig", "DataUnavailableError", "Split", "load_split", "InputError", "load_digit",
-           "evaluate_checkpoint", "kl_divergence", "kl_per_dim", "neg_elbo", "reconstruction_nll", "VAE",
-           "Progress", "TrainResult", "train"]
+The names below are imported on first use (PEP 562), not by `import vae`: most of them need torch, whose import
+takes ~1.8 s, and the app's first page draws from a NumPy form of the model (vae.numpy_model) without it.
+"""
+from __future__ import annotations
+
+import importlib
+import sys
+import types
+
+_EXPORTS = {
+    "checkpoint": ["Checkpoint", "CheckpointError", "SaveError", "load_checkpoint", "save_checkpoint"],
+    "config": ["PRESETS", "ModelConfig", "TrainConfig"],
+    "data": ["DataUnavailableError", "Split", "load_split"],
+    "digits": ["InputError", "load_digit"],
+    "evaluation": ["evaluate_checkpoint"],
+    "losses": ["kl_divergence", "kl_per_dim", "neg_elbo", "reconstruction_nll"],
+    "model": ["VAE"],
+    "numpy_model": ["NumpyModel", "load_numpy_model"],
+    "train": ["Progress", "TrainResult", "train"],
+}
+_MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
+__all__ = list(_MODULE_OF)
+
+
+def __getattr__(name: str):
+    if name in _MODULE_OF:
+        value = getattr(importlib.import_module(f".{_MODULE_OF[name]}", __name__), name)
+        globals()[name] = value  # later lookups skip this function
+        return value
+    raise AttributeError(f"module 'vae' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+class _Package(types.ModuleType):
+    def __setattr__(self, name: str, value) -> None:
+        # Importing the submodule vae.train makes Python bind the package's `train` to that module; the public
+        # name vae.train is the function (as it was when this file imported everything eagerly).
+        if name == "train" and isinstance(value, types.ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

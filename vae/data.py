@@ -2,7 +2,8 @@
 
 Each split is loaded once into one (N, 28, 28) uint8 tensor through torchvision.datasets (which downloads when
 the files are missing and the network is there). The MNIST test split also ships with the project under assets/,
-so the app and the tests work offline.
+so the app and the tests work offline. torch is imported inside the functions that build tensors, so reading the
+bundled test split as NumPy (load_test_arrays, for the app's first page) does not import it.
 """
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ import hashlib
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
 
 import numpy as np
-import torch
+
+if TYPE_CHECKING:
+    import torch
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
 BUNDLED_TEST_FILES = {  # the two t10k files, exactly as torchvision downloads them
@@ -62,15 +65,34 @@ def _read_idx_gz(path: Path) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
 
 
-def bundled_mnist_test() -> Split:
-    """The MNIST test split shipped under assets/mnist (MD5-checked)."""
+def bundled_mnist_test_arrays() -> tuple[np.ndarray, np.ndarray]:
+    """The MNIST test split shipped under assets/mnist (MD5-checked): images (N, 28, 28) uint8, labels (N,) int64."""
     folder = ASSETS / "mnist"
     for name, md5 in BUNDLED_TEST_FILES.items():
         if not (folder / name).is_file() or _md5(folder / name) != md5:
             raise DataUnavailableError(f"bundled MNIST test file {folder / name} is missing or corrupt")
     images = _read_idx_gz(folder / "t10k-images-idx3-ubyte.gz")
-    labels = _read_idx_gz(folder / "t10k-labels-idx1-ubyte.gz")
-    return Split(torch.from_numpy(images.copy()), torch.from_numpy(labels.astype(np.int64)), "mnist/test")
+    labels = _read_idx_gz(folder / "t10k-labels-idx1-ubyte.gz").astype(np.int64)
+    return images, labels
+
+
+def bundled_mnist_test() -> Split:
+    """The bundled MNIST test split as tensors."""
+    import torch
+    images, labels = bundled_mnist_test_arrays()
+    return Split(torch.from_numpy(images.copy()), torch.from_numpy(labels), "mnist/test")
+
+
+def load_test_arrays(dataset: str = "mnist") -> tuple[np.ndarray, np.ndarray]:
+    """A test split as NumPy (images (N, 28, 28) uint8, labels (N,) int64). The bundled MNIST copy is read without
+    torch; other datasets go through load_split. Raises DataUnavailableError like load_split."""
+    if dataset == "mnist":
+        try:
+            return bundled_mnist_test_arrays()
+        except DataUnavailableError:
+            pass
+    split = load_split(dataset, train=False)
+    return split.images.numpy(), split.labels.numpy()
 
 
 def load_split(dataset: str = "mnist", train: bool = True, root: str | os.PathLike | None = None) -> Split:
@@ -105,6 +127,7 @@ def load_split(dataset: str = "mnist", train: bool = True, root: str | os.PathLi
 
 def binarize_fixed(x: torch.Tensor, seed: int = 0) -> torch.Tensor:
     """One reproducible Bernoulli sample of every pixel (for evaluating on the dynamically binarised test set)."""
+    import torch
     g = torch.Generator().manual_seed(seed)
     return torch.bernoulli(x, generator=g)
 
@@ -116,6 +139,7 @@ def batches(x: torch.Tensor, batch_size: int, binarize: str = "none", shuffle: b
     binarize="dynamic" draws a fresh Bernoulli sample of each pixel every time a batch is drawn, so the model never
     sees the same binary image twice (the standard protocol for binarised MNIST).
     """
+    import torch
     n = len(x)
     order = torch.randperm(n, generator=generator) if shuffle else torch.arange(n)
     for start in range(0, n, batch_size):

@@ -1,42 +1,62 @@
 """Latent-space tools the app draws from: posteriors, reconstructions, manifold grids, prior samples,
-interpolations and 2-D views of the embedding. NumPy in, NumPy out, so callers need no torch."""
+interpolations and 2-D views of the embedding. NumPy in, NumPy out, so callers need no torch.
+
+The decoding functions take a VAE or a vae.numpy_model.NumpyDecoder (the same decoder in NumPy). torch is imported
+inside the functions that need it, so a page that only decodes with a NumpyDecoder never imports it (1.8 s).
+"""
 from __future__ import annotations
 
 import hashlib
 import os
 from pathlib import Path
+from statistics import NormalDist
+from typing import TYPE_CHECKING, Union
 
 import numpy as np
-import torch
 
 from .atomic import write_atomic
-from .model import VAE
+from .numpy_model import NumpyDecoder
+
+if TYPE_CHECKING:
+    import torch
+
+    from .model import VAE
+
+Decoder = Union["VAE", NumpyDecoder]  # anything decode() runs
 
 
-def _t(x) -> torch.Tensor:
+def _t(x) -> "torch.Tensor":
+    import torch
     return torch.as_tensor(np.asarray(x, dtype=np.float32))
 
 
-@torch.no_grad()
-def posterior(model: VAE, images) -> tuple[np.ndarray, np.ndarray]:
+def latent_dim(model: Decoder) -> int:
+    return model.latent_dim if isinstance(model, NumpyDecoder) else model.cfg.latent_dim
+
+
+def posterior(model: "VAE", images) -> tuple[np.ndarray, np.ndarray]:
     """images (N, 28, 28) or (N, 784) in [0, 1] -> mu (N, D) and sigma (N, D) of q(z|x)."""
+    import torch
     x = _t(images).reshape(len(images), -1)
     mus, sigmas = [], []
-    for start in range(0, len(x), 2000):
-        mu, logvar = model.encode(x[start:start + 2000])
-        mus.append(mu)
-        sigmas.append(torch.exp(0.5 * logvar))
+    with torch.no_grad():
+        for start in range(0, len(x), 2000):
+            mu, logvar = model.encode(x[start:start + 2000])
+            mus.append(mu)
+            sigmas.append(torch.exp(0.5 * logvar))
     return torch.cat(mus).numpy(), torch.cat(sigmas).numpy()
 
 
-@torch.no_grad()
-def decode(model: VAE, z) -> np.ndarray:
+def decode(model: Decoder, z) -> np.ndarray:
     """z (N, D) -> mean images (N, 28, 28) in [0, 1]."""
-    return model.decode_images(_t(z).reshape(-1, model.cfg.latent_dim)).numpy()
+    if isinstance(model, NumpyDecoder):
+        return model.decode_images(z)
+    import torch
+    with torch.no_grad():
+        return model.decode_images(_t(z).reshape(-1, model.cfg.latent_dim)).numpy()
 
 
-@torch.no_grad()
-def reconstruct(model: VAE, images, sample: bool = False, seed: int | None = None) -> np.ndarray:
+def reconstruct(model: "VAE", images, sample: bool = False, seed: int | None = None) -> np.ndarray:
     """Decode the posterior mean (sample=False) or one draw z = mu + sigma * eps (sample=True)."""
     mu, sigma = posterior(model, images)
     if sample:
@@ -45,24 +65,23 @@ def reconstruct(model: VAE, images, sample: bool = False, seed: int | None = Non
     return decode(model, mu)
 
 
-def prior_samples(model: VAE, n: int, seed: int = 0) -> np.ndarray:
+def prior_samples(model: Decoder, n: int, seed: int = 0) -> np.ndarray:
     """n images decoded from z ~ N(0, I)."""
-    z = np.random.default_rng(seed).standard_normal((n, model.cfg.latent_dim)).astype(np.float32)
+    z = np.random.default_rng(seed).standard_normal((n, latent_dim(model))).astype(np.float32)
     return decode(model, z)
 
 
 def grid_coordinates(n: int, eps: float = 0.05) -> np.ndarray:
     """n values spaced by the inverse Gaussian CDF on (eps, 1 - eps), as in Kingma & Welling's figure 4:
     each cell of the grid holds equal prior mass."""
-    p = torch.linspace(eps, 1 - eps, n)
-    return torch.distributions.Normal(0.0, 1.0).icdf(p).numpy()
+    return np.array([NormalDist().inv_cdf(p) for p in np.linspace(eps, 1 - eps, n)], np.float32)
 
 
-def manifold(model: VAE, n: int = 15, dims: tuple[int, int] = (0, 1), base=None) -> np.ndarray:
+def manifold(model: Decoder, n: int = 15, dims: tuple[int, int] = (0, 1), base=None) -> np.ndarray:
     """An (n, n, 28, 28) grid of decoded images over two latent dimensions (others held at `base`, default 0).
     Row 0 is the top of the plane (largest z[dims[1]])."""
     coords = grid_coordinates(n)
-    z = np.tile(np.zeros(model.cfg.latent_dim, np.float32) if base is None else np.asarray(base, np.float32),
+    z = np.tile(np.zeros(latent_dim(model), np.float32) if base is None else np.asarray(base, np.float32),
                 (n * n, 1))
     ys, xs = np.meshgrid(coords[::-1], coords, indexing="ij")
     z[:, dims[0]] = xs.ravel()
@@ -71,7 +90,7 @@ def manifold(model: VAE, n: int = 15, dims: tuple[int, int] = (0, 1), base=None)
     return images.reshape(n, n, *images.shape[1:])
 
 
-def interpolate(model: VAE, z_a, z_b, steps: int = 10, mode: str = "linear") -> np.ndarray:
+def interpolate(model: Decoder, z_a, z_b, steps: int = 10, mode: str = "linear") -> np.ndarray:
     """Decode `steps` points from z_a to z_b: "linear" or "spherical" (slerp, which keeps the norm typical of
     the prior in high dimensions)."""
     a, b = np.asarray(z_a, np.float64), np.asarray(z_b, np.float64)
@@ -115,7 +134,7 @@ def project_2d(mu: np.ndarray, method: str = "pca", cache_dir: str | os.PathLike
             cached = np.load(path, allow_pickle=False)
             if cached.shape == (len(mu), 2) and np.isfinite(cached).all():
                 return cached, None
-        except (OSError, ValueError):
+        except (OSError, ValueError, EOFError):
             pass  # corrupt or truncated: rebuild below
     from sklearn.manifold import TSNE
     points = TSNE(n_components=2, init="pca", random_state=seed, perplexity=30).fit_transform(mu).astype(np.float32)
@@ -124,7 +143,7 @@ def project_2d(mu: np.ndarray, method: str = "pca", cache_dir: str | os.PathLike
     return points, None
 
 
-def export_decoder(model: VAE) -> tuple[list[dict], np.ndarray]:
+def export_decoder(model: "VAE") -> tuple[list[dict], np.ndarray]:
     """The decoder as a flat float32 array plus a list of layers, so another runtime (the browser's latent pad)
     can run the same forward pass: z (D,) -> mean image (784,) = sigmoid(logits).
 
@@ -134,19 +153,21 @@ def export_decoder(model: VAE) -> tuple[list[dict], np.ndarray]:
     is also how torch's .view(-1, C, H, W) reads a flat vector) and a final {"type": "sigmoid"}.
     "w" and "b" are offsets (in float32 values) into the flat array.
     """
+    import torch
+
     from .model import ConvDecoder
 
     chunks: list[np.ndarray] = []
     offset = 0
 
-    def put(t: torch.Tensor) -> int:
+    def put(t: "torch.Tensor") -> int:
         nonlocal offset
         a = t.detach().cpu().float().numpy().ravel()
         chunks.append(a)
         offset += a.size
         return offset - a.size
 
-    def flat(module: torch.nn.Module) -> list[torch.nn.Module]:
+    def flat(module: "torch.nn.Module") -> list["torch.nn.Module"]:
         if isinstance(module, torch.nn.Sequential):
             return [m for child in module for m in flat(child)]
         return [module]
@@ -172,35 +193,6 @@ def export_decoder(model: VAE) -> tuple[list[dict], np.ndarray]:
             raise ValueError(f"cannot export decoder layer {type(m).__name__}")
     layers.append({"type": "sigmoid"})
     return layers, np.concatenate(chunks).astype(np.float32)
-
-
-def run_exported_decoder(layers: list[dict], weights: np.ndarray, z) -> np.ndarray:
-    """Reference forward pass over export_decoder's format in NumPy: z (D,) -> (784,). It documents the format
-    the browser implements and lets tests check the export without a browser."""
-    h = np.asarray(z, np.float64).ravel()
-    for layer in layers:
-        kind = layer["type"]
-        if kind == "linear":
-            w = weights[layer["w"]:layer["w"] + layer["in"] * layer["out"]].reshape(layer["out"], layer["in"])
-            h = w @ h + weights[layer["b"]:layer["b"] + layer["out"]]
-        elif kind == "relu":
-            h = np.maximum(h, 0)
-        elif kind == "sigmoid":
-            h = 1 / (1 + np.exp(-h))
-        elif kind == "conv_transpose":
-            cin, cout, k, s, p = (layer[n] for n in ("in_channels", "out_channels", "kernel", "stride", "padding"))
-            n_in, n_out = layer["in_size"], layer["out_size"]
-            w = weights[layer["w"]:layer["w"] + cin * cout * k * k].reshape(cin, cout, k, k)
-            x = h.reshape(cin, n_in, n_in)
-            out = np.zeros((cout, n_out + 2 * p + k, n_out + 2 * p + k))
-            for ky in range(k):  # every input pixel scatters a k x k stamp, placed at stride s
-                for kx in range(k):
-                    contrib = np.einsum("ihw,io->ohw", x, w[:, :, ky, kx])
-                    out[:, ky:ky + s * n_in:s, kx:kx + s * n_in:s] += contrib
-            h = (out[:, p:p + n_out, p:p + n_out] + weights[layer["b"]:layer["b"] + cout][:, None, None]).ravel()
-        else:
-            raise ValueError(f"unknown layer type {kind!r}")
-    return h.astype(np.float32)
 
 
 def sample_posterior(mu, sigma, seed: int | None = None) -> np.ndarray:

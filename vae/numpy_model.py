@@ -1,0 +1,128 @@
+"""A NumPy model: what the explorer draws of a checkpoint, readable and runnable without importing torch.
+
+Importing torch takes ~1.8 s, more than half of the app's 3 s cold-start budget. The Explore page only ever runs
+the decoder (the same small forward pass the browser's latent pad runs) and shows the test set's posteriors, so a
+NumPy model holds exactly that: the decoder in export_decoder's flat format, mu and sigma of q(z|x) for every test
+digit, and the checkpoint's description. It is derived from a checkpoint (keyed by the file's SHA-256, so it can
+never describe another file) and stored as a plain .npz (no pickle: loading runs no code).
+"""
+from __future__ import annotations
+
+import json
+import os
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .atomic import write_atomic
+from .config import ModelConfig, TrainConfig, config_from_dict, config_to_dict
+
+FORMAT_VERSION = 1
+
+
+def numpy_model_name(sha256: str) -> str:
+    """The file name the app looks for: the checkpoint's hash (which fixes its dataset too)."""
+    return f"{sha256[:16]}.npz"
+
+
+@dataclass(frozen=True)
+class NumpyDecoder:
+    """The decoder z -> mean image as a flat float32 array and a list of layers (see vae.latent.export_decoder),
+    run in NumPy. vae.latent's decoding functions take it wherever they take a VAE."""
+    layers: tuple  # of dicts: {"type": "linear", "in", "out", "w", "b"}, {"type": "relu"}, ...
+    weights: np.ndarray  # (P,) float32; "w" and "b" above are offsets into it
+    latent_dim: int
+    image_size: int = 28
+
+    def decode_images(self, z) -> np.ndarray:
+        """z (N, D) -> mean images (N, H, W) in [0, 1]."""
+        h = np.asarray(z, np.float32).reshape(-1, self.latent_dim)  # (N, D)
+        w_all = self.weights
+        for layer in self.layers:
+            kind = layer["type"]
+            if kind == "linear":
+                w = w_all[layer["w"]:layer["w"] + layer["in"] * layer["out"]].reshape(layer["out"], layer["in"])
+                h = h @ w.T + w_all[layer["b"]:layer["b"] + layer["out"]]  # (N, out)
+            elif kind == "relu":
+                h = np.maximum(h, 0)
+            elif kind == "sigmoid":
+                h = 0.5 * (1 + np.tanh(0.5 * h))  # the sigmoid, without overflow for very negative logits
+            elif kind == "conv_transpose":
+                h = _conv_transpose(h, layer, w_all)
+            else:
+                raise ValueError(f"unknown layer type {kind!r}")
+        return h.reshape(len(h), self.image_size, self.image_size).astype(np.float32)
+
+
+def _conv_transpose(h: np.ndarray, layer: dict, w_all: np.ndarray) -> np.ndarray:
+    """Transposed convolution of a batch: every input pixel scatters a k x k stamp, placed at stride s."""
+    cin, cout, k, s, p = (layer[n] for n in ("in_channels", "out_channels", "kernel", "stride", "padding"))
+    n_in, n_out = layer["in_size"], layer["out_size"]
+    w = w_all[layer["w"]:layer["w"] + cin * cout * k * k].reshape(cin, cout, k, k)
+    x = h.reshape(len(h), cin, n_in, n_in)  # (N, C_in, H, W)
+    out = np.zeros((len(h), cout, n_out + 2 * p + k, n_out + 2 * p + k), np.float32)
+    for ky in range(k):
+        for kx in range(k):
+            out[:, :, ky:ky + s * n_in:s, kx:kx + s * n_in:s] += np.einsum("nihw,io->nohw", x, w[:, :, ky, kx])
+    out = out[:, :, p:p + n_out, p:p + n_out] + w_all[layer["b"]:layer["b"] + cout][None, :, None, None]
+    return out.reshape(len(h), -1)
+
+
+@dataclass(frozen=True)
+class NumpyModel:
+    """A checkpoint as the Explore page sees it. Attribute names match vae.Checkpoint where they overlap."""
+    sha256: str  # of the checkpoint file this was derived from
+    name: str
+    dataset: str
+    epoch: int
+    model_config: ModelConfig
+    train_config: TrainConfig
+    decoder: NumpyDecoder
+    mu: np.ndarray  # (N, D) posterior means of the test digits
+    sigma: np.ndarray  # (N, D) posterior standard deviations
+
+
+def make_numpy_model(ck, mu: np.ndarray, sigma: np.ndarray) -> NumpyModel:
+    """From a loaded vae.Checkpoint and its test-set posteriors (vae.latent.posterior)."""
+    from .latent import export_decoder  # torch: only when one is made, never when one is read
+
+    layers, weights = export_decoder(ck.model)
+    decoder = NumpyDecoder(tuple(layers), weights, ck.model_config.latent_dim, ck.model_config.image_size)
+    return NumpyModel(ck.sha256, ck.name, ck.dataset, ck.epoch, ck.model_config, ck.train_config, decoder,
+                      np.asarray(mu, np.float32), np.asarray(sigma, np.float32))
+
+
+def save_numpy_model(path: str | os.PathLike, model: NumpyModel) -> Path:
+    """Write atomically as a compressed .npz: the description as JSON text, the arrays as they are."""
+    meta = {"version": FORMAT_VERSION, "sha256": model.sha256, "name": model.name, "dataset": model.dataset,
+            "epoch": model.epoch, "model_config": config_to_dict(model.model_config),
+            "train_config": config_to_dict(model.train_config), "layers": list(model.decoder.layers)}
+    weights = model.decoder.weights
+    half = weights.astype(np.float16)
+    if np.array_equal(half.astype(np.float32), weights):  # float16 checkpoints (the bundled ones): lossless
+        weights = half
+    arrays = {"meta": np.array(json.dumps(meta)), "weights": weights, "mu": model.mu, "sigma": model.sigma}
+    return write_atomic(Path(path), lambda f: np.savez_compressed(f, **arrays))
+
+
+def load_numpy_model(path: str | os.PathLike, sha256: str | None = None) -> NumpyModel:
+    """Read a NumPy model file (no pickle). Raises ValueError when it is unreadable, of another version or (with
+    sha256 given) made from another checkpoint file; callers make it again from the checkpoint then."""
+    try:
+        with np.load(path, allow_pickle=False) as f:
+            meta = json.loads(str(f["meta"]))
+            weights, mu, sigma = f["weights"], f["mu"], f["sigma"]
+        if meta.get("version") != FORMAT_VERSION:
+            raise ValueError(f"format version {meta.get('version')!r}")
+        if sha256 is not None and meta["sha256"] != sha256:
+            raise ValueError("it was made from another checkpoint file")
+        model_config = config_from_dict(ModelConfig, meta["model_config"])
+        train_config = config_from_dict(TrainConfig, meta["train_config"])
+        decoder = NumpyDecoder(tuple(meta["layers"]), weights.astype(np.float32), model_config.latent_dim,
+                               model_config.image_size)
+        return NumpyModel(meta["sha256"], meta["name"], meta["dataset"], int(meta["epoch"]), model_config,
+                          train_config, decoder, mu.astype(np.float32), sigma.astype(np.float32))
+    except (OSError, KeyError, TypeError, ValueError, EOFError, zipfile.BadZipFile) as exc:
+        raise ValueError(f"unreadable NumPy model {path}: {exc}") from None
