@@ -27,6 +27,10 @@ one() {
     --name "${NAME[$1]}" --out "runs/bundle/$1.pt" --half --json > "runs/bundle/$1.json" 2> "runs/bundle/$1.log"
   python -m vae evaluate "runs/bundle/$1.pt" --iw-samples 1000 --record --json > "runs/bundle/$1.eval.json"
   cp "runs/bundle/$1.pt" "assets/models/$1.pt"
+  if [ "$1" = mnist-2d-beta1 ]; then  # the default model's NumPy form: the Explore page's cold start needs no torch
+    rm -f assets/numpy_models/*.npz
+    python -m vae export-numpy "assets/models/$1.pt" --out-dir assets/numpy_models
+  fi
 }
 
 if [ $# -gt 0 ]; then

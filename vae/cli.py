@@ -5,6 +5,7 @@ import argparse
 import json
 import sys
 import time
+from pathlib import Path
 from dataclasses import fields
 
 from .config import PRESETS, ModelConfig, TrainConfig
@@ -231,6 +232,24 @@ def cmd_models(args) -> int:
     return 0
 
 
+def cmd_export_numpy(args) -> int:
+    """The checkpoint's NumPy form (vae.numpy_model), named by the checkpoint's hash as the app looks it up."""
+    from .checkpoint import CheckpointError, load_checkpoint
+    from .data import load_split
+    from .latent import posterior
+    from .numpy_model import make_numpy_model, numpy_model_name, save_numpy_model
+
+    try:
+        ck = load_checkpoint(args.checkpoint)
+    except (CheckpointError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    mu, sigma = posterior(ck.model, load_split(ck.dataset, train=False).floats().numpy())
+    path = save_numpy_model(Path(args.out_dir) / numpy_model_name(ck.sha256), make_numpy_model(ck, mu, sigma))
+    print(path)
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m vae", description="Train, evaluate and list VAEs on MNIST.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -261,5 +280,11 @@ def main(argv=None) -> int:
     m = sub.add_parser("models", help="list the bundled models and their recorded test metrics")
     m.add_argument("--json", action="store_true")
     m.set_defaults(func=cmd_models)
+    x = sub.add_parser("export-numpy", help="write a checkpoint's NumPy form (decoder + test posteriors) that the "
+                                            "app's Explore page draws from without importing torch")
+    x.add_argument("checkpoint")
+    x.add_argument("--out-dir", default="cache/numpy_models", help="the app looks in assets/numpy_models and "
+                                                                  "cache/numpy_models")
+    x.set_defaults(func=cmd_export_numpy)
     args = parser.parse_args(argv)
     return args.func(args)
