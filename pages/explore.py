@@ -1,5 +1,8 @@
 """Explore the latent space: the map of the test digits' posterior means, the latent pad that decodes in the
-browser while you drag, and the decoded manifold, prior samples and interpolations."""
+browser while you drag, and the decoded manifold, prior samples and interpolations.
+
+Everything here draws from the model's NumPy form (vae.numpy_model: the decoder and the test set's posteriors),
+not the torch checkpoint: this is the page a class opens first, and importing torch would take 1.8 s of it."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,10 +13,11 @@ import streamlit as st
 import vae
 from ui import images
 from ui.components.latent_pad import dims_plane, latent_pad, pca_plane, publish_model
-from ui.cache import CACHE_DIR, encodings, map_view
+from ui.cache import CACHE_DIR, current_numpy_model, map_view
 from ui.plots import add_marker, latent_scatter_figure, latent_scatter_png, selected_customdata
-from ui.state import current_checkpoint, init_state, test_split
+from ui.state import init_state, test_arrays
 from vae import latent
+from vae.numpy_model import NumpyDecoder, NumpyModel
 
 DIGIT_PX = 112  # a 28 x 28 digit shown 4x
 
@@ -57,30 +61,31 @@ def tsne_on_disk(sha256: str, dataset: str, n: int) -> bool:
 # buttons hand out the same bytes.
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def manifold_png(sha256: str, n: int, dims: tuple[int, int], _model) -> bytes:
-    grid = images.grid(latent.manifold(_model, n=n, dims=dims).reshape(n * n, 28, 28), nrow=n, padding=0)
+def manifold_png(sha256: str, n: int, dims: tuple[int, int], _decoder: NumpyDecoder) -> bytes:
+    grid = images.grid(latent.manifold(_decoder, n=n, dims=dims).reshape(n * n, 28, 28), nrow=n, padding=0)
     return images.png_bytes(grid, 2)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def prior_png(sha256: str, seed: int, _model) -> bytes:
-    return images.png_bytes(images.grid(latent.prior_samples(_model, 32, seed=seed), nrow=16), 2)
+def prior_png(sha256: str, seed: int, _decoder: NumpyDecoder) -> bytes:
+    return images.png_bytes(images.grid(latent.prior_samples(_decoder, 32, seed=seed), nrow=16), 2)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def interpolation_png(sha256: str, a: int, b: int, steps: int, mode: str, _model, _mu: np.ndarray) -> bytes:
-    return images.png_bytes(images.grid(latent.interpolate(_model, _mu[a], _mu[b], steps=steps, mode=mode),
+def interpolation_png(sha256: str, a: int, b: int, steps: int, mode: str, _decoder: NumpyDecoder,
+                      _mu: np.ndarray) -> bytes:
+    return images.png_bytes(images.grid(latent.interpolate(_decoder, _mu[a], _mu[b], steps=steps, mode=mode),
                                         nrow=steps), 2)
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
-def test_digits_png(dataset: str, indices: tuple[int, ...], _split: vae.Split) -> bytes:
-    return images.png_bytes(images.grid(_split.images[list(indices)].numpy() / 255.0, nrow=len(indices)), 2)
+def test_digits_png(dataset: str, indices: tuple[int, ...], _images: np.ndarray) -> bytes:
+    return images.png_bytes(images.grid(_images[list(indices)] / 255.0, nrow=len(indices)), 2)
 
 
 # ---- sections ----------------------------------------------------------------------------------------------------
 
-def latent_map(ck: vae.Checkpoint, mu: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, str]:
+def latent_map(ck: NumpyModel, mu: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, str]:
     """The scatter of posterior means; returns the plotted points and the view's name."""
     dim = ck.model_config.latent_dim
     method = "identity"
@@ -118,15 +123,16 @@ def latent_map(ck: vae.Checkpoint, mu: np.ndarray, labels: np.ndarray) -> tuple[
     return points, method
 
 
-def chosen_digit(ck: vae.Checkpoint, mu: np.ndarray, sigma: np.ndarray, split: vae.Split) -> None:
+def chosen_digit(ck: NumpyModel, test_images: np.ndarray, labels: np.ndarray) -> None:
     """The clicked digit: the image, its reconstruction from mu, and its posterior."""
+    mu, sigma = ck.mu, ck.sigma
     index = st.session_state.get("explore_digit")
     if index is None or not 0 <= index < len(mu):
         st.caption("Click a digit on the map to see it, its reconstruction and its posterior here.")
         return
-    x = split.images[index].numpy() / 255.0
-    recon = latent.decode(ck.model, mu[index:index + 1])[0]
-    st.markdown(f"**Test digit #{index}** (label {int(split.labels[index])})")
+    x = test_images[index] / 255.0
+    recon = latent.decode(ck.decoder, mu[index:index + 1])[0]
+    st.markdown(f"**Test digit #{index}** (label {int(labels[index])})")
     c1, c2, c3 = st.columns([1, 1, 2])
     c1.image(images.to_uint8(x, 4), caption="the digit x", output_format="PNG")
     c2.image(images.to_uint8(recon, 4), caption="decoded from μ", output_format="PNG")
@@ -153,7 +159,7 @@ def _move_pad(z: list[float]) -> None:
 
 
 @st.fragment
-def pad_section(ck: vae.Checkpoint, mu: np.ndarray, labels: np.ndarray) -> None:
+def pad_section(ck: NumpyModel, mu: np.ndarray, labels: np.ndarray) -> None:
     """The latent pad. A fragment: releasing the pad reruns only this, not the 10k-point map."""
     dim = ck.model_config.latent_dim
     if dim == 1:
@@ -178,7 +184,7 @@ def pad_section(ck: vae.Checkpoint, mu: np.ndarray, labels: np.ndarray) -> None:
         plane = pad_dims_plane(ck.sha256, ck.dataset, 0, 1, mu) if dim == 2 else None
     if plane is None:
         return
-    model_info = publish_model(ck.sha256, ck.dataset, ck.model, mu, labels)
+    model_info = publish_model(ck.sha256, ck.dataset, ck.decoder, mu, labels)
     # Where the pad starts: the origin, or the last point Python put there. Not the user's last release, so that
     # releasing does not change the component's data (which would rebuild it in the browser).
     start = st.session_state.get("pad_start")
@@ -186,7 +192,7 @@ def pad_section(ck: vae.Checkpoint, mu: np.ndarray, labels: np.ndarray) -> None:
     limit = slider_limit(ck.sha256, ck.dataset, mu)
     z = latent_pad(model_info, plane, start, z_nonce=st.session_state.get("pad_nonce", 0),
                    slider_range=(-limit, limit), key="latent_pad")
-    decoded = latent.decode(ck.model, np.asarray([z], np.float32))[0]
+    decoded = latent.decode(ck.decoder, np.asarray([z], np.float32))[0]
     c1, c2 = st.columns([1, 3])
     c1.image(images.to_uint8(decoded, 3), caption="decoded in Python", output_format="PNG")
     coords = ", ".join(f"{v:+.2f}" for v in z[:6]) + (", …" if dim > 6 else "")
@@ -196,7 +202,7 @@ def pad_section(ck: vae.Checkpoint, mu: np.ndarray, labels: np.ndarray) -> None:
                "the picture shows the means sigmoid(f_θ(z)). An encoded digit lands at z = μ + σ·ε, ε ~ N(0, I).")
 
 
-def manifold_section(ck: vae.Checkpoint) -> None:
+def manifold_section(ck: NumpyModel) -> None:
     dim = ck.model_config.latent_dim
     c1, c2, c3 = st.columns(3)
     n = c1.slider("Grid size n", 5, 30, 15, key="manifold_n")
@@ -212,7 +218,7 @@ def manifold_section(ck: vae.Checkpoint) -> None:
     if dim < 2:
         st.info("The manifold grid needs at least two latent dimensions.")
         return
-    png = manifold_png(ck.sha256, n, dims, ck.model)
+    png = manifold_png(ck.sha256, n, dims, ck.decoder)
     st.image(png, output_format="PNG")
     held = "" if dim == 2 else f" (the other {dim - 2} dimensions are held at 0)"
     st.caption(f"The decoder's mean image at each point of an {n}×{n} grid over (z{dims[0] + 1}, z{dims[1] + 1})"
@@ -222,26 +228,27 @@ def manifold_section(ck: vae.Checkpoint) -> None:
                        file_name=f"manifold-{ck.sha256[:8]}-{n}x{n}.png", mime="image/png")
 
 
-def prior_section(ck: vae.Checkpoint) -> None:
+def prior_section(ck: NumpyModel) -> None:
     seed = st.session_state.setdefault("prior_seed", 0)
     if st.button("Draw new samples", key="prior_new"):
         seed = st.session_state["prior_seed"] = seed + 1
-    st.image(prior_png(ck.sha256, seed, ck.model), output_format="PNG")
+    st.image(prior_png(ck.sha256, seed, ck.decoder), output_format="PNG")
     st.caption("z ~ N(0, I), the prior, then the decoder's mean image. Where the posteriors do not cover the "
                "prior, samples look like no digit at all.")
 
 
-def interpolation_section(ck: vae.Checkpoint, mu: np.ndarray, split: vae.Split) -> None:
+def interpolation_section(ck: NumpyModel, test_images: np.ndarray, labels: np.ndarray) -> None:
+    mu = ck.mu
     st.session_state.setdefault("interp_a", 0)
     st.session_state.setdefault("interp_b", 1)
     c1, c2, c3 = st.columns(3)
     a = c1.number_input("From test digit #", 0, len(mu) - 1, key="interp_a")
     b = c2.number_input("To test digit #", 0, len(mu) - 1, key="interp_b")
     steps = c3.slider("Steps", 3, 16, 10, key="interp_steps")
-    st.image(test_digits_png(ck.dataset, (a, b), split), output_format="PNG",
-             caption=f"#{a} (label {int(split.labels[a])}) and #{b} (label {int(split.labels[b])})")
+    st.image(test_digits_png(ck.dataset, (a, b), test_images), output_format="PNG",
+             caption=f"#{a} (label {int(labels[a])}) and #{b} (label {int(labels[b])})")
     for mode in ("linear", "spherical"):
-        st.image(interpolation_png(ck.sha256, a, b, steps, mode, ck.model, mu), caption=mode, output_format="PNG")
+        st.image(interpolation_png(ck.sha256, a, b, steps, mode, ck.decoder, mu), caption=mode, output_format="PNG")
     st.caption("Linear: z(t) = (1 − t) μ_a + t μ_b. Spherical (slerp): z(t) = [sin((1 − t)Ω) μ_a + sin(tΩ) μ_b] / "
                "sin Ω, with Ω the angle between μ_a and μ_b; it keeps the norm that prior samples have in many "
                "dimensions, where the straight line passes close to the origin.")
@@ -249,15 +256,14 @@ def interpolation_section(ck: vae.Checkpoint, mu: np.ndarray, split: vae.Split) 
 
 def main() -> None:
     init_state()
-    ck = current_checkpoint()
+    ck = current_numpy_model()
     st.title("Explore the latent space")
     try:
-        split = test_split(ck.dataset)
+        test_images, labels = test_arrays(ck.dataset)
     except vae.DataUnavailableError as exc:
         st.error(f"The {ck.dataset} test set is not available: {exc}")
         return
-    mu, sigma = encodings(ck.sha256, ck.dataset, ck)
-    labels = split.labels.numpy()
+    mu = ck.mu
     st.caption(f"Model: {ck.name or Path(st.session_state['model_path']).stem} · "
                f"{ck.model_config.latent_dim}-D latent · {ck.model_config.arch.upper()} · "
                f"β = {ck.train_config.beta:g}")
@@ -266,7 +272,7 @@ def main() -> None:
     with left:
         st.subheader("The latent map")
         latent_map(ck, mu, labels)
-        chosen_digit(ck, mu, sigma, split)
+        chosen_digit(ck, test_images, labels)
     with right:
         st.subheader("The latent pad")
         pad_section(ck, mu, labels)
@@ -277,7 +283,7 @@ def main() -> None:
     with tab_prior:
         prior_section(ck)
     with tab_interp:
-        interpolation_section(ck, mu, split)
+        interpolation_section(ck, test_images, labels)
 
 
 main()

@@ -7,11 +7,13 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import streamlit as st
 
 import vae
-from vae.atomic import write_atomic
 from vae import bundled
+from vae.atomic import write_atomic
+from vae.data import load_test_arrays
 
 RUNS_DIR = Path("runs") / "app"  # the user's own training runs: runs/app/<run id>/checkpoint.pt
 UPLOAD_PREFIX = "uploaded-"  # uploaded checkpoints: runs/app/uploaded-<sha256[:12]>/checkpoint.pt
@@ -82,19 +84,31 @@ def load_model(path: str, mtime: float) -> vae.Checkpoint:
     return vae.load_checkpoint(path)
 
 
-def current_checkpoint() -> vae.Checkpoint:
-    """The checkpoint picked in the sidebar (falls back to the default model if the file vanished)."""
+def current_model_file() -> tuple[str, float]:
+    """(path, mtime) of the checkpoint picked in the sidebar (the default model if the file vanished): the key of
+    every cached form of it."""
     path = Path(st.session_state["model_path"])
     if not path.is_file():
         path = bundled.DEFAULT.path
         st.session_state["model_path"] = str(path)
-    return load_model(str(path), path.stat().st_mtime)
+    return str(path), path.stat().st_mtime
+
+
+def current_checkpoint() -> vae.Checkpoint:
+    """The checkpoint picked in the sidebar, loaded with torch (see ui.cache.current_snapshot for the NumPy form)."""
+    return load_model(*current_model_file())
 
 
 @st.cache_resource(show_spinner="Loading the test set…")
 def test_split(dataset: str = "mnist") -> vae.Split:
     """The test split (the bundled MNIST copy offline). Shared by all sessions; never mutate it."""
     return vae.load_split(dataset, train=False)
+
+
+@st.cache_resource(show_spinner="Loading the test set…")
+def test_arrays(dataset: str = "mnist") -> tuple[np.ndarray, np.ndarray]:
+    """The test split as NumPy (images uint8, labels), read without torch for MNIST. Shared; never mutate it."""
+    return load_test_arrays(dataset)
 
 
 def sidebar() -> None:
