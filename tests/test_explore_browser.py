@@ -51,3 +51,17 @@ def test_release_reaches_python(explore):
     page.get_by_text("Decoded manifold").scroll_into_view_if_needed()
     page.wait_for_timeout(500)
     page.screenshot(path=str(SCREENS / "explore-manifold.png"))
+
+
+def test_reruns_do_not_rebuild_the_pad(explore):
+    """The pad is built once: neither its own release (a fragment rerun) nor a full rerun of the page re-invokes
+    its JavaScript, which would drop the user's drag state and refetch nothing but cost a rebuild."""
+    page = explore
+    assert page.evaluate("window.__latentPad.invocations") == 1
+    assert synth_release(page, 0.3, 0.6) is not None
+    page.get_by_role("tab", name="Prior samples").click()
+    page.get_by_role("button", name="Draw new samples").click()
+    page.wait_for_selector("[data-testid=stApp][data-test-script-state=notRunning]")
+    page.wait_for_timeout(500)
+    assert page.evaluate("window.__latentPad.invocations") == 1
+    assert page.locator("[data-testid=stException]").count() == 0

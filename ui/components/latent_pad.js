@@ -11,7 +11,8 @@ const MODELS = new Map();     // model id -> Promise<{decode, mu, labels}>
 const INSTANCES = new Map();  // component key -> {z, nonce}: the user's z survives re-invocations
 
 // Test and benchmark hook: counts, and the time of each digit draw.
-const STATS = (window.__latentPad = window.__latentPad || {draws: 0, lastDrawMs: 0, ready: false, errors: []});
+const STATS = (window.__latentPad = window.__latentPad || {draws: 0, lastDrawMs: 0, ready: false, errors: [],
+                                                          invocations: 0});
 
 function loadModel(model) {
   if (!MODELS.has(model.id)) {
@@ -52,8 +53,9 @@ function fmt(x) {
 }
 
 export default function (component) {
+  STATS.invocations += 1;  // Streamlit re-invokes us only when the data changes (tests count this)
   const {parentElement, setStateValue, key} = component;
-  const data = typeof component.data === "string" ? JSON.parse(component.data) : component.data;
+  const data = JSON.parse(component.data.spec);
   const root = parentElement.querySelector(".lp");
   const pad = root.querySelector(".lp-pad");
   const digit = root.querySelector(".lp-digit");

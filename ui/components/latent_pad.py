@@ -1,8 +1,8 @@
 """The latent pad: a Streamlit Components v2 element that decodes in the browser while the user drags.
 
 `st.slider` sends its value only on release and a Python round trip per frame is too slow, so the decoder runs in
-JavaScript (latent_pad_decoder.js) from weights exported by `vae.latent.export_decoder`. The weights, together with
-the test set's posterior means (drawn faintly under the pad), go to the browser once per model as a static file
+JavaScript (latent_pad_decoder.js) over the weights in `vae.latent.export_decoder`'s format (a NumpyDecoder's). They,
+with the test set's posterior means (drawn faintly under the pad), go to the browser once per model as a static file
 named by the checkpoint's hash (`static/latent_pad/`, served because `server.enableStaticServing = true`): passing
 2 MB through `data` would re-serialise and hash it on every rerun (measured 17-44 ms). Python hears the final z on
 release only; mount the pad inside an `st.fragment` so that release reruns just the fragment.
@@ -18,7 +18,7 @@ import streamlit as st
 
 from ui.plots import CLASS_COLORS
 from vae.atomic import write_atomic
-from vae.latent import export_decoder
+from vae.numpy_model import NumpyDecoder
 
 HERE = Path(__file__).resolve().parent
 STATIC_DIR = HERE.parent.parent / "static"  # Streamlit serves <main script folder>/static at app/static/
@@ -62,10 +62,10 @@ def pca_plane(pca, points2d: np.ndarray) -> Plane:
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
-def publish_model(sha256: str, dataset: str, _model, _mu: np.ndarray, _labels: np.ndarray) -> dict:
+def publish_model(sha256: str, dataset: str, _decoder: NumpyDecoder, _mu: np.ndarray, _labels: np.ndarray) -> dict:
     """Write the decoder weights, posterior means and labels as one float32 file under static/ (once per model)
     and return what the browser needs to read it. Cached by the checkpoint's hash, so reruns cost nothing."""
-    layers, weights = export_decoder(_model)
+    layers, weights = list(_decoder.layers), _decoder.weights
     name = f"{sha256[:16]}-{dataset}.bin"
     path = STATIC_DIR / WEIGHTS_SUBDIR / name
     mu = np.asarray(_mu, np.float32)
@@ -103,8 +103,10 @@ def latent_pad(model_info: dict, plane: Plane, z, *, z_nonce: int = 0, class_nam
         "colors": CLASS_COLORS, "class_names": list(class_names or [str(c) for c in range(10)]),
         "show_points": show_points, "pad_px": pad_px, "digit_px": digit_px,
     }
-    # A JSON string, not a dict: equal strings compare equal in the frontend, so an unchanged pad is not re-invoked.
-    result = _component()(key=key, data=json.dumps(data), default={"z": [float(x) for x in z]},
+    # One JSON string under one key: the frontend does not re-invoke an unchanged pad (tests count invocations), and
+    # a dict of plain values skips Streamlit's dataframe detection, which imports pandas (0.4 s of the cold start)
+    # for any other data, a bare string included.
+    result = _component()(key=key, data={"spec": json.dumps(data)}, default={"z": [float(x) for x in z]},
                           on_z_change=lambda: None)
     value = result.z if result is not None else None
     return [float(x) for x in value] if value is not None and len(value) == len(plane.origin) else list(map(float, z))
