@@ -42,5 +42,6 @@ def png_bytes(image: np.ndarray, scale: int = 1) -> bytes:
 def png_bytes_uint8(pixels: np.ndarray) -> bytes:
     """A PNG file of (H, W) grey or (H, W, 3) RGB uint8 pixels."""
     buf = io.BytesIO()
-    Image.fromarray(pixels).save(buf, format="PNG")
+    # zlib level 1: digits on white compress about as well as at the default 6, and encoding is several times faster.
+    Image.fromarray(pixels).save(buf, format="PNG", compress_level=1)
     return buf.getvalue()
