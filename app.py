@@ -2,7 +2,7 @@
 import streamlit as st
 
 from ui.lessons import follow_lesson_switch, lesson_sidebar
-from ui.state import sidebar
+from ui.state import sidebar, warm_up_torch
 
 # Streamlit sizes text in rem, so scaling the root font enlarges all of it (widgets, tables, LaTeX) for a projector.
 LARGE_TYPE_CSS = """<style>
@@ -34,6 +34,7 @@ def run() -> None:
     if st.session_state.get("large_type"):
         st.html(LARGE_TYPE_CSS)
     page.run()
+    warm_up_torch()  # after the page is drawn: the first page needs no torch, the others do
 
 
 run()
