@@ -3,6 +3,7 @@ epoch, then replay the map's evolution. The training itself is a separate `pytho
 (vae.runs), so this page only starts, polls and stops it."""
 from __future__ import annotations
 
+import json
 import os
 
 import streamlit as st
@@ -153,6 +154,25 @@ def live_map(run_dir: str, newest_file_mtime: float):
     return epoch, points, labels, mu.shape[1]
 
 
+# The two live figures are built once per change of what they show and shared by everyone watching the run (a
+# class polling one run every second would otherwise rebuild them 30 times a second). st.plotly_chart only reads them.
+@st.cache_resource(max_entries=8, show_spinner=False)
+def live_map_figure(run_dir: str, newest_file_mtime: float):
+    live = live_map(run_dir, newest_file_mtime)
+    if live is None:
+        return None
+    epoch, points, labels, dim = live
+    axes = ("z₁", "z₂") if dim == 2 else ("PC 1", "PC 2")
+    view = "" if dim == 2 else f" (the {dim}-D means, projected by PCA)"
+    return latent_scatter_figure(points, labels, axis_titles=axes, height=420,
+                                 title=f"Latent map after epoch {epoch}: {len(labels)} test digits{view}")
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def curves_figure(run_dir: str, n_history: int, last_json: str, epoch: int, _history: list, _last: dict | None):
+    return loss_curves_figure(_history, _last, epoch)
+
+
 @st.cache_data(max_entries=4, show_spinner=False)
 def replay_data(run_dir: str, n_files: int, newest_file_mtime: float):
     epochs, frames, labels = runs.load_snapshots(run_dir)
@@ -230,16 +250,12 @@ def run_panel(run_dir) -> None:
     run_messages(s)
     run_controls(s)
     if s.history or s.last:
-        st.plotly_chart(loss_curves_figure(s.history, s.last, s.epoch + 1), key="tr_curves",
-                        config={"displayModeBar": False})
-    live = live_map(str(run_dir), snapshot_key(run_dir)[1])
+        fig = curves_figure(str(run_dir), len(s.history), json.dumps(s.last, sort_keys=True, default=str),
+                            s.epoch + 1, s.history, s.last)
+        st.plotly_chart(fig, key="tr_curves", config={"displayModeBar": False})
+    live = live_map_figure(str(run_dir), snapshot_key(run_dir)[1])
     if live is not None:
-        epoch, points, labels, dim = live
-        axes = ("z₁", "z₂") if dim == 2 else ("PC 1", "PC 2")
-        view = "" if dim == 2 else f" (the {dim}-D means, projected by PCA)"
-        st.plotly_chart(latent_scatter_figure(points, labels, axis_titles=axes, height=420,
-                                              title=f"Latent map after epoch {epoch}: {len(labels)} test digits"
-                                                    f"{view}"), key="tr_live_map")
+        st.plotly_chart(live, key="tr_live_map")
     elif s.active:
         st.caption("The latent map appears after the first epoch.")
 
