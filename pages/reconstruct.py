@@ -3,6 +3,7 @@ MNIST preprocessing step by step, the reconstruction, and where the digit lands 
 posterior q(z|x) drawn as an ellipse at true scale."""
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -61,11 +62,19 @@ def tile(pictures: list[np.ndarray], gap: int = 4) -> np.ndarray:
 
 # ---- one digit: steps, reconstruction, posterior -----------------------------------------------------------------
 
+@st.cache_data(max_entries=64, show_spinner=False)
+def step_pngs(digest: str, _prep: Preprocessed) -> list[bytes]:
+    """The steps' pictures as PNG bytes, per source image (digest): every rerun of the page (a new ε, another
+    upload) would otherwise encode them all again."""
+    return [images.png_bytes_uint8(step_picture(step.image)) for step in _prep.steps]
+
+
 def show_steps(prep: Preprocessed) -> None:
     cols = st.columns(len(prep.steps))
-    for i, (col, step) in enumerate(zip(cols, prep.steps)):
+    digest = hashlib.sha256(prep.steps[0].image.tobytes()).hexdigest()  # the source image, as loaded
+    for i, (col, step, png) in enumerate(zip(cols, prep.steps, step_pngs(digest, prep))):
         # A fixed width: otherwise a long caption widens its figure and stretches the picture with it.
-        col.image(step_picture(step.image), caption=f"{i + 1}. {step.title}", width=STEP_PX, output_format="PNG")
+        col.image(png, caption=f"{i + 1}. {step.title}", width=STEP_PX, output_format="PNG")
     with st.expander("What happened at each step"):
         st.markdown("\n".join(f"{i + 1}. **{s.title}.** {s.note}" for i, s in enumerate(prep.steps)))
 
