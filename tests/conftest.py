@@ -80,9 +80,10 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def start_streamlit(script: str = "app.py", env: dict | None = None, cwd: Path = ROOT, extra=()):
+def start_streamlit(script: str = "app.py", env: dict | None = None, cwd: Path = ROOT, extra=(),
+                    port: int | None = None):
     """Start `streamlit run` bound to 127.0.0.1 and wait until it is healthy. Returns (process, base_url)."""
-    port = free_port()
+    port = port or free_port()
     cmd = [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
            "--server.address", "127.0.0.1", "--server.headless", "true",
            "--browser.gatherUsageStats", "false", *extra]
