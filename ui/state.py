@@ -2,6 +2,7 @@
 works when it is the first one opened."""
 from __future__ import annotations
 
+import atexit
 import gc
 import os
 import shutil
@@ -129,6 +130,7 @@ def warm_up_torch() -> threading.Thread:
         # They live as long as the server anyway; gc.freeze() only means they are never scanned again.
         gc.collect()
         gc.freeze()
+        atexit.register(gc.unfreeze)  # let interpreter shutdown free them as usual (nanobind warns otherwise)
     thread = threading.Thread(target=work, name="warm-up-torch", daemon=True)
     thread.start()
     return thread
