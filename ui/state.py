@@ -7,6 +7,7 @@ import gc
 import os
 import shutil
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,6 +25,7 @@ UPLOAD_PREFIX = "uploaded-"  # uploaded checkpoints: runs/app/uploaded-<sha256[:
 # keep only the newest few uploads so a class uploading freely cannot crowd out the cache or fill the disk.
 # (Size per upload: server.maxUploadSize in .streamlit/config.toml; one file per upload.)
 MAX_UPLOADED_CHECKPOINTS = 12
+WARM_UP_DELAY_S = 5.0  # after the first page is drawn, before torch is imported in the background (warm_up_torch)
 DATASETS = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", "kmnist": "KMNIST"}
 
 
@@ -123,6 +125,9 @@ def warm_up_torch() -> threading.Thread:
     (Measured: without it, that first import put 0.5 s on the p95 release latency of a 30-student burst.)
     """
     def work() -> None:
+        # A few seconds' grace first: the browser that opened the first page is still drawing it (compiling
+        # Plotly takes it ~2 s) on the same 2 cores; importing right away made that first render ~0.8 s slower.
+        time.sleep(WARM_UP_DELAY_S)
         import vae.checkpoint  # noqa: F401  (torch, the model)
         import vae.metrics  # noqa: F401
         # Then take the ~240k objects of the imported libraries out of the garbage collector's view: Python's
