@@ -3,7 +3,6 @@ redraws the decoded digit on most animation frames during the drag, and Python h
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -55,7 +54,7 @@ def test_release_reaches_python(explore):
 
 def test_reruns_do_not_rebuild_the_pad(explore):
     """The pad is built once: neither its own release (a fragment rerun) nor a full rerun of the page re-invokes
-    its JavaScript, which would drop the user's drag state and refetch nothing but cost a rebuild."""
+    its JavaScript (a rebuild would redraw the pad and its 10k background points for nothing)."""
     page = explore
     assert page.evaluate("window.__latentPad.invocations") == 1
     assert synth_release(page, 0.3, 0.6) is not None
