@@ -94,6 +94,36 @@ def start(demo: bool) -> None:
         return
     st.session_state["tr_error"] = ""
     st.session_state["train_run"] = run_dir.name
+    mark_mine(run_dir.name)
+
+
+def mark_mine(run_id: str) -> None:
+    """Remember the runs this browser started or resumed: stopping anyone else's asks first."""
+    st.session_state["tr_mine"] = [*st.session_state.get("tr_mine", []), run_id]
+
+
+def stop_button(s: runs.RunStatus, where) -> None:
+    """Stop at once if this browser started the run. In a classroom every student sees the one shared run, so a
+    stray click on someone else's run (the teacher's) asks before it ends the run for everyone."""
+    if st.session_state.get("tr_confirm_stop") == s.run_id:
+        st.warning("This run was started from another browser, and stopping it stops it for everyone. "
+                   "The last completed epoch stays saved and the run can be resumed.")
+        yes, no = st.columns(2)
+        stop = yes.button("Stop it for everyone", key="tr_stop_yes")
+        keep = no.button("Keep it training", key="tr_stop_no", type="primary")
+        if stop:
+            runs.request_stop(s.run_dir)
+        if stop or keep:
+            st.session_state["tr_confirm_stop"] = None
+            st.rerun()
+        return
+    if where.button("⏹ Stop", key="tr_stop", disabled=s.state == "stopping",
+                    help="Stops at the next step; the last completed epoch stays saved."):
+        if s.run_id in st.session_state.get("tr_mine", []):
+            runs.request_stop(s.run_dir)
+        else:
+            st.session_state["tr_confirm_stop"] = s.run_id
+        st.rerun()
 
 
 def config_form() -> None:
@@ -192,10 +222,9 @@ def use_in_sidebar(path: str, dataset: str) -> None:
 def run_controls(s: runs.RunStatus) -> None:
     cols = st.columns(3)
     if s.active:
-        if cols[0].button("⏹ Stop", key="tr_stop", disabled=s.state == "stopping",
-                          help="Stops at the next step; the last completed epoch stays saved."):
-            runs.request_stop(s.run_dir)
-            st.rerun()
+        stop_button(s, cols[0])
+    elif st.session_state.get("tr_confirm_stop") == s.run_id:
+        st.session_state["tr_confirm_stop"] = None  # it ended meanwhile: a later resume must not find the question
     if s.can_resume:
         if cols[1].button("▶ Resume", key="tr_resume", type="primary",
                           help=f"Continue from epoch {s.epoch} to {s.epochs}."):
@@ -207,6 +236,7 @@ def run_controls(s: runs.RunStatus) -> None:
                 except OSError as exc:
                     st.error(f"Could not resume: {exc.strerror or exc}")
                 else:
+                    mark_mine(s.run_id)
                     st.rerun()
     if s.checkpoint.is_file() and not s.active:
         cols[2].button("Use in the sidebar", key="tr_use", on_click=use_in_sidebar,

@@ -1,5 +1,5 @@
 """AppTest for the Train page: first open, presets, the missing-data path, a tiny background run shown live by the
-fragment, and Resume after the training process was killed."""
+fragment, Resume after the training process was killed, and Stop asking first when the run is another browser's (a classroom shares one run)."""
 from __future__ import annotations
 
 import os
@@ -142,3 +142,33 @@ def test_killed_run_offers_resume_and_resumes(runs_dir):
     button(at, "▶ Resume").click().run()
     poll(at, lambda at: any("finished" in m.value for m in at.markdown), "the resumed run to finish")
     assert vae.load_checkpoint(run.checkpoint).epoch == 4
+
+
+def test_stopping_another_browsers_run_asks_first_and_ones_own_does_not(runs_dir):
+    teacher = open_page()
+    tiny_form(teacher, epochs=500)
+    button(teacher, "bundled test split").click().run()
+    [run] = runs.list_runs(runs_dir)
+    poll(teacher, lambda at: runs.read_status(run.run_dir).epoch >= 1, "the first epoch")
+
+    student = open_page()  # another browser: it sees the one shared run
+    button(student, "⏹ Stop").click().run()
+    assert not student.exception
+    assert any("stops it for everyone" in w.value for w in student.warning)
+    assert not (run.run_dir / "stop").exists()  # asked, not yet stopped
+    button(student, "Keep it training").click().run()
+    assert not student.warning and not (run.run_dir / "stop").exists()
+    assert runs.read_status(run.run_dir).active
+
+    button(student, "⏹ Stop").click().run()
+    button(student, "Stop it for everyone").click().run()
+    assert (run.run_dir / "stop").exists()
+    poll(student, lambda at: runs.read_status(run.run_dir).state == "stopped", "the run to stop")
+
+    teacher.run()
+    button(teacher, "▶ Resume").click().run()
+    poll(teacher, lambda at: runs.read_status(run.run_dir).state == "running", "the resumed run")
+    assert not (run.run_dir / "stop").exists()
+    button(teacher, "⏹ Stop").click().run()  # the browser that (re)started it stops it at once
+    assert not teacher.warning and (run.run_dir / "stop").exists()
+    poll(teacher, lambda at: runs.read_status(run.run_dir).state == "stopped", "the run to stop again")
