@@ -312,8 +312,9 @@ def pick_run(all_runs: list[runs.RunStatus]):
     ids = [r.run_id for r in all_runs]
     if st.session_state.get("train_run") not in ids:
         st.session_state["train_run"] = ids[0]  # newest: after a restart, the run that was training
-    labels = {r.run_id: f"{r.name} · {STATE_LABELS.get(r.state, r.state)} · {r.epoch}/{r.epochs} epochs"
-              for r in all_runs}
+    # An active run's epoch count would go stale here (only the panel below is redrawn while it trains).
+    labels = {r.run_id: f"{r.name} · {STATE_LABELS.get(r.state, r.state)}"
+                        + ("" if r.active else f" · {r.epoch}/{r.epochs} epochs") for r in all_runs}
     st.selectbox("Run", ids, format_func=labels.get, key="train_run")
     return next(r for r in all_runs if r.run_id == st.session_state["train_run"])
 

@@ -118,6 +118,7 @@ def test_a_tiny_run_shows_live_progress_then_lands_in_the_picker(runs_dir):
     poll(at, lambda at: any(t.startswith("Epoch ") for t in progress_texts(at)), "live progress in the fragment")
     poll(at, lambda at: any("finished" in m.value for m in at.markdown), "the run to finish")
     assert any("3 of 3 epochs done" in t for t in progress_texts(at))
+    assert at.selectbox(key="train_run").options == ["tiny [demo: trained on the test split] · ✅ finished · 3/3 epochs"]
     assert len(at.get("plotly_chart")) == 3  # loss curves, live latent map, replay
     assert button(at, "Use in the sidebar")
 
@@ -152,6 +153,7 @@ def test_stopping_another_browsers_run_asks_first_and_ones_own_does_not(runs_dir
     poll(teacher, lambda at: runs.read_status(run.run_dir).epoch >= 1, "the first epoch")
 
     student = open_page()  # another browser: it sees the one shared run
+    assert student.selectbox(key="train_run").options[0].endswith("🟢 training")  # no epoch count to go stale
     button(student, "⏹ Stop").click().run()
     assert not student.exception
     assert any("stops it for everyone" in w.value for w in student.warning)
