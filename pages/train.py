@@ -195,7 +195,8 @@ def live_map_figure(run_dir: str, newest_file_mtime: float):
     axes = ("z₁", "z₂") if dim == 2 else ("PC 1", "PC 2")
     view = "" if dim == 2 else f" (the {dim}-D means, projected by PCA)"
     return latent_scatter_figure(points, labels, axis_titles=axes, height=420,
-                                 title=f"Latent map after epoch {epoch}: {len(labels)} test digits{view}")
+                                 title=(f"Latent map after epoch {epoch}" if epoch else "Latent map before training")
+                                       + f": {len(labels)} test digits{view}")
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
@@ -287,20 +288,21 @@ def run_panel(run_dir) -> None:
     if live is not None:
         st.plotly_chart(live, key="tr_live_map")
     elif s.active:
-        st.caption("The latent map appears after the first epoch.")
+        st.caption("The latent map appears as soon as the model is built.")
 
 
 def replay(run_dir) -> None:
     st.subheader("Replay: the latent map, epoch by epoch")
     n, newest = snapshot_key(run_dir)
     if n == 0:
-        st.caption("Each completed epoch adds a frame here.")
+        st.caption("The untrained model's map, then each completed epoch, adds a frame here.")
         return
     epochs, frames, labels, dim = replay_data(str(run_dir), n, newest)
     if not frames:
         st.caption("The snapshots of this run could not be read.")
         return
     st.caption("Press ▶ Play, or drag the slider, to watch the digits sort themselves out."
+               + (" Epoch 0 is the untrained model: every digit lands near the same point." if epochs[0] == 0 else "")
                + ("" if dim == 2 else f" The {dim}-D means are shown in the last epoch's two principal "
                                       "directions, the same axes for every frame."))
     axes = ("z₁", "z₂") if dim == 2 else ("PC 1", "PC 2")

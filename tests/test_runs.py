@@ -81,9 +81,9 @@ def test_run_trains_in_background_stops_and_appears_in_the_picker(runs_dir, monk
     assert "demo" in ck.name
 
     epochs, frames, labels = runs.load_snapshots(run_dir)
-    assert epochs == list(range(1, s.epoch + 1))
-    assert len(labels) == 1000 and frames[0].shape == (1000, 2)
-    assert not np.allclose(frames[0], 0)
+    assert epochs == list(range(0, s.epoch + 1))  # epoch 0: the untrained model's map
+    assert len(labels) == 1000 and frames[0].shape == frames[1].shape == (1000, 2)
+    assert not np.allclose(frames[1], 0) and not np.allclose(frames[0], frames[1])
 
     import ui.state
     monkeypatch.setattr(ui.state, "RUNS_DIR", runs_dir)
@@ -108,7 +108,7 @@ def test_killed_run_is_interrupted_keeps_its_epoch_and_resumes(runs_dir):
     ck = vae.load_checkpoint(s.checkpoint)
     assert ck.epoch == 5 and [h["epoch"] for h in ck.history] == [1, 2, 3, 4, 5]
     assert ck.history[:saved.epoch] == saved.history  # the resumed run continued, it did not start over
-    assert runs.load_snapshots(run_dir)[0] == [1, 2, 3, 4, 5]
+    assert runs.load_snapshots(run_dir)[0] == [0, 1, 2, 3, 4, 5]  # the resumed process did not redo epoch 0
 
 
 def test_a_vanished_process_without_an_epoch_reads_as_failed(runs_dir):

@@ -53,6 +53,32 @@ def test_a_stop_mid_epoch_leaves_the_previous_checkpoint(tmp_path, mnist_test):
     assert vae.load_checkpoint(out).epoch == 1
 
 
+def test_the_callback_sees_the_untrained_model_once_and_a_resume_does_not(tmp_path, mnist_test):
+    out = tmp_path / "run.pt"
+    seen = []
+
+    def record(p):
+        seen.append((p.kind, p.epoch, p.step))
+        if p.kind == "start":
+            assert p.fraction == 0 and not p.history
+            record.untrained = {k: v.clone() for k, v in p.model.state_dict().items()}
+
+    first = vae.train(MODEL, _cfg(epochs=2), mnist_test, mnist_test.subset(100), out=out, callback=record)
+    assert seen[0] == ("start", 1, 0) and [k for k, *_ in seen].count("start") == 1
+    assert not all(torch.equal(record.untrained[k], first.model.state_dict()[k]) for k in record.untrained)
+
+    seen.clear()
+    vae.train(MODEL, _cfg(epochs=3), mnist_test, mnist_test.subset(100), out=out, resume=out, callback=record)
+    assert ("start", 1, 0) not in seen and ("epoch", 3, seen[-1][2]) == seen[-1]
+
+
+def test_a_stop_before_the_first_step_trains_and_saves_nothing(tmp_path, mnist_test):
+    out = tmp_path / "run.pt"
+    result = vae.train(MODEL, _cfg(), mnist_test, mnist_test.subset(100), out=out,
+                       callback=lambda p: p.kind == "start")
+    assert result.stopped and result.history == [] and not out.exists()
+
+
 def test_kl_warmup_ramps_beta_linearly():
     from vae.train import kl_weight
     cfg = vae.TrainConfig(beta=4.0, kl_warmup=2)

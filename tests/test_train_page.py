@@ -120,6 +120,7 @@ def test_a_tiny_run_shows_live_progress_then_lands_in_the_picker(runs_dir):
     assert any("3 of 3 epochs done" in t for t in progress_texts(at))
     assert at.selectbox(key="train_run").options == ["tiny [demo: trained on the test split] · ✅ finished · 3/3 epochs"]
     assert len(at.get("plotly_chart")) == 3  # loss curves, live latent map, replay
+    assert any("Epoch 0 is the untrained model" in c.value for c in at.caption)  # the replay starts before training
     assert button(at, "Use in the sidebar")
 
     import ui.state

@@ -134,7 +134,7 @@ def cmd_train(args) -> int:
             return True  # the app asked to stop
         if p.kind == "step":
             print(_bar(p), end="", file=sys.stderr, flush=True)
-        else:
+        elif p.kind == "epoch":
             e = p.last
             test = f"  test -elbo {e['test_neg_elbo']:.2f}" if "test_neg_elbo" in e else ""
             print(f"\repoch {p.epoch}/{p.epochs}  train -elbo {e['train_neg_elbo']:.2f} (recon {e['train_recon']:.2f}, "

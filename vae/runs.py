@@ -4,8 +4,8 @@ A run lives in `<runs dir>/<run id>/`:
     run.json                what was asked: the configs, the name, which split, the pid and command of the process
     progress.json           what the process reports, rewritten atomically every few steps: state, epoch, history
     checkpoint.pt           the last completed epoch (vae.train writes it atomically)
-    latents/labels.npy      the labels of a fixed test subset, and after every epoch
-    latents/epoch_0001.npy  the posterior means of that subset: the frames of the replay
+    latents/labels.npy      the labels of a fixed test subset, and before training and after every epoch
+    latents/epoch_0001.npy  the posterior means of that subset: the frames of the replay (epoch_0000: untrained)
     stop                    present = "please stop at the next step" (the last completed epoch stays saved)
     log.txt                 the process's own output
 
@@ -109,6 +109,10 @@ class ProgressReporter:
         self._best_effort(lambda: _save_npy_atomic(folder / "labels.npy", labels.numpy().astype(np.int64)))
 
     def __call__(self, p) -> bool:
+        if p.kind == "start":  # the untrained model's map: the replay's frame "epoch 0"
+            if p.model is not None and self.snapshot_x is not None:
+                self._best_effort(lambda: self._snapshot(p.model, 0))
+            return self.stop_requested()
         now = time.time()
         if self.t_first is None:
             self.t_first, self.f_first = now, p.fraction

@@ -22,7 +22,8 @@ from .model import VAE
 @dataclass
 class Progress:
     """What a callback sees. Return True from the callback to stop (the last completed epoch's checkpoint stays)."""
-    kind: str  # "step" (every `step_every` steps) or "epoch" (after each completed epoch, checkpoint written)
+    kind: str  # "start" (once, the untrained model, not on resume), "step" (every `step_every` steps)
+    #            or "epoch" (after each completed epoch, checkpoint written)
     epoch: int  # current epoch, 1-based
     epochs: int
     step: int  # steps done in this epoch
@@ -113,8 +114,12 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig, train_split: Split, test_spl
     n_seen = 0
     stopped = False
     metrics: dict = history[-1].get("test", {}) if history else {}
+    if callback and start_epoch == 1:  # the untrained model, e.g. for the first frame of the app's replay
+        stopped = bool(callback(Progress("start", 1, cfg.epochs, 0, steps_per_epoch, 0.0, history, model)))
 
     for epoch in range(start_epoch, cfg.epochs + 1):
+        if stopped:
+            break
         model.train()
         sums = torch.zeros(3, dtype=torch.float64)
         n_epoch = 0
