@@ -98,16 +98,17 @@ def start(demo: bool) -> None:
 
 
 def mark_mine(run_id: str) -> None:
-    """Remember the runs this browser started or resumed: stopping anyone else's asks first."""
+    """Remember the runs this tab (this Streamlit session) started or resumed: stopping anyone else's asks first."""
     st.session_state["tr_mine"] = [*st.session_state.get("tr_mine", []), run_id]
 
 
 def stop_button(s: runs.RunStatus, where) -> None:
-    """Stop at once if this browser started the run. In a classroom every student sees the one shared run, so a
+    """Stop at once if this tab started the run. In a classroom every student sees the one shared run, so a
     stray click on someone else's run (the teacher's) asks before it ends the run for everyone."""
     if st.session_state.get("tr_confirm_stop") == s.run_id:
-        st.warning("This run was started from another browser, and stopping it stops it for everyone. "
-                   "The last completed epoch stays saved and the run can be resumed.")
+        st.warning("This tab did not start this run (another browser did, or the page was reloaded since), and "
+                   "stopping it stops it for everyone using the app. The last completed epoch stays saved and the "
+                   "run can be resumed.")
         yes, no = st.columns(2)
         stop = yes.button("Stop it for everyone", key="tr_stop_yes")
         keep = no.button("Keep it training", key="tr_stop_no", type="primary")
