@@ -10,7 +10,8 @@ Each student session:
   2. RELEASES times: thinks 0.4-1.2 s (the drag itself decodes in the browser and costs the server nothing), then
      releases the latent pad: the pad's state {"z": [...]} is sent as a fragment rerun, as the browser does;
      latency = release sent -> the fragment's "Python received z = (...)" readout for that z arrives,
-  3. opens the Reconstruct page and uploads a digit (tests/data/images/digit_on_paper.png) to its uploader;
+  3. opens the Reconstruct page and uploads a digit (tests/data/images/digit_on_paper.png, one pixel changed per
+     student so no two files are alike and no upload finds another's result cached) to its uploader;
      latency = upload registered -> the page's run with the reconstruction finished,
   4. goes back to Explore and releases the pad RELEASES more times.
 One more session opens the Train page and presses "Start training" (a background `python -m vae train` process at
@@ -26,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import io
 import json
 import os
 import random
@@ -257,6 +259,24 @@ class Session:
             return False
 
 
+def distinct_digits(path: Path, n: int) -> list[bytes]:
+    """n PNGs of the same photo, each with one corner pixel changed: a class uploads different files, so the
+    server's per-content caches (preprocessing, encoding) must miss as they would in a real class."""
+    from PIL import Image
+    image = Image.open(path).convert("RGB")
+    out = []
+    for i in range(n):
+        copy = image.copy()
+        x, y = i % copy.width, i // copy.width
+        r, g, b = copy.getpixel((x, y))
+        copy.putpixel((x, y), ((r + 1) % 256, g, b))
+        buf = io.BytesIO()
+        copy.save(buf, format="PNG")
+        out.append(buf.getvalue())
+    assert len(set(out)) == n
+    return out
+
+
 async def student(base_url: str, index: int, releases: int, start_delay: float, errors: list[str],
                   release_ms: list[float], upload_ms: list[float], digit: bytes,
                   open_timeout: float = OPEN_TIMEOUT_S) -> None:
@@ -367,12 +387,12 @@ async def bench(args) -> dict:
     release_ms: list[float] = []
     upload_ms: list[float] = []
     samples: list[float] = []
-    digit = DIGIT.read_bytes()
+    digits = distinct_digits(DIGIT, args.sessions + 1)
     train_info: dict = {}
     try:
         # The teacher opens the app first: caches (encodings, figures, the pad's weights) are warm for the class.
         warm_errors: list[str] = []
-        await student(url, -1, 1, 0.0, warm_errors, [], [], digit, open_timeout=WARMUP_TIMEOUT_S)
+        await student(url, -1, 1, 0.0, warm_errors, [], [], digits[-1], open_timeout=WARMUP_TIMEOUT_S)
         baseline = rss_mb(proc.pid)
         log(f"warm-up done ({len(warm_errors)} errors: {warm_errors[:2]}), server RSS {baseline:.0f} MB")
 
@@ -390,7 +410,7 @@ async def bench(args) -> dict:
             await asyncio.sleep(3.0)  # the run is started before the class begins to interact
         started = time.perf_counter()
         students = asyncio.gather(*(student(url, i, args.releases, args.ramp * i / max(1, args.sessions), errors,
-                                            release_ms, upload_ms, digit) for i in range(args.sessions)))
+                                            release_ms, upload_ms, digits[i]) for i in range(args.sessions)))
         try:
             await asyncio.wait_for(students, args.max_seconds)  # bounded: a stuck server cannot hang the bench
         except asyncio.TimeoutError:
