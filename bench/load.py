@@ -350,6 +350,24 @@ def rss_mb(pid: int, field: str = "VmRSS") -> float:
     return 0.0
 
 
+def process_cpu_s(pid: int) -> float:
+    """User + system CPU seconds a process has used (Linux /proc; 0 elsewhere)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+def machine_busy_s() -> float:
+    """CPU seconds all cores spent busy (not idle or waiting on I/O) since boot (Linux /proc/stat; 0 elsewhere)."""
+    try:
+        ticks = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 def bench_runs(runs_dir: Path, before: set[str]) -> list[Path]:
     return [d for d in runs_dir.iterdir() if d.is_dir() and d.name not in before] if runs_dir.is_dir() else []
 
@@ -409,6 +427,7 @@ async def bench(args) -> dict:
         if training:
             await asyncio.sleep(3.0)  # the run is started before the class begins to interact
         started = time.perf_counter()
+        cpu_before = (process_cpu_s(proc.pid), time.process_time(), machine_busy_s())
         students = asyncio.gather(*(student(url, i, args.releases, args.ramp * i / max(1, args.sessions), errors,
                                             release_ms, upload_ms, digits[i]) for i in range(args.sessions)))
         try:
@@ -416,6 +435,8 @@ async def bench(args) -> dict:
         except asyncio.TimeoutError:
             errors.append(f"the class did not finish within {args.max_seconds:.0f} s")
         elapsed = time.perf_counter() - started
+        cpu = [round(after - before, 1) for after, before in
+               zip((process_cpu_s(proc.pid), time.process_time(), machine_busy_s()), cpu_before)]
         stop.set()
         if training:
             await training
@@ -442,7 +463,10 @@ async def bench(args) -> dict:
         "server_peak_rss_mb": round(max(samples + [peak_hwm]), 1),
         "server_rss_end_mb": round(samples[-1], 1) if samples else None,
         "training_session": bool(train_info.get("started")), "training_process_peak_rss_mb": round(train_peak, 1),
-        "duration_s": round(elapsed, 1), "cpus": os.cpu_count(), "load_avg_1min": round(os.getloadavg()[0], 2),
+        "duration_s": round(elapsed, 1),
+        # Where the machine's CPU went while the class ran (duration_s x cpus is all there was): the server, this
+        # bench's own 30 clients (other machines in a real class), and everything (training included).
+        "cpu_s_server": cpu[0], "cpu_s_bench_clients": cpu[1], "cpu_s_machine": cpu[2], "cpus": os.cpu_count(), "load_avg_1min": round(os.getloadavg()[0], 2),
         "other_training_job_running": subprocess.run(["pgrep", "-f", "train_models.sh"],
                                                      capture_output=True).returncode == 0,
         "first_errors": errors[:5],

@@ -1,5 +1,6 @@
 """End to end in headless Chromium: the Explore page loads without an exception, a drag across the latent pad
-redraws the decoded digit on most animation frames during the drag, and Python hears the final z on release."""
+redraws the decoded digit on most animation frames during the drag, Python hears the final z on release, and a
+click on the map shows the digit under the cursor."""
 from __future__ import annotations
 
 import sys
@@ -63,4 +64,31 @@ def test_reruns_do_not_rebuild_the_pad(explore):
     page.wait_for_selector("[data-testid=stApp][data-test-script-state=notRunning]")
     page.wait_for_timeout(500)
     assert page.evaluate("window.__latentPad.invocations") == 1
+    assert page.locator("[data-testid=stException]").count() == 0
+
+
+def test_clicking_a_dot_on_the_map_shows_that_test_digit(explore):
+    """The map's customdata (sent as a typed array) comes back through Plotly's selection event to Python, which
+    shows the digit under the cursor."""
+    page = explore
+    spot = page.evaluate("""() => {
+        const g = document.querySelector('.js-plotly-plot');
+        const xa = g._fullLayout.xaxis, ya = g._fullLayout.yaxis, box = g.getBoundingClientRect();
+        const px = (t, i) => [box.left + xa._offset + xa.l2p(t.x[i]), box.top + ya._offset + ya.l2p(t.y[i])];
+        const t = g._fullData[7], [x, y] = px(t, 0);  // a dot of class 7; the click picks the nearest dot
+        const near = [];
+        for (const u of g._fullData) {
+            if (!u.customdata) continue;
+            for (let i = 0; i < u.x.length; i++) {
+                const [a, b] = px(u, i);
+                if (Math.hypot(a - x, b - y) <= 6) near.push(Number(u.customdata[i]));
+            }
+        }
+        return {x, y, near};
+    }""")
+    page.mouse.click(spot["x"], spot["y"])
+    shown = page.locator("p").filter(has_text="Test digit #").filter(has_text="(label")
+    shown.first.wait_for()
+    index = int(shown.first.inner_text().split("#")[1].split()[0])
+    assert index in spot["near"], (index, spot)  # the digit drawn where the user clicked, not just any digit
     assert page.locator("[data-testid=stException]").count() == 0

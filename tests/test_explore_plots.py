@@ -2,7 +2,7 @@
 import numpy as np
 import plotly.graph_objects as go
 
-from ui.plots import CLASS_COLORS, add_marker, latent_scatter_figure
+from ui.plots import CLASS_COLORS, add_marker, latent_scatter_figure, typed_array, typed_array_values
 
 
 def test_one_webgl_trace_per_class_with_row_indices():
@@ -15,11 +15,22 @@ def test_one_webgl_trace_per_class_with_row_indices():
     assert fig.layout.legend.itemclick == "toggle"
     for trace in fig.data:
         label = int(trace.name)
-        rows = np.asarray(trace.customdata)
+        rows = typed_array_values(trace.customdata)
         assert (labels[rows] == label).all()  # customdata maps a selected point back to its dataset row
-        np.testing.assert_allclose(np.asarray(trace.x), points[rows, 0])
+        np.testing.assert_array_equal(typed_array_values(trace.x), points[rows, 0])
+        np.testing.assert_array_equal(typed_array_values(trace.y), points[rows, 1])
         assert trace.marker.color == CLASS_COLORS[label]
-    assert sum(len(t.x) for t in fig.data) == 300
+    assert sum(len(typed_array_values(t.x)) for t in fig.data) == 300
+
+
+def test_typed_arrays_are_what_plotly_itself_sends():
+    values = np.array([0.5, -1.25, 3.0], np.float32)
+    spec = typed_array(values)
+    assert go.Figure(go.Scattergl(x=values)).to_dict()["data"][0]["x"] == spec  # plotly.py's own encoding
+    np.testing.assert_array_equal(typed_array_values(spec), values)
+    big_endian = np.array([1, 2, 300], ">i4")
+    assert typed_array(big_endian)["dtype"] == "i4"
+    np.testing.assert_array_equal(typed_array_values(typed_array(big_endian)), [1, 2, 300])
 
 
 def test_class_names_and_marker():
