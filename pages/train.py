@@ -211,6 +211,13 @@ def replay_data(run_dir: str, n_files: int, newest_file_mtime: float):
     return epochs, runs.project_frames(frames), labels, (frames[0].shape[1] if frames else 0)
 
 
+@st.cache_resource(max_entries=4, show_spinner=False)
+def replay_chart(run_dir: str, n_files: int, newest_file_mtime: float, _epochs, _frames, _labels, axes):
+    """Built once per set of snapshots and shared (st.plotly_chart does not modify it): 30 epochs are ~50 ms of
+    Plotly validation, and a class opening the Train page together would pay it once per student."""
+    return replay_figure(_epochs, _frames, _labels, axis_titles=axes)
+
+
 def snapshot_key(run_dir) -> tuple[int, float]:
     files = list((run_dir / "latents").glob("epoch_*.npy"))
     return len(files), max((f.stat().st_mtime for f in files), default=0.0)
@@ -307,7 +314,7 @@ def replay(run_dir) -> None:
                + ("" if dim == 2 else f" The {dim}-D means are shown in the last epoch's two principal "
                                       "directions, the same axes for every frame."))
     axes = ("z₁", "z₂") if dim == 2 else ("PC 1", "PC 2")
-    st.plotly_chart(replay_figure(epochs, frames, labels, axis_titles=axes), key="tr_replay")
+    st.plotly_chart(replay_chart(str(run_dir), n, newest, epochs, frames, labels, axes), key="tr_replay")
     st.button("Refresh the replay", key="tr_refresh", help="Add the epochs finished since the page was drawn.")
 
 

@@ -31,3 +31,22 @@ def test_three_panels_with_train_test_and_the_epoch_in_progress():
 def test_no_test_figures_and_no_epoch_in_progress_draw_only_the_train_curves():
     fig = loss_curves_figure(history(3, test_every=10))
     assert [t.name for t in fig.data] == ["train"] * 3
+
+
+def test_the_replay_has_a_frame_per_epoch_on_fixed_axes():
+    import numpy as np
+
+    from ui.plots import typed_array_values
+    from ui.training import replay_figure
+    rng = np.random.default_rng(0)
+    labels = np.repeat(np.arange(10), 20)
+    frames = [0.01 * rng.standard_normal((200, 2)), rng.standard_normal((200, 2)), 2 * rng.standard_normal((200, 2))]
+    fig = replay_figure([0, 1, 2], [f.astype(np.float32) for f in frames], labels)
+    assert [f.name for f in fig.frames] == ["0", "1", "2"]
+    assert [s.label for s in fig.layout.sliders[0].steps] == ["0", "1", "2"] and fig.layout.sliders[0].active == 2
+    for frame, points in zip(fig.frames, frames):
+        trace = frame.data[3]  # class 3: rows 60-79
+        np.testing.assert_array_equal(typed_array_values(trace.x), points[60:80, 0].astype(np.float32))
+    lo, hi = fig.layout.xaxis.range
+    assert lo < np.percentile(frames[2][:, 0], 1) and hi > np.percentile(frames[2][:, 0], 99)  # the widest epoch fits
+    np.testing.assert_array_equal(typed_array_values(fig.data[3].y), typed_array_values(fig.frames[-1].data[3].y))

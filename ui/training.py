@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from ui.plots import CLASS_COLORS
+from ui.plots import CLASS_COLORS, typed_array
 
 CURVES = [("recon", "Reconstruction (nats)"), ("kl", "KL (nats)"), ("neg_elbo", "−ELBO (nats)")]
 TRAIN_COLOR, TEST_COLOR = "#4e79a7", "#e15759"
@@ -75,27 +75,27 @@ def replay_figure(epochs: list[int], frames: list[np.ndarray], labels: np.ndarra
 
     The axes are fixed over all epochs (0.5–99.5th percentiles of every frame) so the map's motion is real, not
     a rescaling. SVG scatter: 1000 points animate smoothly, and Scattergl does not animate between frames.
+    Plain dicts and typed arrays: with go.Scatter objects 30 epochs took 250 ms to build and 47 ms to serialise.
     """
     labels = np.asarray(labels)
     classes = [int(c) for c in np.unique(labels)]
     index = {c: np.flatnonzero(labels == c) for c in classes}
 
-    def traces(points: np.ndarray) -> list[go.Scatter]:
-        return [go.Scatter(x=points[index[c], 0], y=points[index[c], 1], mode="markers", name=str(c),
-                           marker=dict(size=5, color=CLASS_COLORS[c % len(CLASS_COLORS)], opacity=0.7),
-                           hovertemplate=f"digit {c}<extra></extra>") for c in classes]
+    def traces(points: np.ndarray) -> list[dict]:
+        return [{"type": "scatter", "x": typed_array(points[index[c], 0]), "y": typed_array(points[index[c], 1]),
+                 "mode": "markers", "name": str(c), "hovertemplate": f"digit {c}<extra></extra>",
+                 "marker": {"size": 5, "color": CLASS_COLORS[c % len(CLASS_COLORS)], "opacity": 0.7}}
+                for c in classes]
 
     everything = np.concatenate(frames)
-    fig = go.Figure(data=traces(frames[-1]),
-                    frames=[go.Frame(data=traces(p), name=str(e)) for e, p in zip(epochs, frames)])
     step_args = dict(mode="immediate", frame=dict(duration=frame_ms, redraw=False), transition=dict(duration=250))
-    fig.update_layout(
+    axis = dict(gridcolor="#e2e8f0", zerolinecolor="#94a3b8")
+    layout = dict(
         height=height, plot_bgcolor="white", margin=dict(l=10, r=10, t=30, b=10),
-        xaxis=dict(range=_padded_range(everything[:, 0]), title=axis_titles[0], gridcolor="#e2e8f0",
-                   zerolinecolor="#94a3b8"),
-        yaxis=dict(range=_padded_range(everything[:, 1]), title=axis_titles[1], gridcolor="#e2e8f0",
-                   zerolinecolor="#94a3b8", scaleanchor="x", scaleratio=1),
-        legend=dict(title="digit", itemsizing="constant"),
+        xaxis=dict(axis, range=_padded_range(everything[:, 0]), title=dict(text=axis_titles[0])),
+        yaxis=dict(axis, range=_padded_range(everything[:, 1]), title=dict(text=axis_titles[1]), scaleanchor="x",
+                   scaleratio=1),
+        legend=dict(title=dict(text="digit"), itemsizing="constant"),
         updatemenus=[dict(type="buttons", direction="left", x=0, y=1.08, xanchor="left", yanchor="bottom",
                           showactive=False, buttons=[
                               dict(label="▶ Play", method="animate", args=[None, {**step_args, "fromcurrent": True}]),
@@ -103,4 +103,5 @@ def replay_figure(epochs: list[int], frames: list[np.ndarray], labels: np.ndarra
                                    args=[[None], dict(mode="immediate", frame=dict(duration=0, redraw=False))])])],
         sliders=[dict(active=len(epochs) - 1, currentvalue=dict(prefix="epoch "), pad=dict(t=30),
                       steps=[dict(label=str(e), method="animate", args=[[str(e)], step_args]) for e in epochs])])
-    return fig
+    return go.Figure({"data": traces(frames[-1]), "layout": layout,
+                      "frames": [{"data": traces(p), "name": str(e)} for e, p in zip(epochs, frames)]})
