@@ -260,7 +260,7 @@ class Session:
 
 
 def distinct_digits(path: Path, n: int) -> list[bytes]:
-    """n PNGs of the same photo, each with one corner pixel changed: a class uploads different files, so the
+    """n PNGs of the same photo, each with one pixel of its top row changed: a class uploads different files, so the
     server's per-content caches (preprocessing, encoding) must miss as they would in a real class."""
     from PIL import Image
     image = Image.open(path).convert("RGB")
@@ -466,7 +466,8 @@ async def bench(args) -> dict:
         "duration_s": round(elapsed, 1),
         # Where the machine's CPU went while the class ran (duration_s x cpus is all there was): the server, this
         # bench's own 30 clients (other machines in a real class), and everything (training included).
-        "cpu_s_server": cpu[0], "cpu_s_bench_clients": cpu[1], "cpu_s_machine": cpu[2], "cpus": os.cpu_count(), "load_avg_1min": round(os.getloadavg()[0], 2),
+        "cpu_s_server": cpu[0], "cpu_s_bench_clients": cpu[1], "cpu_s_machine": cpu[2],
+        "cpus": os.cpu_count(), "load_avg_1min": round(os.getloadavg()[0], 2),
         "other_training_job_running": subprocess.run(["pgrep", "-f", "train_models.sh"],
                                                      capture_output=True).returncode == 0,
         "first_errors": errors[:5],

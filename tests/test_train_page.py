@@ -1,5 +1,6 @@
 """AppTest for the Train page: first open, presets, the missing-data path, a tiny background run shown live by the
-fragment, Resume after the training process was killed, and Stop asking first when the run is another browser's (a classroom shares one run)."""
+fragment, Resume after the training process was killed, and Stop asking first when the run is another browser's
+(a classroom shares one run)."""
 from __future__ import annotations
 
 import os
@@ -118,7 +119,8 @@ def test_a_tiny_run_shows_live_progress_then_lands_in_the_picker(runs_dir):
     poll(at, lambda at: any(t.startswith("Epoch ") for t in progress_texts(at)), "live progress in the fragment")
     poll(at, lambda at: any("finished" in m.value for m in at.markdown), "the run to finish")
     assert any("3 of 3 epochs done" in t for t in progress_texts(at))
-    assert at.selectbox(key="train_run").options == ["tiny [demo: trained on the test split] · ✅ finished · 3/3 epochs"]
+    [label] = at.selectbox(key="train_run").options
+    assert label == "tiny [demo: trained on the test split] · ✅ finished · 3/3 epochs"
     assert len(at.get("plotly_chart")) == 3  # loss curves, live latent map, replay
     assert any("Epoch 0 is the untrained model" in c.value for c in at.caption)  # the replay starts before training
     assert button(at, "Use in the sidebar")

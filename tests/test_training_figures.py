@@ -17,7 +17,8 @@ def test_three_panels_with_train_test_and_the_epoch_in_progress():
     fig = loss_curves_figure(history(4, test_every=2), {"recon": 150.0, "kl": 30.0, "neg_elbo": 180.0}, epoch=5)
     assert [a.text for a in fig.layout.annotations] == [title for _, title in CURVES]
     domains = [fig.layout[f"xaxis{s}"].domain for s in ("", "2", "3")]
-    assert all(0 <= lo < hi <= 1 for lo, hi in domains) and domains[0][1] < domains[1][0] < domains[1][1] < domains[2][0]
+    assert all(0 <= lo < hi <= 1 for lo, hi in domains)
+    assert domains[0][1] < domains[1][0] and domains[1][1] < domains[2][0]  # side by side, not overlapping
     assert [(t.xaxis, t.yaxis) for t in fig.data] == [(x, y) for x, y in (("x", "y"), ("x2", "y2"), ("x3", "y3"))
                                                      for _ in range(3)]
     assert [t.name for t in fig.data if t.showlegend] == ["train", "test", "this epoch so far"]

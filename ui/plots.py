@@ -26,7 +26,7 @@ def typed_array(values: np.ndarray) -> dict:
 
 
 def typed_array_values(spec) -> np.ndarray:
-    """The inverse of typed_array (tests and readers of a figure's data use it)."""
+    """The inverse of typed_array: the numbers a figure holds (what the tests read back)."""
     if isinstance(spec, dict) and "bdata" in spec:
         return np.frombuffer(base64.b64decode(spec["bdata"]), np.dtype("<" + spec["dtype"]))
     return np.asarray(spec)
