@@ -205,17 +205,17 @@ def curves_figure(run_dir: str, n_history: int, last_json: str, epoch: int, _his
     return loss_curves_figure(_history, _last, epoch)
 
 
-@st.cache_data(max_entries=4, show_spinner=False)
-def replay_data(run_dir: str, n_files: int, newest_file_mtime: float):
-    epochs, frames, labels = runs.load_snapshots(run_dir)
-    return epochs, runs.project_frames(frames), labels, (frames[0].shape[1] if frames else 0)
-
-
 @st.cache_resource(max_entries=4, show_spinner=False)
-def replay_chart(run_dir: str, n_files: int, newest_file_mtime: float, _epochs, _frames, _labels, axes):
-    """Built once per set of snapshots and shared (st.plotly_chart does not modify it): 30 epochs are ~50 ms of
-    Plotly validation, and a class opening the Train page together would pay it once per student."""
-    return replay_figure(_epochs, _frames, _labels, axis_titles=axes)
+def replay_chart(run_dir: str, n_files: int, newest_file_mtime: float):
+    """(figure or None, first epoch, latent dimension) of a run's snapshots. Built once per set of snapshots and
+    shared (st.plotly_chart does not modify it): 30 epochs are ~50 ms of Plotly validation, and a class opening the
+    Train page together would pay it once per student."""
+    epochs, frames, labels = runs.load_snapshots(run_dir)
+    if not frames:
+        return None, 0, 0
+    dim = frames[0].shape[1]
+    axes = ("z₁", "z₂") if dim == 2 else ("PC 1", "PC 2")
+    return replay_figure(epochs, runs.project_frames(frames), labels, axis_titles=axes), epochs[0], dim
 
 
 def snapshot_key(run_dir) -> tuple[int, float]:
@@ -305,16 +305,15 @@ def replay(run_dir) -> None:
     if n == 0:
         st.caption("The untrained model's map, then each completed epoch, adds a frame here.")
         return
-    epochs, frames, labels, dim = replay_data(str(run_dir), n, newest)
-    if not frames:
+    fig, first_epoch, dim = replay_chart(str(run_dir), n, newest)
+    if fig is None:
         st.caption("The snapshots of this run could not be read.")
         return
     st.caption("Press ▶ Play, or drag the slider, to watch the digits sort themselves out."
-               + (" Epoch 0 is the untrained model: every digit lands near the same point." if epochs[0] == 0 else "")
+               + (" Epoch 0 is the untrained model: every digit lands near the same point." if first_epoch == 0 else "")
                + ("" if dim == 2 else f" The {dim}-D means are shown in the last epoch's two principal "
                                       "directions, the same axes for every frame."))
-    axes = ("z₁", "z₂") if dim == 2 else ("PC 1", "PC 2")
-    st.plotly_chart(replay_chart(str(run_dir), n, newest, epochs, frames, labels, axes), key="tr_replay")
+    st.plotly_chart(fig, key="tr_replay")
     st.button("Refresh the replay", key="tr_refresh", help="Add the epochs finished since the page was drawn.")
 
 

@@ -111,7 +111,7 @@ def current_model_file() -> tuple[str, float]:
 
 
 def current_checkpoint() -> vae.Checkpoint:
-    """The checkpoint picked in the sidebar, loaded with torch (see ui.cache.current_snapshot for the NumPy form)."""
+    """The checkpoint picked in the sidebar, loaded with torch (see ui.cache.current_numpy_model for the NumPy form)."""
     return load_model(*current_model_file())
 
 

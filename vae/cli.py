@@ -5,8 +5,8 @@ import argparse
 import json
 import sys
 import time
-from pathlib import Path
 from dataclasses import fields
+from pathlib import Path
 
 from .config import PRESETS, ModelConfig, TrainConfig
 from .train import Progress
