@@ -17,8 +17,6 @@ def open_page(**state) -> AppTest:
     return open_app_page(PAGE, **state)
 
 
-texts = page_texts
-
 def python_image(at: AppTest) -> str:
     """The media URL of the digit Python decoded from the pad's committed z (it changes with the pixels)."""
     [img] = [i for i in at.image if "decoded in Python" in (i.proto.imgs[0].caption if i.proto.imgs else "")]
@@ -32,8 +30,8 @@ def default_page() -> AppTest:
 
 def test_first_open_shows_map_pad_and_grid(default_page):
     at = default_page
-    assert "2-D latent" in texts(at)
-    assert "Python received **z = (+0.00, +0.00)**" in texts(at)
+    assert "2-D latent" in page_texts(at)
+    assert "Python received **z = (+0.00, +0.00)**" in page_texts(at)
     assert [t.label for t in at.tabs] == ["Decoded manifold", "Prior samples", "Interpolation"]
     assert {b.label for b in at.get("download_button")} >= {"Download the map (PNG)", "Download the grid (PNG)"}
     assert not at.warning and not at.error
@@ -45,7 +43,7 @@ def test_moving_the_pad_changes_the_python_side(default_page):
     at.session_state["latent_pad"] = {"z": [1.5, -0.75]}  # what the component sends on release
     at.run()
     assert not at.exception
-    assert "z = (+1.50, -0.75)" in texts(at)
+    assert "z = (+1.50, -0.75)" in page_texts(at)
     assert python_image(at) != before
 
 
@@ -56,11 +54,11 @@ def test_clicking_a_map_point_shows_that_digit(default_page, mnist_test):
                                                     "point_indices": [3], "box": [], "lasso": []}}
     at.run()
     assert not at.exception
-    assert f"**Test digit #7** (label {int(mnist_test.labels[7])})" in texts(at)
-    assert "| z1 |" in texts(at)  # its posterior mu and sigma
+    assert f"**Test digit #7** (label {int(mnist_test.labels[7])})" in page_texts(at)
+    assert "| z1 |" in page_texts(at)  # its posterior mu and sigma
     at.button(key="digit_to_pad").click().run()  # "Put it on the pad"
     z = at.session_state["latent_pad"]["z"]
-    assert len(z) == 2 and f"z = ({z[0]:+.2f}, {z[1]:+.2f})" in texts(at)
+    assert len(z) == 2 and f"z = ({z[0]:+.2f}, {z[1]:+.2f})" in page_texts(at)
     at.button(key="digit_to_b").click().run()
     assert at.session_state["interp_b"] == 7
 
@@ -70,7 +68,7 @@ def test_manifold_grid_size_changes_the_image(default_page):
     before = [i.proto.imgs[0].url for i in at.image]
     at.slider(key="manifold_n").set_value(7).run()
     assert not at.exception
-    assert "7×7 grid" in texts(at)
+    assert "7×7 grid" in page_texts(at)
     assert [i.proto.imgs[0].url for i in at.image] != before
 
 
@@ -79,7 +77,7 @@ def test_switching_to_the_20d_model_offers_views_and_planes():
     if not path.is_file():
         pytest.skip("the 20-D bundled model is absent")
     at = open_page(model_path=str(path))
-    assert "20-D latent" in texts(at)
+    assert "20-D latent" in page_texts(at)
     assert at.radio(key="explore_view").value == "PCA"
     assert at.radio(key="pad_plane").value == "the PCA plane"
     at.radio(key="pad_plane").set_value("two latent dimensions").run()
@@ -88,7 +86,7 @@ def test_switching_to_the_20d_model_offers_views_and_planes():
     z = list(np.linspace(-1, 1, 20))
     at.session_state["latent_pad"] = {"z": z}
     at.run()
-    assert "z = (-1.00, -0.89" in texts(at)
+    assert "z = (-1.00, -0.89" in page_texts(at)
     at.radio(key="explore_view").set_value("t-SNE").run()  # t-SNE is slow: it waits for its button
     assert not at.exception
     assert any("t-SNE is slow" in i.value for i in at.info)
@@ -98,5 +96,5 @@ def test_switching_to_the_20d_model_offers_views_and_planes():
 def test_a_conv_user_run_opens(tmp_path, mnist_test):
     ck = make_checkpoint(tmp_path / "conv.pt", mnist_test, arch="conv", hidden=(4, 8, 8), n=300)
     at = open_page(model_path=str(ck))
-    assert "CONV" in texts(at)
-    assert "Python received" in texts(at)
+    assert "CONV" in page_texts(at)
+    assert "Python received" in page_texts(at)

@@ -26,8 +26,6 @@ def open_page(**state) -> AppTest:
     return open_app_page(PAGE, **state)
 
 
-texts = page_texts
-
 def image_urls(at: AppTest) -> list[str]:
     return [url for img in at.image for url in img.value]
 
@@ -46,7 +44,7 @@ def test_first_open_shows_the_gallery():
     at = open_page()
     assert [t.label for t in at.tabs] == ["Test digits", "Upload images", "Draw a digit"]
     assert len(at.image) == 3  # originals, reconstructions, error map
-    assert "Mean absolute pixel error" in texts(at)
+    assert "Mean absolute pixel error" in page_texts(at)
     assert not at.error and len(at.info) == 2  # the upload and draw tabs explain what to do
 
 
@@ -77,7 +75,7 @@ def test_upload_shows_steps_reconstruction_and_map(digit_png):
     at.file_uploader(key="upload_files").set_value(("seven.png", digit_png, "image/png")).run()
     assert not at.exception and not at.error
     assert len(at.image) >= n_images + 7 + 3  # seven preprocessing steps, the input, two reconstructions
-    shown = texts(at)
+    shown = page_texts(at)
     assert "seven.png" in shown and "μ = (" in shown and "true scale" in shown
     assert len(at.get("plotly_chart")) == 1
     assert any(b.label == "Download the reconstructions (PNG)" for b in at.get("download_button"))
@@ -94,7 +92,7 @@ def test_bad_upload_shows_an_error_and_the_good_one_still_shows(digit_png):
     errors = [e.value for e in at.error]
     assert len(errors) == 2 and "notes.txt" in errors[0] and "not an image" in errors[0]
     assert "cut.png" in errors[1] and "truncated" in errors[1]
-    assert "μ = (" in texts(at) and len(at.get("plotly_chart")) == 1
+    assert "μ = (" in page_texts(at) and len(at.get("plotly_chart")) == 1
 
 
 def test_too_many_uploads_are_capped(digit_png):
@@ -102,7 +100,7 @@ def test_too_many_uploads_are_capped(digit_png):
     at.file_uploader(key="upload_files").set_value([(f"d{i}.png", digit_png, "image/png") for i in range(10)]).run()
     assert not at.exception
     assert any("first 8" in w.value for w in at.warning)
-    assert "d7.png" in texts(at) and "d8.png" not in texts(at)
+    assert "d7.png" in page_texts(at) and "d8.png" not in page_texts(at)
 
 
 def test_drawing_yields_a_reconstruction_and_eps_resamples(mnist_test):
@@ -112,18 +110,18 @@ def test_drawing_yields_a_reconstruction_and_eps_resamples(mnist_test):
     at.session_state["draw_canvas"] = {"drawing": drawing_state(ink)}
     at.run()
     assert not at.exception and len(at.info) == 1
-    z_line = [line for line in texts(at).splitlines() if line.startswith("z = (")]
+    z_line = [line for line in page_texts(at).splitlines() if line.startswith("z = (")]
     assert z_line and len(at.get("plotly_chart")) == 1
     at.button(key="drawn_resample").click().run()
     assert not at.exception
-    assert [line for line in texts(at).splitlines() if line.startswith("z = (")] != z_line  # a new eps, a new z
+    assert [line for line in page_texts(at).splitlines() if line.startswith("z = (")] != z_line  # a new eps, a new z
     assert any("(draw 2)" in c for img in at.image for c in img.captions)
 
 
 def test_20d_model_says_the_ellipse_is_a_projection_and_magnifies(digit_png):
     at = open_page(model_path=TWENTY_D)
     at.file_uploader(key="upload_files").set_value(("seven.png", digit_png, "image/png")).run()
-    assert not at.exception and "projection" in texts(at)
+    assert not at.exception and "projection" in page_texts(at)
     at.toggle(key="upload_magnify").set_value(True).run()
     assert not at.exception
-    assert "Magnified ×" in texts(at) and len(at.get("plotly_chart")) == 2
+    assert "Magnified ×" in page_texts(at) and len(at.get("plotly_chart")) == 2
