@@ -48,6 +48,7 @@ from streamlit.proto.WidgetStates_pb2 import WidgetState
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
+from bench.browser import cpu_seconds  # noqa: E402  (user + system CPU seconds of a process)
 from conftest import start_streamlit  # noqa: E402
 
 TIMEOUT_S = 10.0  # a pad release or an upload that takes longer than this counts as an error
@@ -350,15 +351,6 @@ def rss_mb(pid: int, field: str = "VmRSS") -> float:
     return 0.0
 
 
-def process_cpu_s(pid: int) -> float:
-    """User + system CPU seconds a process has used (Linux /proc; 0 elsewhere)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError):
-        return 0.0
-
-
 def machine_busy_s() -> float:
     """CPU seconds all cores spent busy (not idle or waiting on I/O) since boot (Linux /proc/stat; 0 elsewhere)."""
     try:
@@ -427,7 +419,7 @@ async def bench(args) -> dict:
         if training:
             await asyncio.sleep(3.0)  # the run is started before the class begins to interact
         started = time.perf_counter()
-        cpu_before = (process_cpu_s(proc.pid), time.process_time(), machine_busy_s())
+        cpu_before = (cpu_seconds(proc.pid), time.process_time(), machine_busy_s())
         students = asyncio.gather(*(student(url, i, args.releases, args.ramp * i / max(1, args.sessions), errors,
                                             release_ms, upload_ms, digits[i]) for i in range(args.sessions)))
         try:
@@ -436,7 +428,7 @@ async def bench(args) -> dict:
             errors.append(f"the class did not finish within {args.max_seconds:.0f} s")
         elapsed = time.perf_counter() - started
         cpu = [round(after - before, 1) for after, before in
-               zip((process_cpu_s(proc.pid), time.process_time(), machine_busy_s()), cpu_before)]
+               zip((cpu_seconds(proc.pid), time.process_time(), machine_busy_s()), cpu_before)]
         stop.set()
         if training:
             await training
