@@ -21,12 +21,24 @@ from vae.latent import decode, export_decoder
 DECODER_JS = Path(__file__).resolve().parent.parent / "ui" / "components" / "latent_pad_decoder.js"
 
 
-def run_js_decoder(layers: list[dict], weights: np.ndarray, zs: np.ndarray, tmp_path: Path) -> np.ndarray:
-    """Decode each row of zs with the JavaScript decoder; returns (N, 784) float32."""
-    harness = """
+SINGLE = """
     const decode = createDecoder(LAYERS, new Float32Array(WEIGHTS));
-    const out = ZS.map((z) => Array.from(decode(Float64Array.from(z))));
+    const out = ZS.map((z) => Array.from(decode(Float64Array.from(z), LOG_BETA)));
     """
+BATCH = """
+    const decodeBatch = createBatchDecoder(LAYERS, new Float32Array(WEIGHTS));
+    const flat = decodeBatch(Float32Array.from(ZS.flat()), ZS.length, LOG_BETA);
+    const n = flat.length / ZS.length;
+    const out = ZS.map((z, i) => Array.from(flat.subarray(i * n, (i + 1) * n)));
+    """
+
+
+def run_js_decoder(layers: list[dict], weights: np.ndarray, zs: np.ndarray, tmp_path: Path,
+                   beta: float | None = None, batch: bool = False) -> np.ndarray:
+    """Decode each row of zs with the JavaScript decoder (one by one, or createBatchDecoder's batch); returns
+    (N, 784) float32. beta: for a beta-conditioned model."""
+    harness = f"const LOG_BETA = {json.dumps(None if beta is None else float(np.log(beta)))};" + (
+        BATCH if batch else SINGLE)
     source = DECODER_JS.read_text()
     if shutil.which("node"):
         (tmp_path / "w.bin").write_bytes(weights.astype(np.float32).tobytes())
@@ -52,11 +64,12 @@ def run_js_decoder(layers: list[dict], weights: np.ndarray, zs: np.ndarray, tmp_
     return np.asarray(out, np.float32)
 
 
-def check_against_torch(model: vae.VAE, tmp_path: Path, n: int = 24, scale: float = 2.5) -> None:
+def check_against_torch(model: vae.VAE, tmp_path: Path, n: int = 24, scale: float = 2.5, beta=None,
+                        batch: bool = False) -> None:
     layers, weights = export_decoder(model)
     zs = np.random.default_rng(0).standard_normal((n, model.cfg.latent_dim)).astype(np.float32) * scale
-    js = run_js_decoder(layers, weights, zs, tmp_path)
-    expected = decode(model, zs).reshape(n, -1)
+    js = run_js_decoder(layers, weights, zs, tmp_path, beta, batch)
+    expected = decode(model, zs, beta).reshape(n, -1)
     assert js.shape == expected.shape
     assert np.abs(js - expected).max() <= 1 / 255
     # and the 8-bit pixels the pad draws are (all but a rare rounding tie) the same
@@ -79,12 +92,30 @@ def test_js_matches_torch_on_bundled_architecture(latent_dim, tmp_path):
     check_against_torch(_sharp(vae.VAE(cfg)), tmp_path)
 
 
-@pytest.mark.parametrize("key", ["mnist-2d-beta1", "mnist-20d-beta1"])
-def test_js_matches_torch_on_bundled_checkpoint(key, tmp_path):
+@pytest.mark.parametrize("batch", [False, True])
+@pytest.mark.parametrize("key", ["mnist-2d-beta1", "mnist-20d-beta1", "mnist-2d-beta0.25", "mnist-2d-beta4"])
+def test_js_matches_torch_on_bundled_checkpoint(key, batch, tmp_path):
     path = bundled.by_key(key).path
     if not path.is_file():
         pytest.skip(f"{path} is not present")
-    check_against_torch(vae.load_checkpoint(path).model, tmp_path)
+    check_against_torch(vae.load_checkpoint(path).model, tmp_path, batch=batch)
+
+
+@pytest.mark.parametrize("batch", [False, True])
+@pytest.mark.parametrize("beta", [0.01, 0.3, 1.0, 16.0])
+def test_js_matches_torch_on_beta_conditioned_decoder(beta, batch, tmp_path):
+    torch.manual_seed(1)
+    model = _sharp(vae.VAE(vae.ModelConfig(latent_dim=2, hidden=(512, 256), beta_range=(0.01, 16))))
+    check_against_torch(model, tmp_path, beta=beta, batch=batch)
+
+
+def test_beta_changes_the_js_decoders_output(tmp_path):
+    torch.manual_seed(1)
+    model = _sharp(vae.VAE(vae.ModelConfig(latent_dim=2, hidden=(64, 32), beta_range=(0.01, 16))))
+    layers, weights = export_decoder(model)
+    zs = np.zeros((1, 2), np.float32)
+    lo, hi = (run_js_decoder(layers, weights, zs, tmp_path, beta, batch=True) for beta in (0.01, 16))
+    assert np.abs(lo - hi).max() > 0.01
 
 
 def test_js_matches_torch_on_conv_decoder(tmp_path):

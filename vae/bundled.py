@@ -28,6 +28,9 @@ BUNDLED = [
     BundledModel("mnist-2d-beta16", "2-D · β = 16"),
 ]
 DEFAULT = BUNDLED[0]
+# One model for every beta in [0.01, 16] (ModelConfig.beta_range): the KL lab's beta dial. Not in BUNDLED, which is
+# what the model picker lists: the other pages show models trained for one beta.
+BETA_DIAL = BundledModel("mnist-2d-beta-dial", "2-D · every β from 0.01 to 16 (one model)")
 BETA_SWEEP = {0.0: "mnist-2d-beta0", 0.25: "mnist-2d-beta0.25", 1.0: "mnist-2d-beta1", 4.0: "mnist-2d-beta4",
               16.0: "mnist-2d-beta16"}
 
@@ -37,8 +40,13 @@ def available() -> list[BundledModel]:
     return [m for m in BUNDLED if m.path.is_file()]
 
 
+def all_available() -> list[BundledModel]:
+    """Every bundled model whose file is present, the beta dial's included (`python -m vae models`)."""
+    return [m for m in [*BUNDLED, BETA_DIAL] if m.path.is_file()]
+
+
 def by_key(key: str) -> BundledModel:
-    for m in BUNDLED:
+    for m in [*BUNDLED, BETA_DIAL]:
         if m.key == key:
             return m
     raise KeyError(key)

@@ -11,7 +11,7 @@ from pathlib import Path
 from .config import PRESETS, ModelConfig, TrainConfig
 from .train import Progress
 
-MODEL_FLAGS = {"arch", "latent_dim", "hidden", "likelihood", "obs_std"}
+MODEL_FLAGS = {"arch", "latent_dim", "hidden", "likelihood", "obs_std", "beta_range"}
 
 
 def _hidden(text: str) -> tuple[int, ...]:
@@ -34,6 +34,14 @@ def _betas(text: str) -> tuple[float, float]:
     return betas
 
 
+def _beta_range(text: str) -> tuple[float, float]:
+    try:
+        lo, hi = (float(s) for s in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--beta-range takes two numbers like 0.01,16, not {text!r}")
+    return lo, hi
+
+
 def _add_config_flags(p: argparse.ArgumentParser) -> None:
     """One flag per config field, defaults left as None so presets and dataclass defaults apply underneath."""
     m = p.add_argument_group("model")
@@ -42,6 +50,8 @@ def _add_config_flags(p: argparse.ArgumentParser) -> None:
     m.add_argument("--hidden", type=_hidden, help="layer widths, e.g. 512,256 (conv: ch1,ch2[,dense])")
     m.add_argument("--likelihood", choices=["bernoulli", "gaussian"])
     m.add_argument("--obs-std", type=float, help="std of the Gaussian likelihood")
+    m.add_argument("--beta-range", type=_beta_range, help="lo,hi: one model for every beta in the range, "
+                                                          "conditioned on beta (Multi-Rate VAE); --beta is then unused")
     t = p.add_argument_group("training")
     t.add_argument("--dataset", choices=["mnist", "fashion-mnist", "kmnist"])
     t.add_argument("--epochs", type=int)
@@ -185,11 +195,14 @@ def cmd_evaluate(args) -> int:
         ck = load_checkpoint(args.checkpoint)
         t0 = time.perf_counter()
         out = evaluate_checkpoint(ck, iw_samples=args.iw_samples, binarize=args.binarize, data_dir=args.data_dir,
-                                  limit=args.limit)
+                                  limit=args.limit, beta=args.beta)
         out["seconds"] = round(time.perf_counter() - t0, 2)
     except (CheckpointError, DataUnavailableError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except ValueError as exc:  # --beta on an ordinary model, or outside a conditioned model's range
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     if args.record:  # store the figures in the checkpoint, where `vae models` and the app read them
         metrics = {**ck.metrics, **{k: v for k, v in out.items() if k != "kl_per_dim"}}
         save_checkpoint(args.checkpoint, ck.model, ck.train_config, history=ck.history, metrics=metrics,
@@ -207,11 +220,11 @@ def cmd_evaluate(args) -> int:
 
 
 def cmd_models(args) -> int:
-    from .bundled import available
+    from .bundled import all_available
     from .checkpoint import CheckpointError, load_checkpoint
 
     rows = []
-    for m in available():
+    for m in all_available():
         try:
             ck = load_checkpoint(m.path)
         except CheckpointError as exc:
@@ -219,7 +232,9 @@ def cmd_models(args) -> int:
             continue
         rows.append({"name": m.name, "key": m.key, "path": str(m.path), "arch": ck.model_config.arch,
                      "hidden": list(ck.model_config.hidden), "latent_dim": ck.model_config.latent_dim,
-                     "beta": ck.train_config.beta, "binarize": ck.train_config.binarize, "epochs": ck.epoch,
+                     "beta": None if ck.model_config.beta_range else ck.train_config.beta,
+                     "beta_range": list(ck.model_config.beta_range) if ck.model_config.beta_range else None,
+                     "binarize": ck.train_config.binarize, "epochs": ck.epoch,
                      "metrics": {k: v for k, v in ck.metrics.items() if k != "kl_per_dim"}})
     if args.json:
         print(json.dumps(rows))
@@ -227,7 +242,9 @@ def cmd_models(args) -> int:
         for r in rows:
             m = r.get("metrics", {})
             nll = f"IW NLL {m['nll_iw']:.2f}" if "nll_iw" in m else ""
-            print(f"{r['name']:<28} {r.get('arch', '?'):>4} d={r.get('latent_dim', '?'):<3} beta={r.get('beta', '?'):<5}"
+            rng = r.get("beta_range")
+            beta = f"{rng[0]:g}..{rng[1]:g}" if rng else r.get("beta", "?")
+            print(f"{r['name']:<28} {r.get('arch', '?'):>4} d={r.get('latent_dim', '?'):<3} beta={beta:<5}"
                   f" -ELBO {m.get('neg_elbo', float('nan')):7.2f} {nll}  {r['path']}")
     return 0
 
@@ -274,6 +291,7 @@ def main(argv=None) -> int:
     e.add_argument("--binarize", choices=["none", "dynamic"], help="default: as the model was trained")
     e.add_argument("--data-dir")
     e.add_argument("--limit", type=int, default=0, help="evaluate the first N test images only")
+    e.add_argument("--beta", type=float, help="a beta-conditioned model: evaluate at this beta (default 1)")
     e.add_argument("--record", action="store_true", help="store the results in the checkpoint's metrics")
     e.add_argument("--json", action="store_true")
     e.set_defaults(func=cmd_evaluate)

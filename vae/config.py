@@ -18,9 +18,19 @@ class ModelConfig:
     likelihood: Likelihood = "bernoulli"  # p(x|z): Bernoulli on pixels, or Gaussian with fixed std obs_std
     obs_std: float = 0.1  # std of the Gaussian likelihood (unused for Bernoulli)
     image_size: int = 28  # images are image_size x image_size, one channel
+    # (lo, hi): one model for every beta in [lo, hi] (Multi-Rate VAE, Bae et al. 2023). Each hidden unit's
+    # pre-activation is scaled by a learned sigmoid gate of log beta, and training draws log beta per example.
+    # None: an ordinary VAE for the one TrainConfig.beta. mlp only.
+    beta_range: tuple[float, float] | None = None
 
     def __post_init__(self) -> None:
         self.hidden = tuple(int(h) for h in self.hidden)
+        if self.beta_range is not None:
+            self.beta_range = tuple(float(b) for b in self.beta_range)  # checkpoints store it as a list
+            if len(self.beta_range) != 2 or not 0 < self.beta_range[0] < self.beta_range[1]:
+                raise ValueError("beta_range must be two numbers 0 < lo < hi (log beta needs beta > 0)")
+            if self.arch != "mlp":
+                raise ValueError("beta_range (a beta-conditioned model) needs arch 'mlp'")
         if self.arch not in ("mlp", "conv"):
             raise ValueError(f"arch must be 'mlp' or 'conv', not {self.arch!r}")
         if self.likelihood not in ("bernoulli", "gaussian"):
@@ -90,8 +100,9 @@ def config_from_dict(cls, data: dict):
 
 def config_to_dict(cfg) -> dict:
     d = asdict(cfg)
-    if "hidden" in d:
-        d["hidden"] = list(d["hidden"])
+    for key in ("hidden", "beta_range"):
+        if d.get(key) is not None:
+            d[key] = list(d[key])
     return d
 
 

@@ -18,15 +18,28 @@ def test_images(split: Split, binarize: str):
 
 def evaluate_checkpoint(ck: Checkpoint, iw_samples: int = 0, binarize: str | None = None,
                         data_dir: str | os.PathLike | None = None, test_split: Split | None = None,
-                        limit: int = 0) -> dict:
+                        limit: int = 0, beta: float | None = None) -> dict:
     """Test -ELBO, reconstruction, KL, active units (and the IW NLL with iw_samples > 0) of one checkpoint.
 
     binarize defaults to the checkpoint's own training binarisation. limit > 0 evaluates the first `limit` images.
+    beta: where to evaluate a beta-conditioned model (default 1, clamped into its range); a ValueError for an
+    ordinary model or a beta outside the range.
     """
+    from .train import reference_beta
+
+    rng = ck.model_config.beta_range
+    if rng is None and beta is not None:
+        raise ValueError(f"--beta applies only to a beta-conditioned model; this one was trained at beta = "
+                         f"{ck.train_config.beta:g}")
+    if rng is not None:
+        beta = reference_beta(ck.model_config) if beta is None else beta
+        if not rng[0] <= beta <= rng[1]:
+            raise ValueError(f"beta {beta:g} is outside this model's range [{rng[0]:g}, {rng[1]:g}]")
     binarize = binarize or ck.train_config.binarize
     split = test_split or load_split(ck.dataset, train=False, root=data_dir)
     if limit:
         split = split.subset(limit)
-    out = evaluate(ck.model, test_images(split, binarize), iw_samples=iw_samples)
-    out.update({"beta": ck.train_config.beta, "dataset": ck.dataset, "binarize": binarize})
+    out = evaluate(ck.model, test_images(split, binarize), iw_samples=iw_samples, beta=beta)
+    out.update({"beta": ck.train_config.beta if rng is None else beta, "beta_range": list(rng) if rng else None,
+                "dataset": ck.dataset, "binarize": binarize})
     return out

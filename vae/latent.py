@@ -34,26 +34,27 @@ def latent_dim(model: Decoder) -> int:
     return model.latent_dim if isinstance(model, NumpyDecoder) else model.cfg.latent_dim
 
 
-def posterior(model: "VAE", images) -> tuple[np.ndarray, np.ndarray]:
-    """images (N, 28, 28) or (N, 784) in [0, 1] -> mu (N, D) and sigma (N, D) of q(z|x)."""
+def posterior(model: "VAE", images, beta: float | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """images (N, 28, 28) or (N, 784) in [0, 1] -> mu (N, D) and sigma (N, D) of q(z|x) (at beta, for a
+    beta-conditioned model)."""
     import torch
     x = _t(images).reshape(len(images), -1)
     mus, sigmas = [], []
     with torch.no_grad():
         for start in range(0, len(x), 2000):
-            mu, logvar = model.encode(x[start:start + 2000])
+            mu, logvar = model.encode(x[start:start + 2000], beta)
             mus.append(mu)
             sigmas.append(torch.exp(0.5 * logvar))
     return torch.cat(mus).numpy(), torch.cat(sigmas).numpy()
 
 
-def decode(model: Decoder, z) -> np.ndarray:
-    """z (N, D) -> mean images (N, 28, 28) in [0, 1]."""
+def decode(model: Decoder, z, beta: float | None = None) -> np.ndarray:
+    """z (N, D) -> mean images (N, 28, 28) in [0, 1]. beta: only for a beta-conditioned model."""
     if isinstance(model, NumpyDecoder):
-        return model.decode_images(z)
+        return model.decode_images(z, beta)
     import torch
     with torch.no_grad():
-        return model.decode_images(_t(z).reshape(-1, model.cfg.latent_dim)).numpy()
+        return model.decode_images(_t(z).reshape(-1, model.cfg.latent_dim), beta).numpy()
 
 
 def reconstruct(model: "VAE", images, sample: bool = False, seed: int | None = None) -> np.ndarray:
@@ -150,12 +151,14 @@ def export_decoder(model: "VAE") -> tuple[list[dict], np.ndarray]:
     Layers, in order: {"type": "linear", "in", "out", "w", "b"} (w: (out, in) row-major, like torch),
     {"type": "relu"}, {"type": "conv_transpose", "in_channels", "out_channels", "kernel", "stride", "padding",
     "in_size", "out_size", "w", "b"} (w: (in, out, k, k) as torch stores it; the input is (C, H, W) row-major, which
-    is also how torch's .view(-1, C, H, W) reads a flat vector) and a final {"type": "sigmoid"}.
-    "w" and "b" are offsets (in float32 values) into the flat array.
+    is also how torch's .view(-1, C, H, W) reads a flat vector), {"type": "gate", "n", "a", "b", "centre",
+    "half_width"} (a beta-conditioned model's vae.model.BetaGate: h * sigmoid(a u + b), u = (log beta - centre) /
+    half_width) and a final {"type": "sigmoid"}.
+    "w", "b" and "a" are offsets (in float32 values) into the flat array.
     """
     import torch
 
-    from .model import ConvDecoder
+    from .model import BetaGate, ConvDecoder
 
     chunks: list[np.ndarray] = []
     offset = 0
@@ -182,6 +185,9 @@ def export_decoder(model: "VAE") -> tuple[list[dict], np.ndarray]:
                            "w": put(m.weight), "b": put(m.bias)})
         elif isinstance(m, torch.nn.ReLU):
             layers.append({"type": "relu"})
+        elif isinstance(m, BetaGate):
+            layers.append({"type": "gate", "n": m.a.numel(), "a": put(m.a), "b": put(m.b),
+                           "centre": m.centre, "half_width": m.half_width})
         elif isinstance(m, torch.nn.ConvTranspose2d):
             k, s, p = m.kernel_size[0], m.stride[0], m.padding[0]
             out_size = (size - 1) * s - 2 * p + k

@@ -5,20 +5,49 @@ Images travel flat, as (B, 784) floats in [0, 1]; the decoder returns logits so 
 """
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
 from .config import ModelConfig
 
 
-def _mlp(sizes: list[int]) -> nn.Sequential:
-    """Linear layers with ReLU between them (none after the last)."""
+class BetaGate(nn.Module):
+    """Scales each unit's pre-activation by sigmoid(a * u + b), u = log beta rescaled to [-1, 1] over the range.
+
+    The Multi-Rate VAE's gate (Bae et al. 2023, eq. 9: sigmoid(a log beta + b) per unit, a and b learned); the
+    rescaling of log beta is the same family of functions, only better conditioned for Adam.
+    """
+
+    def __init__(self, n: int, beta_range: tuple[float, float]):
+        super().__init__()
+        self.a = nn.Parameter(torch.empty(n).uniform_(-1, 1))  # nn.Linear(1, n)'s initialisation, as MR-VAE
+        self.b = nn.Parameter(torch.empty(n).uniform_(-1, 1))
+        lo, hi = math.log(beta_range[0]), math.log(beta_range[1])
+        self.centre, self.half_width = (lo + hi) / 2, (hi - lo) / 2
+
+    def forward(self, h: torch.Tensor, log_beta: torch.Tensor) -> torch.Tensor:
+        u = ((log_beta - self.centre) / self.half_width).unsqueeze(-1)  # (B, 1)
+        return h * torch.sigmoid(self.a * u + self.b)  # (B, n)
+
+
+def _mlp(sizes: list[int], beta_range: tuple[float, float] | None = None) -> nn.Sequential:
+    """Linear layers with ReLU between them (none after the last); with beta_range a BetaGate before each ReLU."""
     layers: list[nn.Module] = []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         layers.append(nn.Linear(n_in, n_out))
         if i < len(sizes) - 2:
+            if beta_range is not None:
+                layers.append(BetaGate(n_out, beta_range))
             layers.append(nn.ReLU())
     return nn.Sequential(*layers)
+
+
+def _run(seq: nn.Sequential, h: torch.Tensor, log_beta: torch.Tensor | None) -> torch.Tensor:
+    for layer in seq:
+        h = layer(h, log_beta) if isinstance(layer, BetaGate) else layer(h)
+    return h
 
 
 class ConvEncoder(nn.Module):
@@ -63,15 +92,40 @@ class VAE(nn.Module):
         self.cfg = cfg
         n_pixels = cfg.image_size * cfg.image_size
         if cfg.arch == "mlp":
-            self.encoder = _mlp([n_pixels, *cfg.hidden, 2 * cfg.latent_dim])
-            self.decoder = _mlp([cfg.latent_dim, *cfg.hidden[::-1], n_pixels])
+            self.encoder = _mlp([n_pixels, *cfg.hidden, 2 * cfg.latent_dim], cfg.beta_range)
+            self.decoder = _mlp([cfg.latent_dim, *cfg.hidden[::-1], n_pixels], cfg.beta_range)
         else:
             self.encoder = ConvEncoder(cfg)
             self.decoder = ConvDecoder(cfg)
 
-    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """x (B, 784) in [0, 1] -> mu (B, D), logvar (B, D), the parameters of q(z|x)."""
-        h = self.encoder(x.flatten(1))  # (B, 2D)
+    @property
+    def conditioned(self) -> bool:
+        """True for a beta-conditioned model (cfg.beta_range set): encode and decode then need beta."""
+        return self.cfg.beta_range is not None
+
+    def _log_beta(self, beta, n: int, like: torch.Tensor) -> torch.Tensor | None:
+        """beta (a number, or one per row) -> log beta as (n,), checked against the model's range."""
+        if not self.conditioned:
+            if beta is not None:
+                raise ValueError("this model was trained for one beta; it takes no beta argument")
+            return None
+        if beta is None:
+            raise ValueError(f"this model is conditioned on beta in {list(self.cfg.beta_range)}; pass beta")
+        b = torch.as_tensor(beta, dtype=like.dtype, device=like.device)
+        lo, hi = self.cfg.beta_range
+        if bool(((b < lo * (1 - 1e-6)) | (b > hi * (1 + 1e-6))).any()):
+            raise ValueError(f"beta must lie in this model's range [{lo:g}, {hi:g}]")
+        return b.log().expand(n) if b.dim() == 0 else b.log().reshape(n)
+
+    def encode(self, x: torch.Tensor, beta=None) -> tuple[torch.Tensor, torch.Tensor]:
+        """x (B, 784) in [0, 1] -> mu (B, D), logvar (B, D), the parameters of q(z|x).
+
+        beta: only for a conditioned model, a number or (B,) values in cfg.beta_range."""
+        x = x.flatten(1)
+        if self.cfg.arch == "conv":
+            h = self.encoder(x)
+        else:
+            h = _run(self.encoder, x, self._log_beta(beta, len(x), x))  # (B, 2D)
         mu, logvar = h.chunk(2, dim=-1)
         return mu, logvar
 
@@ -86,19 +140,26 @@ class VAE(nn.Module):
         eps = torch.randn(shape, dtype=mu.dtype, device=mu.device)
         return mu + std * eps
 
-    def decode(self, z: torch.Tensor) -> torch.Tensor:
-        """z (..., D) -> Bernoulli logits (..., 784); sigmoid(logits) is the mean image."""
-        lead = z.shape[:-1]
-        return self.decoder(z.reshape(-1, z.shape[-1])).view(*lead, -1)
+    def decode(self, z: torch.Tensor, beta=None) -> torch.Tensor:
+        """z (..., D) -> Bernoulli logits (..., 784); sigmoid(logits) is the mean image.
 
-    def forward(self, x: torch.Tensor, n_samples: int = 0):
+        beta (conditioned models): a number, or one value per row of z's last batch axis, (B,) for z (L, B, D)."""
+        lead = z.shape[:-1]
+        flat = z.reshape(-1, z.shape[-1])  # (N, D)
+        if self.cfg.arch == "conv":
+            return self.decoder(flat).view(*lead, -1)
+        if beta is not None and torch.as_tensor(beta).dim() > 0:
+            beta = torch.as_tensor(beta, dtype=z.dtype, device=z.device).expand(lead).reshape(-1)
+        return _run(self.decoder, flat, self._log_beta(beta, len(flat), flat)).view(*lead, -1)
+
+    def forward(self, x: torch.Tensor, n_samples: int = 0, beta=None):
         """Returns logits, mu, logvar, z for one (or n_samples) draws of z per input."""
-        mu, logvar = self.encode(x)
+        mu, logvar = self.encode(x, beta)
         z = self.reparameterize(mu, logvar, n_samples)
-        return self.decode(z), mu, logvar, z
+        return self.decode(z, beta), mu, logvar, z
 
     @torch.no_grad()
-    def decode_images(self, z: torch.Tensor) -> torch.Tensor:
+    def decode_images(self, z: torch.Tensor, beta=None) -> torch.Tensor:
         """z (B, D) -> mean images (B, 28, 28) in [0, 1]."""
         s = self.cfg.image_size
-        return torch.sigmoid(self.decode(z)).view(-1, s, s)
+        return torch.sigmoid(self.decode(z, beta)).view(-1, s, s)

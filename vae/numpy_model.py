@@ -36,10 +36,17 @@ class NumpyDecoder:
     latent_dim: int
     image_size: int = 28
 
-    def decode_images(self, z) -> np.ndarray:
-        """z (N, D) -> mean images (N, H, W) in [0, 1]."""
+    @property
+    def conditioned(self) -> bool:
+        """True for a beta-conditioned model's decoder: decode_images then needs beta."""
+        return any(layer["type"] == "gate" for layer in self.layers)
+
+    def decode_images(self, z, beta: float | None = None) -> np.ndarray:
+        """z (N, D) -> mean images (N, H, W) in [0, 1]. beta: for a beta-conditioned model's decoder, one number."""
         h = np.asarray(z, np.float32).reshape(-1, self.latent_dim)  # (N, D)
         w_all = self.weights
+        if self.conditioned == (beta is None):
+            raise ValueError("a beta-conditioned decoder needs beta; an ordinary one takes none")
         for layer in self.layers:
             kind = layer["type"]
             if kind == "linear":
@@ -47,6 +54,10 @@ class NumpyDecoder:
                 h = h @ w.T + w_all[layer["b"]:layer["b"] + layer["out"]]  # (N, out)
             elif kind == "relu":
                 h = np.maximum(h, 0)
+            elif kind == "gate":  # vae.model.BetaGate: each unit scaled by sigmoid(a u + b)
+                u = (np.log(beta) - layer["centre"]) / layer["half_width"]
+                a, b = (w_all[layer[k]:layer[k] + layer["n"]] for k in ("a", "b"))
+                h = h / (1 + np.exp(-(a * u + b))).astype(np.float32)
             elif kind == "sigmoid":
                 h = 0.5 * (1 + np.tanh(0.5 * h))  # the sigmoid, without overflow for very negative logits
             elif kind == "conv_transpose":

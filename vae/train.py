@@ -55,11 +55,28 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
+def kl_ramp(cfg: TrainConfig, epoch_progress: float) -> float:
+    """The KL warm-up: 0 -> 1 linearly over the first `kl_warmup` epochs (epoch_progress counts epochs from 0)."""
+    return 1.0 if cfg.kl_warmup <= 0 else min(1.0, epoch_progress / cfg.kl_warmup)
+
+
 def kl_weight(cfg: TrainConfig, epoch_progress: float) -> float:
-    """beta, ramped linearly from 0 over the first `kl_warmup` epochs (epoch_progress counts epochs from 0)."""
-    if cfg.kl_warmup <= 0:
-        return cfg.beta
-    return cfg.beta * min(1.0, epoch_progress / cfg.kl_warmup)
+    """beta, ramped linearly from 0 over the first `kl_warmup` epochs."""
+    return cfg.beta * kl_ramp(cfg, epoch_progress)
+
+
+def reference_beta(model_cfg: ModelConfig) -> float | None:
+    """Where a conditioned model's test figures are taken: beta = 1 (the VAE), clamped into its range."""
+    if model_cfg.beta_range is None:
+        return None
+    lo, hi = model_cfg.beta_range
+    return min(max(1.0, lo), hi)
+
+
+def sample_betas(beta_range: tuple[float, float], n: int, gen: torch.Generator) -> torch.Tensor:
+    """n values with log beta ~ U[log lo, log hi] (Multi-Rate VAE's sampling), (n,)."""
+    lo, hi = (math.log(b) for b in beta_range)
+    return torch.exp(lo + (hi - lo) * torch.rand(n, generator=gen))
 
 
 def learning_rate(cfg: TrainConfig, step: int, total_steps: int) -> float:
@@ -109,6 +126,7 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig, train_split: Split, test_spl
 
     x_train = (train_split.subset(cfg.train_subset) if cfg.train_subset else train_split).floats()  # (N, 784)
     x_test = test_images(test_split, cfg.binarize).to(device)  # the same images as `vae evaluate`
+    at_beta = reference_beta(model_cfg)
     steps_per_epoch = math.ceil(len(x_train) / cfg.batch_size)
     total_steps = steps_per_epoch * cfg.epochs
     n_seen = 0
@@ -132,8 +150,12 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig, train_split: Split, test_spl
             global_step = (epoch - 1) * steps_per_epoch + step
             for group in opt.param_groups:
                 group["lr"] = learning_rate(cfg, global_step, total_steps)
-            beta = kl_weight(cfg, (epoch - 1) + step / steps_per_epoch)
-            logits, mu, logvar, _ = model(xb, n_samples=cfg.mc_samples if cfg.mc_samples > 1 else 0)
+            ramp = kl_ramp(cfg, (epoch - 1) + step / steps_per_epoch)
+            cond = None  # a conditioned model: each example its own beta, all scaled by the warm-up
+            if model_cfg.beta_range is not None:
+                cond = sample_betas(model_cfg.beta_range, len(xb), gen).to(device)  # (B,)
+            beta = cfg.beta * ramp if cond is None else cond * ramp
+            logits, mu, logvar, _ = model(xb, n_samples=cfg.mc_samples if cfg.mc_samples > 1 else 0, beta=cond)
             loss, recon, kl = neg_elbo(logits, xb, mu, logvar, beta, model_cfg.likelihood, model_cfg.obs_std)
             opt.zero_grad(set_to_none=True)
             loss.mean().backward()
@@ -158,9 +180,9 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig, train_split: Split, test_spl
         means = (sums / n_epoch).tolist()
         entry = {"epoch": epoch, "train_seconds": round(train_seconds, 3),
                  "train_neg_elbo": means[0], "train_recon": means[1], "train_kl": means[2],
-                 "beta": kl_weight(cfg, epoch), "lr": opt.param_groups[0]["lr"]}
+                 "beta": kl_weight(cfg, epoch) if at_beta is None else None, "lr": opt.param_groups[0]["lr"]}
         if epoch % cfg.eval_every == 0 or epoch == cfg.epochs:
-            metrics = elbo_parts(model, x_test)
+            metrics = elbo_parts(model, x_test, beta=at_beta)
             entry.update({"test_neg_elbo": metrics["neg_elbo"], "test_recon": metrics["recon"],
                           "test_kl": metrics["kl"]})
         history.append(entry)
