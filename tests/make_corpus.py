@@ -17,6 +17,7 @@ import sys
 import zipfile
 import zlib
 from pathlib import Path
+from typing import NamedTuple
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / "tests" / "data"
@@ -29,6 +30,30 @@ SENTINEL_ENV = "VAE_SENTINEL"
 SENTINEL_DEFAULT = "VAE_HOSTILE_SENTINEL"
 PAYLOAD_CODE = (f"open(__import__('os').environ.get({SENTINEL_ENV!r}, {SENTINEL_DEFAULT!r}), 'w')"
                 f".write('pwned: this code ran while unpickling')")
+
+
+class Shadowed(NamedTuple):
+    """A phone photo of an MNIST test digit written large on white paper, the light falling off toward a corner."""
+    index: int  # the MNIST test digit (its label is `label`)
+    label: int
+    size: tuple[int, int]  # width, height
+    corner: str  # the dark corner: "top left", "top right", "bottom left" or "bottom right"
+    falloff: float  # the paper's brightness in that corner, as a fraction of the best-lit paper
+    light: str  # a key of LIGHTS
+    digit_px: int  # the digit's 28 x 28 box, enlarged to this many pixels
+    at: tuple[int, int]  # its top left corner (x, y)
+
+
+LIGHTS = {"lamp": "lit by a lamp beyond the opposite corner", "shadow": "under the soft edge of a cast shadow",
+          "gradient": "the light falling off evenly"}
+
+# Without evening out the light, the dark corner survives preprocessing as a white wedge cropped in with the ink.
+SHADOWED: dict[str, Shadowed] = {
+    "phone_shadow_lamp_2.jpg": Shadowed(1, 2, (3000, 4000), "bottom right", 0.55, "lamp", 1500, (700, 1300)),
+    "phone_shadow_lamp_4.jpg": Shadowed(4, 4, (4000, 3000), "top left", 0.65, "lamp", 1600, (1300, 600)),
+    "phone_shadow_edge_5.jpg": Shadowed(8, 5, (3000, 4000), "bottom left", 0.70, "shadow", 1400, (900, 1540)),
+    "phone_shadow_gradient_6.jpg": Shadowed(11, 6, (4000, 3000), "top right", 0.75, "gradient", 1500, (1100, 800)),
+}
 
 # name -> (expectation, why). "load": vae.load_digit must return a usable digit (it looks like the reference digit).
 # "refuse": vae.InputError with a message. "either": one of the two, quickly, never another exception.
@@ -50,6 +75,10 @@ IMAGES: dict[str, tuple[str, str]] = {
     "phone_photo_table_edge.jpg": ("either", "the same photo with a strip of dark table at the left edge: loading "
                                              "it or refusing it are both acceptable, crashing or hanging is not"),
     "exif_rotated.jpg": ("load", "stored sideways with EXIF Orientation=6, as phones do: must be shown upright"),
+    # phone photos whose light falls off toward one corner (SHADOWED above says how each was made): each must give
+    # its own digit, not the reference 7
+    **{name: ("load", f"{'x'.join(map(str, s.size))} phone photo of a {s.label}, {LIGHTS[s.light]}: the {s.corner} "
+                      f"corner at {s.falloff:.0%} of the paper's brightness") for name, s in SHADOWED.items()},
     # what must be refused with a clear message
     "empty.png": ("refuse", "0 bytes"),
     "text_named.png": ("refuse", "plain text with a .png name"),
@@ -122,13 +151,14 @@ def png_bomb(width: int, height: int, complete: bool = True) -> bytes:
     return b"\x89PNG\r\n\x1a\n" + _png_chunk(b"IHDR", ihdr) + _png_chunk(b"IDAT", body) + _png_chunk(b"IEND", b"")
 
 
-def _digit_array():
-    """A real handwritten 7 from the bundled MNIST test split (index 0), as a (28, 28) uint8 array, white on black."""
+def _digit_array(index: int = 0):
+    """A real handwritten digit from the bundled MNIST test split (index 0 is a 7), as a (28, 28) uint8 array, white
+    on black."""
     import numpy as np
 
     sys.path.insert(0, str(ROOT))
     import vae
-    return np.asarray(vae.load_split("mnist", train=False).images[0], dtype=np.uint8)
+    return np.asarray(vae.load_split("mnist", train=False).images[index], dtype=np.uint8)
 
 
 def _on_paper(size: int):
@@ -164,6 +194,46 @@ def _phone_photo(table_edge: bool = False):
     return Image.fromarray(rgb)
 
 
+def _shadowed_photo(spec: Shadowed):
+    """A photo made as SHADOWED describes: light paper, the digit's ink absorbing 85 % of the light falling on it
+    (so the ink in the shadow is darker too), warm light, a little sensor grain."""
+    import numpy as np
+    from PIL import Image
+    w, h = spec.size
+    vertical, horizontal = spec.corner.split()
+    # 0 at the best-lit corner, 1 at the dark one, along each axis
+    u = np.linspace(0, 1, w, dtype=np.float32)[None, :]
+    v = np.linspace(0, 1, h, dtype=np.float32)[:, None]
+    u, v = (u if horizontal == "right" else 1 - u), (v if vertical == "bottom" else 1 - v)
+    if spec.light == "lamp":
+        # A bare bulb at height z above a point beyond the lit corner: the paper gets cos(angle) / distance^2,
+        # i.e. z / (z^2 + d^2)^1.5. The lower the lamp, the faster the fall-off: z is bisected so that the dark
+        # corner gets `falloff` of the lit corner's light.
+        def bulb(z, d2):
+            return z / (z * z + d2) ** 1.5
+
+        lit, dark = 2 * 0.3 ** 2, 2 * 1.3 ** 2  # squared distances of the two corners from the point below the lamp
+        lo, hi = 0.01, 100.0
+        for _ in range(60):
+            z = (lo * hi) ** 0.5
+            lo, hi = (z, hi) if bulb(z, dark) / bulb(z, lit) < spec.falloff else (lo, z)
+        light = bulb(z, (u + 0.3) ** 2 + (v + 0.3) ** 2) / bulb(z, lit)
+    elif spec.light == "shadow":
+        t = np.clip(((u + v) / 2 - 0.35) / 0.65, 0, 1)  # a soft edge from 35 % of the diagonal to the corner
+        light = 1 - (1 - spec.falloff) * t * t * (3 - 2 * t)
+    else:
+        light = 1 - (1 - spec.falloff) * (u + v) / 2
+    ink = np.asarray(Image.fromarray(_digit_array(spec.index)).resize((spec.digit_px, spec.digit_px),
+                                                                         Image.Resampling.BICUBIC), np.float32) / 255
+    x, y = spec.at
+    paper = 235 * light
+    paper[y:y + spec.digit_px, x:x + spec.digit_px] *= 1 - 0.85 * ink
+    paper += np.random.default_rng(spec.index).normal(0, 1.0, paper.shape).astype(np.float32)
+    gray = np.clip(paper + 0.5, 0, 255).astype(np.uint8)
+    rgb = np.stack([gray, (gray * 0.98).astype(np.uint8), (gray * 0.93).astype(np.uint8)], -1)  # warm light
+    return Image.fromarray(rgb)
+
+
 def image_bytes() -> dict[str, bytes]:
     import numpy as np
     from PIL import Image, ImageOps
@@ -195,6 +265,8 @@ def image_bytes() -> dict[str, bytes]:
 
     out["phone_photo.jpg"] = _encode(_phone_photo(), "JPEG", quality=80)
     out["phone_photo_table_edge.jpg"] = _encode(_phone_photo(table_edge=True), "JPEG", quality=80)
+    for name, spec in SHADOWED.items():
+        out[name] = _encode(_shadowed_photo(spec), "JPEG", quality=70)
 
     upright = Image.new("RGB", (300, 420), "white")  # portrait paper, as held for the photo
     upright.paste(_on_paper(300).convert("RGB"), (0, 60))

@@ -4,8 +4,9 @@ MNIST's own recipe (LeCun et al.): the ink was scaled to fit a 20x20 box keeping
 so grey levels appear), then placed in a 28x28 field so that its centre of mass sits at the centre. A photo or a
 drawing only looks like the data the model knows after the same steps, so we repeat them:
 
-    decode (first frame, EXIF rotation, transparency on white) -> grayscale -> invert if the background is light
-    -> background to 0, ink to 1 -> crop to the ink -> longer side 20 px -> centre of mass at the centre of 28x28
+    decode (first frame, EXIF rotation, transparency on white) -> grayscale -> even out the light on paper
+    -> invert if the background is light -> background to 0, ink to 1 -> crop to the ink -> longer side 20 px
+    -> centre of mass at the centre of 28x28
 
 `preprocess` also returns every intermediate picture (`Step`), so the app can show a class what happens.
 Anything that is not a usable digit raises `InputError` with a message meant for the person who uploaded it.
@@ -26,6 +27,9 @@ DIGIT_BOX = 20  # MNIST: the ink fits a 20x20 box ...
 FIELD = 28  # ... centred by mass in a 28x28 field
 MIN_CONTRAST = 0.08  # ink must differ from the background by at least 8 % of full scale (~20 grey levels)
 NOISE_FLOOR = 0.15  # after stretching, anything fainter than 15 % of the ink is paper texture or JPEG noise
+LIGHT_GRID = 48  # the light on the paper is estimated on a copy this small: it varies slowly, and it is fast
+INK_MARGIN = 0.05  # while estimating the light, a pixel 5 % darker than the paper's fit counts as ink (JPEG noise
+# and paper grain stay within that; a looser margin lets the blurred edges of strokes bend the fit on small images)
 
 
 class InputError(ValueError):
@@ -198,6 +202,17 @@ def _pipeline(shown: np.ndarray) -> Preprocessed:
 
     background = _background_level(gray)
     if background > 0.5:
+        # Paper photographed under a lamp or beside a window is darker on one side. With one background level for
+        # the whole page, a shadowed corner would count as ink and be cropped in with the digit; so each pixel is
+        # first divided by the light falling on it, as if the whole page were as well lit as its brightest part.
+        # (Only light paper: a dark background is a screen or a drawing, not a lit page, and dividing by a dark
+        # level would only amplify its noise.)
+        light = _paper_light(gray)
+        gray = np.clip(gray * (light.max() / light), 0, 1).astype(np.float32)
+        background = _background_level(gray)
+        steps.append(Step("Light evened out", gray,
+                          f"The light on the paper varied by {1 - light.min() / light.max():.0%} across the page; "
+                          "it is divided out, so that a shadowed corner is not mistaken for ink."))
         ink = 1.0 - gray
         steps.append(Step("Inverted", ink, f"The background is light ({background:.2f}), so light and dark swap: "
                                            "MNIST digits are white ink on black."))
@@ -234,6 +249,42 @@ def _background_level(gray: np.ndarray) -> float:
     k = max(1, min(h, w) // 20)
     ring = np.concatenate([gray[:k].ravel(), gray[-k:].ravel(), gray[:, :k].ravel(), gray[:, -k:].ravel()])
     return float(np.median(ring))
+
+
+def _paper_light(gray: np.ndarray) -> np.ndarray:
+    """The light falling on light paper at every pixel, (H, W) floats: a smooth surface fitted to the paper only.
+
+    Light from a lamp, a window or a hand's soft shadow changes slowly across the page, so a quadratic in x and y
+    follows it; ink is left out of the fit by refitting to the pixels that are not much darker than the surface.
+    A fit (rather than a blur or a max filter) does not care how big the digit or how thick its strokes are: a
+    28 x 28 MNIST digit and a 4000 x 3000 photo are treated alike; and a max filter would also brighten a dark
+    corner, since nothing darker lies beyond the picture's edge. On evenly lit paper the surface is flat, and
+    dividing by it changes nothing. A shadow with a sharp edge is beyond a quadratic and partly survives."""
+    h, w = gray.shape
+    scale = min(1.0, LIGHT_GRID / max(h, w))
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    small = np.asarray(Image.fromarray(gray, "F").resize(size, Image.Resampling.BOX), np.float64).ravel()
+    a = np.stack([np.broadcast_to(t, (size[1], size[0])).ravel() for t in _quadratic_terms(size[1], size[0])], -1)
+    paper = small >= np.median(small)  # start from the brighter half of the picture: mostly paper
+    for _ in range(4):
+        if paper.sum() < 3 * a.shape[1]:
+            return np.full_like(gray, float(np.median(small)))  # too few pixels to fit a surface: one level
+        fitted = a[paper]
+        # The normal equations of a 6-term least-squares fit: a 6 x 6 solve (lstsq's SVD is slower, no better here).
+        coef = np.linalg.solve(fitted.T @ fitted + 1e-9 * np.eye(a.shape[1]), fitted.T @ small[paper])
+        paper = small >= (a @ coef) * (1 - INK_MARGIN)
+    light = sum(c * t for c, t in zip(coef, _quadratic_terms(h, w)))  # the same surface, at full size
+    # Clipped to the paper's own range, so the fit cannot overshoot beyond it in a corner with no paper to fit.
+    lo, hi = max(small[paper].min(), 1e-3), max(small[paper].max(), 1e-3)
+    return np.clip(light, lo, hi).astype(np.float32)
+
+
+def _quadratic_terms(rows: int, cols: int) -> list[np.ndarray]:
+    """1, x, y, x², xy, y² at the pixel centres of a rows x cols grid, with x and y in [-1, 1] (broadcastable), so
+    a surface fitted on a small copy of a picture can be evaluated on the picture itself."""
+    y = ((np.arange(rows) + 0.5) / rows * 2 - 1)[:, None]
+    x = ((np.arange(cols) + 0.5) / cols * 2 - 1)[None, :]
+    return [np.ones((1, 1)), x, y, x * x, x * y, y * y]
 
 
 def _stretch(ink: np.ndarray, background: float) -> np.ndarray:
