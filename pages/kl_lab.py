@@ -10,13 +10,16 @@ import streamlit as st
 import vae
 from ui import images as im
 from ui import kl_figures
+from ui.cache import dial_model
+from ui.components import beta_dial as dial_component
 from ui.lessons import lesson_box
 from ui.plots import latent_scatter_figure, selected_customdata
-from ui.state import init_state, load_model, model_choices, test_split
+from ui.state import init_state, load_model, model_choices, test_arrays, test_split
 from vae import analysis, bundled
 from vae import latent as lat
 
-TABS = ["β side by side", "Rate–distortion", "Posterior width", "KL per dimension", "Holes map"]
+TABS = ["β dial (one model)", "Trained separately", "Rate–distortion", "Posterior width", "KL per dimension",
+        "Holes map"]
 N_MAP_POINTS = 5000  # latent-map points per β: five WebGL maps on one page stay light
 DEMO_DIGITS = 10  # the first test image of each class 0-9
 
@@ -82,6 +85,26 @@ def holes_data(path: str, sha: str, limit: float, bins: int) -> dict:
 
 
 # ---- tabs ---------------------------------------------------------------------------------------------------------
+
+def beta_dial() -> None:
+    m = bundled.BETA_DIAL
+    if not m.path.is_file():
+        st.info(f"The β-conditioned model is missing from {bundled.MODELS_DIR}: `./assets/train_models.sh "
+                f"{m.key}` trains it. The other tabs work without it.")
+        return
+    st.markdown("**One** network trained for every β from 0.01 to 16 at once: each hidden unit has a gate that "
+                "depends on β (Bae et al. 2023, *Multi-Rate VAE*). Drag β and watch the codes of the 10,000 test "
+                "digits, the decoded grid and the prior samples change together.")
+    dial, decoder = dial_model(str(m.path), m.path.stat().st_mtime)
+    images, labels = test_arrays("mnist")
+    info = dial_component.publish(dial.sha256, decoder, dial, labels, images)
+    beta = dial_component.beta_dial(info, 1.0, large=bool(st.session_state.get("large_type")), key="kl_lab_dial")
+    facts = dial.facts(beta)
+    st.caption(f"At β = {beta:.3g} (where you last let go): rate {facts.rate:.1f} nats, distortion "
+               f"{facts.distortion:.1f} nats, objective recon + β·KL = {facts.objective:.1f}; "
+               f"{facts.outside_3sigma:.0%} of the codes lie outside the prior's 3σ circle; median σ "
+               f"{facts.median_sigma:.3f}.")
+
 
 def side_by_side(models: dict[float, str]) -> None:
     st.markdown("The same encoder and decoder, trained with the loss **−log p(x|z) + β · KL(q(z|x) ‖ p(z))**. "
@@ -195,7 +218,7 @@ def kl_per_dimension() -> None:
     st.caption("A dimension is active when its posterior mean varies across digits: Var_x(E_q[z_d]) > 0.01 "
                "(Burda et al. 2015). An inactive one has q(z_d|x) ≈ N(0, 1) for every digit: it carries nothing.")
     if check.collapsed:
-        st.warning(check.advice, icon="⚠️")
+        st.warning(check.advice, icon=":material/warning:")
     else:
         st.success(f"No posterior collapse: {int(check.active.sum())} of {len(check.active)} dimensions carry "
                    f"information, {check.total_kl:.2f} nats in all.")
@@ -222,8 +245,15 @@ def holes_map(models: dict[float, str]) -> None:
     path = two_d[name]
     data = holes_data(path, _ck(path).sha256, 4.0, 32)
     holes = data["holes"]
-    if "kl_lab_hole" not in st.session_state or st.session_state["kl_lab_hole"] >= max(len(holes), 1):
+    # The hole picker's labels are coordinates, different for every model. A browser keeps showing the label it was
+    # drawn with until the server sets a value, and sends it back: after a switch of model that label is no option,
+    # and Streamlit hands it over as a str (a TypeError below, on every later switch). Start each model at its first
+    # hole, which also sends the browser the new label, and accept only an index of this model's holes.
+    hole = st.session_state.get("kl_lab_hole")
+    if (st.session_state.get("kl_lab_hole_model") != name or not isinstance(hole, int)
+            or not 0 <= hole < max(len(holes), 1)):
         st.session_state["kl_lab_hole"] = 0
+    st.session_state["kl_lab_hole_model"] = name
     clicked = selected_customdata(st.session_state.get("kl_lab_holes_chart"))
     if clicked is not None and clicked != st.session_state.get("kl_lab_last_click") and clicked < len(holes):
         st.session_state["kl_lab_hole"] = clicked  # a new click wins; an old one must not undo the selectbox
@@ -274,7 +304,8 @@ def main() -> None:
     if betas:
         st.caption(f"Showing β ∈ {{{', '.join(f'{b:g}' for b in shown)}}} (set by the lesson). "
                    "End the lesson to see the whole sweep.")
-    sections = [lambda: side_by_side(shown), lambda: rate_distortion(models), lambda: posterior_width(shown),
+    sections = [beta_dial, lambda: side_by_side(shown), lambda: rate_distortion(models),
+                lambda: posterior_width(shown),
                 kl_per_dimension, lambda: holes_map(models)]
     for tab, draw in zip(tabs, sections):
         if tab.open:  # only the open tab's content runs: each section is expensive the first time

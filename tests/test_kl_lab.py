@@ -14,7 +14,8 @@ from conftest import ROOT, make_checkpoint
 from vae import analysis, bundled
 
 PAGE = str(ROOT / "pages" / "kl_lab.py")
-TABS = ["β side by side", "Rate–distortion", "Posterior width", "KL per dimension", "Holes map"]
+TABS = ["Trained separately", "Rate–distortion", "Posterior width", "KL per dimension", "Holes map"]
+DIAL_TAB = "β dial (one model)"
 
 
 def kl_lab(tab: str, **state) -> AppTest:
@@ -41,6 +42,29 @@ def test_side_by_side_shows_every_beta_of_the_sweep():
     # One latent map per β, then the shared originals strip and 3 pictures per β.
     assert len(at.get("plotly_chart")) == len(bundled.BETA_SWEEP)
     assert len(at.get("image")) == 1 + 3 * len(bundled.BETA_SWEEP)
+
+
+def test_the_beta_dial_says_what_it_shows_at_the_released_beta():
+    if not bundled.BETA_DIAL.path.is_file():
+        pytest.skip("the beta-conditioned model is not bundled")
+    at = kl_lab(DIAL_TAB)
+    assert not at.exception
+    dial, _ = _dial()
+    caption = next(c.value for c in at.caption if c.value.startswith("At β ="))
+    facts = dial.facts(1.0)
+    assert f"rate {facts.rate:.1f} nats" in caption and f"{facts.outside_3sigma:.0%} of the codes" in caption
+    at.session_state["kl_lab_dial"] = {"beta": 4.0}  # what the component sends on release
+    at.run()
+    assert not at.exception
+    caption = next(c.value for c in at.caption if c.value.startswith("At β ="))
+    facts = dial.facts(4.0)
+    assert caption.startswith("At β = 4 ") and f"objective recon + β·KL = {facts.objective:.1f}" in caption
+
+
+def _dial():
+    from ui.cache import dial_model
+    path = bundled.BETA_DIAL.path
+    return dial_model.__wrapped__(str(path), path.stat().st_mtime)
 
 
 def test_a_lesson_can_narrow_the_sweep():

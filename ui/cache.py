@@ -12,13 +12,16 @@ import vae
 from ui.state import current_model_file, load_model, test_split
 from vae import latent
 from vae.atomic import write_atomic
+from vae.beta_dial import DialData, load_dial_data, make_dial_data, save_dial_data
 from vae.data import ASSETS
-from vae.numpy_model import load_numpy_model, make_numpy_model, numpy_model_name, save_numpy_model
+from vae.numpy_model import NumpyDecoder, load_numpy_model, make_numpy_model, numpy_model_name, save_numpy_model
 
 CACHE_DIR = Path("cache")  # derived data keyed by checkpoint hash (git-ignored): encodings, t-SNE, NumPy models
 # The NumPy form (vae.numpy_model) of the bundled default model ships in assets/numpy_models, so even the first start
 # on a new machine draws the Explore page without torch; the others are made on first use and kept in cache/.
 NUMPY_MODEL_DIRS = (ASSETS / "numpy_models", CACHE_DIR / "numpy_models")
+# The beta dial's encodings of the bundled conditioned model ship too (a minute on one core to make).
+DIAL_DIRS = (ASSETS / "beta_dial", CACHE_DIR / "beta_dial")
 
 
 def saved_numpy_model(sha256: str) -> vae.NumpyModel | None:
@@ -80,3 +83,29 @@ def encodings(sha256: str, dataset: str, _ck: vae.Checkpoint) -> tuple[np.ndarra
 def map_view(sha256: str, dataset: str, method: str, _mu: np.ndarray):
     """(points (N, 2), fitted PCA or None). t-SNE is also cached on disk, so it is computed once per model."""
     return latent.project_2d(_mu, method=method, cache_dir=CACHE_DIR / "tsne", cache_key=f"{sha256[:16]}-{dataset}")
+
+
+@st.cache_resource(max_entries=4, show_spinner="Encoding the test digits at 64 values of β (once per model)…")
+def dial_model(path: str, mtime: float) -> tuple[DialData, NumpyDecoder]:
+    """What the KL lab's beta dial shows of a beta-conditioned checkpoint (vae.beta_dial), and its decoder in
+    NumPy form. Found by the file's hash in assets/ or cache/, else computed once and saved to cache/."""
+    from vae.evaluation import test_images
+    from vae.latent import export_decoder
+
+    ck = load_model(path, mtime)
+    name = f"{ck.sha256[:16]}.npz"
+    layers, weights = export_decoder(ck.model)
+    decoder = NumpyDecoder(tuple(layers), weights, ck.model_config.latent_dim)
+    for folder in DIAL_DIRS:
+        if (folder / name).is_file():
+            try:
+                return load_dial_data(folder / name, ck.sha256), decoder
+            except ValueError:
+                pass  # unreadable or stale: made again below
+    split = test_split(ck.dataset)
+    data = make_dial_data(ck, split.floats().numpy(), test_images(split, "dynamic").numpy(), split.labels.numpy())
+    try:
+        save_dial_data(CACHE_DIR / "beta_dial" / name, data)
+    except OSError:
+        pass  # a read-only disk only costs time
+    return data, decoder

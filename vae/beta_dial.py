@@ -45,10 +45,31 @@ class DialData:
     chosen: np.ndarray  # (C,) indices of the digits followed by the dial
     chosen_sigma: np.ndarray  # (K, C, D) their posterior sigmas
 
-    def objective(self, beta: float) -> float:
-        """recon + beta * KL at one of the grid's betas (nearest), what the model minimised there."""
-        k = int(np.argmin(np.abs(np.log(self.betas) - np.log(beta))))
-        return float(self.distortion[k] + beta * self.rate[k])
+    def between(self, beta: float) -> tuple[int, float]:
+        """The grid betas around beta, as the browser interpolates: index k and the weight t of k + 1."""
+        f = (np.log(beta) - np.log(self.betas[0])) / (np.log(self.betas[-1]) - np.log(self.betas[0]))
+        f = float(np.clip(f, 0, 1)) * (len(self.betas) - 1)
+        k = min(int(f), len(self.betas) - 2)
+        return k, f - k
+
+    def facts(self, beta: float) -> "DialFacts":
+        """What the dial shows at beta, interpolated like the browser: the numbers the page prints beside it."""
+        k, t = self.between(beta)
+        lerp = lambda a: float(a[k] * (1 - t) + a[k + 1] * t)  # noqa: E731
+        mu = self.mu[k] * (1 - t) + self.mu[k + 1] * t  # (N, D)
+        rate, distortion = lerp(self.rate), lerp(self.distortion)
+        return DialFacts(beta, rate, distortion, distortion + beta * rate, lerp(self.median_sigma),
+                         float(np.mean(np.linalg.norm(mu, axis=1) > 3)))
+
+
+@dataclass(frozen=True)
+class DialFacts:
+    beta: float
+    rate: float  # nats
+    distortion: float  # nats
+    objective: float  # distortion + beta * rate
+    median_sigma: float
+    outside_3sigma: float  # share of the test digits' codes outside the prior's 3-sigma circle
 
 
 def make_dial_data(ck, grey_images, binary_images, labels, n_betas: int = N_BETAS) -> DialData:

@@ -267,6 +267,25 @@ def cmd_export_numpy(args) -> int:
     return 0
 
 
+def cmd_export_dial(args) -> int:
+    """A beta-conditioned checkpoint's beta-dial data (vae.beta_dial), named by the checkpoint's hash."""
+    from .beta_dial import make_dial_data, save_dial_data
+    from .checkpoint import CheckpointError, load_checkpoint
+    from .data import load_split
+    from .evaluation import test_images
+
+    try:
+        ck = load_checkpoint(args.checkpoint)
+        split = load_split(ck.dataset, train=False)
+        data = make_dial_data(ck, split.floats().numpy(), test_images(split, "dynamic").numpy(),
+                              split.labels.numpy())
+    except (CheckpointError, OSError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(save_dial_data(Path(args.out_dir) / f"{ck.sha256[:16]}.npz", data))
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m vae", description="Train, evaluate and list VAEs on MNIST.")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -304,5 +323,10 @@ def main(argv=None) -> int:
     x.add_argument("--out-dir", default="cache/numpy_models", help="the app looks in assets/numpy_models and "
                                                                   "cache/numpy_models")
     x.set_defaults(func=cmd_export_numpy)
+    d = sub.add_parser("export-dial", help="encode the test set at 64 betas for the KL lab's beta dial (a "
+                                           "beta-conditioned model only)")
+    d.add_argument("checkpoint")
+    d.add_argument("--out-dir", default="cache/beta_dial", help="the app looks in assets/beta_dial and cache/beta_dial")
+    d.set_defaults(func=cmd_export_dial)
     args = parser.parse_args(argv)
     return args.func(args)

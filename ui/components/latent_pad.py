@@ -61,6 +61,12 @@ def pca_plane(pca, points2d: np.ndarray) -> Plane:
                  tuple(map(float, pca.components_[1])), _extent(points2d), ("PC1", "PC2"))
 
 
+def static_url(subdir: str, name: str) -> str:
+    """Where the browser finds STATIC_DIR/subdir/name (Streamlit serves static/ at app/static/)."""
+    base = (st.get_option("server.baseUrlPath") or "").strip("/")
+    return "/" + "/".join(p for p in (base, "app/static", subdir, name) if p)
+
+
 @st.cache_resource(max_entries=16, show_spinner=False)
 def publish_model(sha256: str, dataset: str, _decoder: NumpyDecoder, _mu: np.ndarray, _labels: np.ndarray) -> dict:
     """Write the decoder weights, posterior means and labels as one float32 file under static/ (once per model)
@@ -72,9 +78,7 @@ def publish_model(sha256: str, dataset: str, _decoder: NumpyDecoder, _mu: np.nda
     blob = np.concatenate([weights.astype(np.float32), mu.ravel(), np.asarray(_labels, np.float32)])
     if not path.is_file() or path.stat().st_size != blob.nbytes:
         write_atomic(path, lambda f: f.write(blob.tobytes()))
-    base = (st.get_option("server.baseUrlPath") or "").strip("/")
-    url = "/" + "/".join(p for p in (base, "app/static", WEIGHTS_SUBDIR, name) if p)
-    return {"id": f"{sha256[:16]}-{dataset}", "url": url, "layers": layers, "latent_dim": int(mu.shape[1]),
+    return {"id": f"{sha256[:16]}-{dataset}", "url": static_url(WEIGHTS_SUBDIR, name), "layers": layers, "latent_dim": int(mu.shape[1]),
             "n_points": int(len(mu)), "mu_offset": int(weights.size),
             "labels_offset": int(weights.size + mu.size)}
 

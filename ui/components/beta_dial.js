@@ -1,0 +1,286 @@
+// The beta dial: drag beta (log scale) and, in the same animation frame, the latent map of the test digits moves
+// (interpolated between the encodings at the model's beta grid), and a manifold grid, fixed prior samples and a
+// few reconstructions are decoded at that exact beta (createBatchDecoder, prepended from latent_pad_decoder.js).
+// A point moves along the rate-distortion curve. Python hears beta on release, through setStateValue("beta", ...).
+
+const MODELS = new Map();  // model id -> Promise<{decodeBatch, mu (Int16Array), labels, chosenPixels}>
+const BETAS = new Map();  // component key -> the user's beta, which survives re-invocations
+
+// Test and benchmark hook: frames drawn, the last frame's cost, and per-frame signatures of the map and manifold.
+const STATS = (window.__betaDial = window.__betaDial || {frames: 0, lastFrameMs: 0, ready: false, errors: [],
+                                                         mapSig: [], manifoldSig: [], invocations: 0});
+
+function loadModel(m) {
+  if (!MODELS.has(m.id)) {
+    const promise = fetch(m.url)
+      .then((r) => {
+        if (!r.ok) throw new Error(`could not load the model (${r.status} ${r.statusText})`);
+        return r.arrayBuffer();
+      })
+      .then((buffer) => ({
+        decodeBatch: createBatchDecoder(m.layers, new Float32Array(buffer, 0, m.n_weights)),
+        mu: new Int16Array(buffer, m.mu_offset, m.betas.length * m.n_points * m.latent_dim),
+        labels: new Uint8Array(buffer, m.labels_offset, m.n_points),
+        chosenPixels: new Uint8Array(buffer, m.chosen_offset, m.chosen.length * 784),
+      }));
+    promise.catch(() => MODELS.delete(m.id));
+    MODELS.set(m.id, promise);
+  }
+  return MODELS.get(m.id);
+}
+
+function fmtBeta(b) {
+  return b >= 10 ? b.toFixed(1) : b >= 1 ? b.toFixed(2) : b >= 0.1 ? b.toFixed(3) : b.toFixed(4);
+}
+
+export default function (component) {
+  STATS.invocations += 1;
+  const {parentElement, setStateValue, key} = component;
+  const spec = JSON.parse(component.data.spec);
+  const m = spec.model;
+  const root = parentElement.querySelector(".bd");
+  root.classList.toggle("bd-large", spec.large);
+  const $ = (sel) => root.querySelector(sel);
+  const slider = $(".bd-slider"), betaText = $(".bd-beta"), readout = $(".bd-readout"), status = $(".bd-status");
+  const mapCanvas = $(".bd-map"), manifold = $(".bd-manifold"), prior = $(".bd-prior"), recon = $(".bd-recon");
+  const rd = $(".bd-rd"), mapNote = $(".bd-mapnote"), legend = $(".bd-legend");
+  const K = m.betas.length, N = m.n_points, D = m.latent_dim, C = m.chosen.length;
+  const logLo = Math.log(m.betas[0]), logHi = Math.log(m.betas[K - 1]);
+  const scale = spec.large ? 1.35 : 1;
+
+  // --- sizes: the map beside one or two columns of 220 px pictures when they fit, else everything full width
+  // (a phone). The map stays within 62 % of the window's height, so slider and map fit on a projector together.
+  // Laid out again whenever the element's width changes (the sidebar opens, large type applies after mounting).
+  const dpr = window.devicePixelRatio || 1;
+  let mapPx = 300, laidOutFor = -1;
+  function layout() {
+    const avail = Math.max(240, Math.min(root.getBoundingClientRect().width || 800,
+                                         document.documentElement.clientWidth - 24));
+    if (Math.abs(avail - laidOutFor) < 1) return false;
+    laidOutFor = avail;
+    const minMap = 300, gap = 22;
+    const sideCols = avail >= minMap + 2 * 220 + 12 + gap ? 2 : avail >= minMap + 220 + gap ? 1 : 0;
+    const cell = sideCols ? 220 : Math.min(avail - 2, 360);
+    const sideWidth = sideCols ? sideCols * cell + (sideCols - 1) * 12 : avail;
+    mapPx = Math.round(sideCols ? Math.min(avail - sideWidth - gap - 8, 0.62 * window.innerHeight, 560 * scale)
+                                : avail - 8);
+    mapCanvas.width = mapCanvas.height = Math.round(mapPx * dpr);
+    mapCanvas.style.width = mapCanvas.style.height = mapPx + "px";
+    $(".bd-mapwrap").style.width = mapPx + 2 + "px";
+    manifold.style.width = manifold.style.height = cell + "px";
+    for (const c of [prior, recon]) { c.style.width = cell + "px"; c.style.height = cell / 4 + "px"; }
+    rd.style.width = cell + "px"; rd.style.height = Math.round(cell * 0.64) + "px";
+    rd.width = Math.round(cell * dpr); rd.height = Math.round(cell * 0.64 * dpr);
+    const sideBox = $(".bd-side");
+    sideBox.style.width = sideWidth + "px";
+    for (const f of sideBox.querySelectorAll(".bd-col")) f.style.width = cell + "px";
+    return true;
+  }
+  layout();
+  legend.innerHTML = spec.colors.map((c, i) => `<span><i style="background:${c}"></i>${i}</span>`).join("");
+
+  // --- state
+  let beta = BETAS.has(key) ? BETAS.get(key) : spec.beta;
+  beta = Math.min(Math.max(beta, m.betas[0]), m.betas[K - 1]);
+  let followed = 0;  // which of the chosen digits has its posterior drawn
+  let model = null, pending = false;
+  const toSlider = (b) => Math.round(((Math.log(b) - logLo) / (logHi - logLo)) * 1000);
+  const fromSlider = (p) => Math.exp(logLo + (p / 1000) * (logHi - logLo));
+  slider.value = toSlider(beta);
+
+  const half = m.half_extent;
+  const toPx = (a) => ((a + half) / (2 * half)) * mapPx;  // mapPx: the current layout's
+  const byClass = [];  // point indices per class, filled once the labels arrive
+
+  const B = spec.grid.length ** 2 + spec.prior_z.length + C;
+  const Z = new Float32Array(B * D);
+  const nGrid = spec.grid.length;
+  for (let i = 0; i < nGrid; i++) {
+    for (let j = 0; j < nGrid; j++) {  // row 0 is the top of the plane
+      Z[(i * nGrid + j) * D] = spec.grid[j];
+      Z[(i * nGrid + j) * D + 1] = spec.grid[nGrid - 1 - i];
+    }
+  }
+  spec.prior_z.forEach((z, i) => z.forEach((v, d) => (Z[(nGrid * nGrid + i) * D + d] = v)));
+  const reconStart = nGrid * nGrid + spec.prior_z.length;
+
+  const manCtx = manifold.getContext("2d"), manImg = manCtx.createImageData(28 * nGrid, 28 * nGrid);
+  const priorCtx = prior.getContext("2d"), priorImg = priorCtx.createImageData(224, 56);
+  const reconCtx = recon.getContext("2d"), reconImg = reconCtx.createImageData(224, 56);
+  const mapCtx = mapCanvas.getContext("2d"), rdCtx = rd.getContext("2d");
+
+  function putDigit(img, pixels, offset, cellX, cellY) {  // one 28 x 28 digit (values in [0, 1]) into an ImageData
+    const w = img.width;
+    for (let y = 0; y < 28; y++) {
+      for (let x = 0; x < 28; x++) {
+        const v = 255 - Math.round(pixels[offset + y * 28 + x] * 255);  // dark ink on white
+        const p = ((cellY * 28 + y) * w + cellX * 28 + x) * 4;
+        img.data[p] = img.data[p + 1] = img.data[p + 2] = v;
+        img.data[p + 3] = 255;
+      }
+    }
+  }
+
+  function interpolation(b) {  // the two grid betas around b, and the weight of the upper one
+    const f = ((Math.log(b) - logLo) / (logHi - logLo)) * (K - 1);
+    const k = Math.min(Math.max(Math.floor(f), 0), K - 2);
+    return [k, f - k];
+  }
+  const lerp = (arr, k, t) => arr[k] * (1 - t) + arr[k + 1] * t;
+
+  function drawMap(k, t, sel) {
+    const ctx = mapCtx;
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.fillStyle = "#ffffff";
+    ctx.fillRect(0, 0, mapPx, mapPx);
+    ctx.strokeStyle = "#94a3b8";
+    ctx.setLineDash([4, 4]);
+    ctx.lineWidth = 1;
+    for (const r of [1, 2, 3]) {  // the prior N(0, I): 1, 2 and 3 sigma
+      ctx.beginPath();
+      ctx.arc(toPx(0), toPx(0), (r / (2 * half)) * mapPx, 0, 2 * Math.PI);
+      ctx.stroke();
+    }
+    ctx.setLineDash([]);
+    const mu = model.mu, s = m.mu_scale, a = k * N * D, b = (k + 1) * N * D;
+    const dot = Math.max(1.5, mapPx / 260);
+    let sig = 0;
+    for (let c = 0; c < byClass.length; c++) {
+      ctx.fillStyle = spec.colors[c];
+      for (const i of byClass[c]) {
+        const x = (mu[a + i * D] * (1 - t) + mu[b + i * D] * t) * s;
+        const y = (mu[a + i * D + 1] * (1 - t) + mu[b + i * D + 1] * t) * s;
+        if (i < 100) sig += x;
+        ctx.fillRect(toPx(x) - dot / 2, mapPx - toPx(y) - dot / 2, dot, dot);
+      }
+    }
+    // the followed digit: its mu and its posterior's 1-sigma ellipse, magnified (and said so) when tiny
+    const i = m.chosen[sel];
+    const cx = (mu[a + i * D] * (1 - t) + mu[b + i * D] * t) * s;
+    const cy = (mu[a + i * D + 1] * (1 - t) + mu[b + i * D + 1] * t) * s;
+    const sx = lerp(m.chosen_sigma.map((row) => row[sel][0]), k, t);
+    const sy = lerp(m.chosen_sigma.map((row) => row[sel][1]), k, t);
+    const pxPerUnit = mapPx / (2 * half);
+    let mag = 1;
+    while (Math.min(sx, sy) * pxPerUnit * mag < 6 && mag < 1000) mag *= 10;
+    ctx.strokeStyle = "#0f172a";
+    ctx.lineWidth = 2.5;
+    ctx.beginPath();
+    ctx.ellipse(toPx(cx), mapPx - toPx(cy), Math.max(sx * pxPerUnit * mag, 1), Math.max(sy * pxPerUnit * mag, 1),
+                0, 0, 2 * Math.PI);
+    ctx.stroke();
+    ctx.fillStyle = "#0f172a";
+    ctx.fillRect(toPx(cx) - 3, mapPx - toPx(cy) - 3, 6, 6);
+    mapNote.textContent = `Dashed: the prior's 1, 2, 3 σ. Black ring: the followed digit's posterior (1 σ)` +
+      (mag > 1 ? `, drawn ${mag}× larger than true scale.` : `, at true scale.`) +
+      ` Window ±${half.toFixed(1)}.`;
+    return sig;
+  }
+
+  function drawRD(k, t) {
+    const ctx = rdCtx, w = rd.width / dpr, h = rd.height / dpr, pad = 30 * scale, font = Math.round(12 * scale);
+    ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+    ctx.fillStyle = "#fff";
+    ctx.fillRect(0, 0, w, h);
+    const r0 = 0, r1 = Math.max(...m.rate) * 1.05;
+    const d0 = Math.min(...m.distortion) * 0.98, d1 = Math.max(...m.distortion) * 1.02;
+    const X = (r) => pad + ((r - r0) / (r1 - r0)) * (w - pad - 8);
+    const Y = (d) => h - pad + 8 - ((d - d0) / (d1 - d0)) * (h - pad - 4);
+    ctx.strokeStyle = "#94a3b8";
+    ctx.lineWidth = 1;
+    ctx.beginPath(); ctx.moveTo(pad, 4); ctx.lineTo(pad, h - pad + 8); ctx.lineTo(w - 4, h - pad + 8); ctx.stroke();
+    ctx.strokeStyle = "#2563eb";
+    ctx.lineWidth = 2;
+    ctx.beginPath();
+    m.rate.forEach((r, j) => (j ? ctx.lineTo(X(r), Y(m.distortion[j])) : ctx.moveTo(X(r), Y(m.distortion[j]))));
+    ctx.stroke();
+    ctx.fillStyle = "#dc2626";
+    ctx.beginPath();
+    ctx.arc(X(lerp(m.rate, k, t)), Y(lerp(m.distortion, k, t)), 6 * scale, 0, 2 * Math.PI);
+    ctx.fill();
+    ctx.fillStyle = "#334155";
+    ctx.font = `${font}px sans-serif`;
+    ctx.fillText("rate (KL, nats) →", pad + 16 * scale, h - 4);
+    ctx.textAlign = "right";  // the axes' ends, in nats
+    ctx.fillText(r1.toFixed(0), w - 4, h - pad + 10 + font);
+    ctx.fillText(d1.toFixed(0), pad - 3, 4 + font);
+    ctx.fillText(d0.toFixed(0), pad - 3, h - pad + 8);
+    ctx.textAlign = "left";
+    ctx.fillText("0", pad, h - pad + 10 + font);
+    ctx.save();
+    ctx.translate(font, h - pad - 4);
+    ctx.rotate(-Math.PI / 2);
+    ctx.fillText("distortion →", 14 * scale, 0);
+    ctx.restore();
+  }
+
+  function draw() {
+    pending = false;
+    if (!model) return;
+    const t0 = performance.now();
+    const [k, t] = interpolation(beta);
+    const logBeta = Math.log(beta);
+    // the followed digits' codes at this beta, then one batch through the decoder
+    const s = m.mu_scale, a = k * N * D, b = (k + 1) * N * D;
+    for (let c = 0; c < C; c++) {
+      const i = m.chosen[c];
+      for (let d = 0; d < D; d++) {
+        Z[(reconStart + c) * D + d] = (model.mu[a + i * D + d] * (1 - t) + model.mu[b + i * D + d] * t) * s;
+      }
+    }
+    const out = model.decodeBatch(Z, B, logBeta);
+    let manSig = 0;
+    for (let i = 0; i < nGrid * nGrid; i++) putDigit(manImg, out, i * 784, i % nGrid, Math.floor(i / nGrid));
+    for (let i = 0; i < 784 * nGrid * nGrid; i += 97) manSig += out[i];
+    manCtx.putImageData(manImg, 0, 0);
+    for (let i = 0; i < spec.prior_z.length; i++) putDigit(priorImg, out, (nGrid * nGrid + i) * 784, i % 8, Math.floor(i / 8));
+    priorCtx.putImageData(priorImg, 0, 0);
+    for (let c = 0; c < C; c++) putDigit(reconImg, out, (reconStart + c) * 784, c, 1);
+    reconCtx.putImageData(reconImg, 0, 0);
+    reconCtx.strokeStyle = "#dc2626";
+    reconCtx.lineWidth = 2;
+    reconCtx.strokeRect(followed * 28 + 1, 1, 26, 54);
+    const mapSig = drawMap(k, t, followed);
+    drawRD(k, t);
+    betaText.textContent = `β = ${fmtBeta(beta)}`;
+    readout.textContent = `rate (KL) ${lerp(m.rate, k, t).toFixed(1)} nats · distortion ` +
+      `${lerp(m.distortion, k, t).toFixed(1)} nats · median σ ${lerp(m.median_sigma, k, t).toFixed(3)}`;
+    STATS.frames += 1;
+    STATS.lastFrameMs = performance.now() - t0;
+    STATS.mapSig.push(mapSig);
+    STATS.manifoldSig.push(manSig);
+    if (STATS.mapSig.length > 2000) { STATS.mapSig.splice(0, 1000); STATS.manifoldSig.splice(0, 1000); }
+  }
+
+  const schedule = () => {
+    if (!pending) { pending = true; requestAnimationFrame(draw); }
+  };
+  slider.oninput = () => { beta = fromSlider(+slider.value); BETAS.set(key, beta); schedule(); };
+  slider.onchange = () => { beta = fromSlider(+slider.value); BETAS.set(key, beta); setStateValue("beta", beta); };
+  recon.onclick = (e) => {
+    const r = recon.getBoundingClientRect();
+    followed = Math.min(C - 1, Math.max(0, Math.floor(((e.clientX - r.left) / r.width) * C)));
+    schedule();
+  };
+
+  if (root.__resizeObserver) root.__resizeObserver.disconnect();  // one per mounted element, the newest's
+  root.__resizeObserver = new ResizeObserver(() => { if (layout()) schedule(); });
+  root.__resizeObserver.observe(root);
+
+  betaText.textContent = `β = ${fmtBeta(beta)}`;
+  status.textContent = "Loading the model…";
+  loadModel(m).then((loaded) => {
+    model = loaded;
+    byClass.length = 0;
+    for (let c = 0; c < spec.colors.length; c++) byClass.push([]);
+    for (let i = 0; i < N; i++) byClass[model.labels[i]].push(i);
+    const originals = Float32Array.from(model.chosenPixels, (v) => v / 255);
+    for (let c = 0; c < C; c++) putDigit(reconImg, originals, c * 784, c, 0);
+    status.textContent = "";
+    STATS.ready = true;
+    draw();
+  }).catch((err) => {
+    status.textContent = String(err.message || err);
+    STATS.errors.push(String(err));
+  });
+}
