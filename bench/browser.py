@@ -10,6 +10,13 @@ release_to_python_p95_ms pointer release -> Python's readout of z updated on the
 (drag and releases are measured once the server is idle: after the first page it imports torch in the
 background, a one-time ~2 s of work, see ui.state.warm_up_torch)
 Goals: drag_fps >= 55, input->paint p95 <= 20 ms, release->Python p95 <= 100 ms, cold start <= 3 s.
+
+    python bench/browser.py --beta-dial --json
+
+measures only the KL lab's beta dial at 1440 x 900 (bench/dial.py): beta dragged over its whole range, one slider
+step per animation frame. beta_dial_fps = panel redraws per second (each redraw: the 10k-point map interpolated,
+124 digits decoded at that beta, the rate-distortion point); beta_dial_frame_ms_p50/p95 = one redraw's script time;
+map_changed_share / manifold_changed_share = the share of consecutive redraws in which they changed. Goal: >= 30 fps.
 The browser is launched before the server (its start-up is not part of cold start), with an empty profile: like a
 student's first visit, it downloads and compiles Streamlit's frontend and Plotly's 4.7 MB chart bundle.
 Two figures put cold_start_s in context:
@@ -35,6 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
 
 from conftest import CHROMIUM, CHROMIUM_ARGS, free_port, start_streamlit  # noqa: E402
+from bench.dial import drag_beta, open_dial  # noqa: E402
 from ui.state import WARM_UP_DELAY_S  # noqa: E402
 
 FLOOR_PAGE = """
@@ -207,6 +215,31 @@ def training_running() -> bool:
     return subprocess.run(["pgrep", "-f", "train_models.sh"], capture_output=True).returncode == 0
 
 
+def beta_dial(seconds: float, timeout_ms: int) -> dict:
+    """The beta dial's frame rate while beta is dragged, on a warm server (see the module docstring)."""
+    from playwright.sync_api import sync_playwright
+    proc, url = start_streamlit()
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_context(viewport={"width": 1440, "height": 900}).new_page()
+            open_dial(page, url, timeout_ms)
+            page.wait_for_timeout(1000 * (WARM_UP_DELAY_S + 0.5))
+            wait_until_idle(proc.pid)
+            drag = drag_beta(page, seconds)
+            browser.close()
+    finally:
+        stop(proc)
+    costs = sorted(drag["costs"])
+    return {"beta_dial_fps": round(drag["frames"] / drag["seconds"], 1), "beta_dial_frames": drag["frames"],
+            "beta_dial_slider_steps": drag["steps"], "beta_dial_seconds": round(drag["seconds"], 2),
+            "beta_dial_frame_ms_p50": round(costs[len(costs) // 2], 1) if costs else None,
+            "beta_dial_frame_ms_p95": round(p95(costs), 1) if costs else None,
+            "map_changed_share": round(drag["mapChanged"], 3),
+            "manifold_changed_share": round(drag["manifoldChanged"], 3),
+            "training_job_running": training_running(), "load_avg_1min": round(os.getloadavg()[0], 2)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print only the JSON line")
@@ -214,7 +247,11 @@ def main() -> None:
     parser.add_argument("--releases", type=int, default=12)
     parser.add_argument("--cold-starts", type=int, default=3, help="server starts per cold-start figure (median)")
     parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for each page state")
+    parser.add_argument("--beta-dial", action="store_true", help="measure only the KL lab's beta dial")
     args = parser.parse_args()
+    if args.beta_dial:
+        print(json.dumps(beta_dial(args.drag_seconds, int(args.timeout * 1000))))
+        return
 
     from playwright.sync_api import sync_playwright
     timeout_ms = int(args.timeout * 1000)

@@ -10,6 +10,7 @@ import streamlit as st
 import vae
 from ui import images as im
 from ui import kl_figures
+from ui.claims import what_to_notice
 from ui.cache import dial_model
 from ui.components import beta_dial as dial_component
 from ui.lessons import lesson_box
@@ -57,6 +58,13 @@ def demo_digits(dataset: str) -> tuple[np.ndarray, np.ndarray]:
     labels = split.labels.numpy()
     idx = np.array([int(np.flatnonzero(labels == c)[0]) for c in range(DEMO_DIGITS)])
     return split.images[idx].numpy().astype(np.float32) / 255.0, idx
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def map_facts(path: str, sha: str) -> analysis.MapFacts:
+    """Where this model's codes sit against the prior (the numbers behind 'What to notice')."""
+    mu, logvar = encodings(path, sha)
+    return analysis.map_facts(mu, logvar, test_split(_ck(path).dataset).labels.numpy())
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -142,10 +150,12 @@ def side_by_side(models: dict[float, str]) -> None:
             st.image(im.to_uint8(pics["prior"], 2), output_format="PNG", width="stretch")
             st.markdown("**Manifold** (prior quantiles)")
             st.image(im.to_uint8(pics["manifold"], 2), output_format="PNG", width="stretch")
-    st.info("**What to notice.** β = 0 is a plain autoencoder: sharp reconstructions, but its codes sit wherever "
-            "the encoder likes, so samples from N(0, I) land between them and decode to blots. As β grows the codes "
-            "are pulled onto the prior: samples and the manifold become digit-like everywhere, while "
-            "reconstructions blur and classes merge. At β = 16 the code carries almost no information.")
+    facts = {beta: map_facts(path, _ck(path).sha256) for beta, path in models.items()}
+    metrics = {beta: _ck(path).metrics for beta, path in models.items()}
+    st.info("**What to notice.**\n\n" + "\n".join(f"- {line}" for line in what_to_notice(facts, metrics)))
+    st.caption("Why the five maps do not line up: each network was trained on its own, and a rotated or mirrored "
+               "latent plane fits the data just as well, so each found its own. The β dial on the first tab is one "
+               "network, so its map moves continuously.")
 
 
 def rate_distortion(models: dict[float, str]) -> None:

@@ -12,7 +12,7 @@ import vae
 from ui.state import current_model_file, load_model, test_split
 from vae import latent
 from vae.atomic import write_atomic
-from vae.beta_dial import DialData, load_dial_data, make_dial_data, save_dial_data
+from vae.beta_dial import SHIPPED_DIR, DialData, dial_file_name, load_dial_data, make_dial_data, save_dial_data
 from vae.data import ASSETS
 from vae.numpy_model import NumpyDecoder, load_numpy_model, make_numpy_model, numpy_model_name, save_numpy_model
 
@@ -21,7 +21,7 @@ CACHE_DIR = Path("cache")  # derived data keyed by checkpoint hash (git-ignored)
 # on a new machine draws the Explore page without torch; the others are made on first use and kept in cache/.
 NUMPY_MODEL_DIRS = (ASSETS / "numpy_models", CACHE_DIR / "numpy_models")
 # The beta dial's encodings of the bundled conditioned model ship too (a minute on one core to make).
-DIAL_DIRS = (ASSETS / "beta_dial", CACHE_DIR / "beta_dial")
+DIAL_DIRS = (SHIPPED_DIR, CACHE_DIR / "beta_dial")
 
 
 def saved_numpy_model(sha256: str) -> vae.NumpyModel | None:
@@ -93,7 +93,7 @@ def dial_model(path: str, mtime: float) -> tuple[DialData, NumpyDecoder]:
     from vae.latent import export_decoder
 
     ck = load_model(path, mtime)
-    name = f"{ck.sha256[:16]}.npz"
+    name = dial_file_name(ck.sha256)
     layers, weights = export_decoder(ck.model)
     decoder = NumpyDecoder(tuple(layers), weights, ck.model_config.latent_dim)
     for folder in DIAL_DIRS:

@@ -239,6 +239,33 @@ def neg_elbo_levels(rates, distortions, n: int = 6) -> np.ndarray:
     return np.arange(math.floor(lo / step) * step, hi + step, step)
 
 
+# ---- what a model's pictures show, as numbers (the KL lab's sentences are built from these) -------------------------
+
+PRIOR_SAMPLES = 1000  # z ~ N(0, I) drawn to see where the prior's samples land among the codes
+
+
+@dataclass(frozen=True)
+class MapFacts:
+    outside_3sigma: float  # share of the test digits' codes outside the prior's 3-sigma circle (|mu| > 3)
+    max_radius: float  # the farthest code from the origin
+    median_sigma: float
+    prior_share: np.ndarray  # (10,) share of prior samples whose nearest code is of that class
+
+
+def map_facts(mu, logvar, labels, seed: int = 0) -> MapFacts:
+    """Where the codes (posterior means, 2-D) sit against the prior, and where the prior's samples land among them:
+    each of PRIOR_SAMPLES draws z ~ N(0, I) counts for the class of its nearest code."""
+    mu = np.asarray(mu, np.float64)[:, :2]
+    radius = np.linalg.norm(mu, axis=1)
+    z = np.random.default_rng(seed).standard_normal((PRIOR_SAMPLES, 2))
+    nearest = np.empty(PRIOR_SAMPLES, np.int64)
+    for start in range(0, PRIOR_SAMPLES, 250):  # (250, N) distances at a time
+        d = ((z[start:start + 250, None, :] - mu[None]) ** 2).sum(-1)
+        nearest[start:start + 250] = d.argmin(1)
+    share = np.bincount(np.asarray(labels)[nearest], minlength=10) / PRIOR_SAMPLES
+    return MapFacts(float(np.mean(radius > 3)), float(radius.max()), float(np.median(np.exp(0.5 * logvar))), share)
+
+
 __all__ = ["Estimate", "kl_closed_form", "reparameterise", "kl_monte_carlo", "binarise", "DigitELBO", "digit_elbo",
            "encode_test_split", "log10_sigma", "CollapseCheck", "collapse_check", "grid_edges", "mu_histogram", "prior_mass",
-           "aggregate_posterior_mass", "Hole", "find_holes", "hole_fraction", "neg_elbo_levels"]
+           "aggregate_posterior_mass", "Hole", "find_holes", "hole_fraction", "neg_elbo_levels", "MapFacts", "map_facts"]

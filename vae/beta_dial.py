@@ -16,10 +16,17 @@ from pathlib import Path
 import numpy as np
 
 from .atomic import write_atomic
+from .data import ASSETS
 
 N_BETAS = 64  # encodings per model; neighbouring maps differ by a few % of the map's radius (tests/test_beta_dial)
 N_CHOSEN = 8  # test digits whose reconstructions and posteriors the dial follows: the first of classes 0..7
 FORMAT_VERSION = 1
+SHIPPED_DIR = ASSETS / "beta_dial"  # the bundled conditioned model's data ships here (a minute to make on one core)
+
+
+def dial_file_name(sha256: str) -> str:
+    """The file name of a checkpoint's dial data: its hash, so it can never describe another file."""
+    return f"{sha256[:16]}.npz"
 
 
 def dial_betas(beta_range: tuple[float, float], n: int = N_BETAS) -> np.ndarray:

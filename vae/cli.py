@@ -269,7 +269,7 @@ def cmd_export_numpy(args) -> int:
 
 def cmd_export_dial(args) -> int:
     """A beta-conditioned checkpoint's beta-dial data (vae.beta_dial), named by the checkpoint's hash."""
-    from .beta_dial import make_dial_data, save_dial_data
+    from .beta_dial import dial_file_name, make_dial_data, save_dial_data
     from .checkpoint import CheckpointError, load_checkpoint
     from .data import load_split
     from .evaluation import test_images
@@ -282,7 +282,7 @@ def cmd_export_dial(args) -> int:
     except (CheckpointError, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(save_dial_data(Path(args.out_dir) / f"{ck.sha256[:16]}.npz", data))
+    print(save_dial_data(Path(args.out_dir) / dial_file_name(ck.sha256), data))
     return 0
 
 

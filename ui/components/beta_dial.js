@@ -128,12 +128,34 @@ export default function (component) {
   }
   const lerp = (arr, k, t) => arr[k] * (1 - t) + arr[k + 1] * t;
 
+  // The 10,000 points go straight into a pixel buffer (one putImageData): as many fillRect calls cost tens of
+  // milliseconds a frame in a software-rendered canvas. The prior's circles and the ellipse are drawn on top.
+  let pointsImg = null;
+  const rgb = spec.colors.map((c) => [1, 3, 5].map((j) => parseInt(c.slice(j, j + 2), 16)));
   function drawMap(k, t, sel) {
-    const ctx = mapCtx;
+    const ctx = mapCtx, W = mapCanvas.width;
+    if (!pointsImg || pointsImg.width !== W) pointsImg = ctx.createImageData(W, W);
+    const px = pointsImg.data;
+    px.fill(255);
+    const mu = model.mu, s = m.mu_scale, a = k * N * D, b = (k + 1) * N * D;
+    const dot = Math.max(2, Math.round((mapPx / 260) * dpr)), toDev = (W / (2 * half));
+    let sig = 0;
+    for (let c = 0; c < byClass.length; c++) {
+      const [r, g, bl] = rgb[c];
+      for (const i of byClass[c]) {
+        const x = (mu[a + i * D] * (1 - t) + mu[b + i * D] * t) * s;
+        const y = (mu[a + i * D + 1] * (1 - t) + mu[b + i * D + 1] * t) * s;
+        if (i < 100) sig += x;
+        const x0 = Math.round((x + half) * toDev - dot / 2), y0 = Math.round(W - (y + half) * toDev - dot / 2);
+        if (x0 < 0 || y0 < 0 || x0 + dot > W || y0 + dot > W) continue;
+        for (let yy = y0; yy < y0 + dot; yy++) {
+          for (let p = (yy * W + x0) * 4, e = p + dot * 4; p < e; p += 4) { px[p] = r; px[p + 1] = g; px[p + 2] = bl; }
+        }
+      }
+    }
+    ctx.putImageData(pointsImg, 0, 0);
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    ctx.fillStyle = "#ffffff";
-    ctx.fillRect(0, 0, mapPx, mapPx);
-    ctx.strokeStyle = "#94a3b8";
+    ctx.strokeStyle = "#64748b";
     ctx.setLineDash([4, 4]);
     ctx.lineWidth = 1;
     for (const r of [1, 2, 3]) {  // the prior N(0, I): 1, 2 and 3 sigma
@@ -142,18 +164,6 @@ export default function (component) {
       ctx.stroke();
     }
     ctx.setLineDash([]);
-    const mu = model.mu, s = m.mu_scale, a = k * N * D, b = (k + 1) * N * D;
-    const dot = Math.max(1.5, mapPx / 260);
-    let sig = 0;
-    for (let c = 0; c < byClass.length; c++) {
-      ctx.fillStyle = spec.colors[c];
-      for (const i of byClass[c]) {
-        const x = (mu[a + i * D] * (1 - t) + mu[b + i * D] * t) * s;
-        const y = (mu[a + i * D + 1] * (1 - t) + mu[b + i * D + 1] * t) * s;
-        if (i < 100) sig += x;
-        ctx.fillRect(toPx(x) - dot / 2, mapPx - toPx(y) - dot / 2, dot, dot);
-      }
-    }
     // the followed digit: its mu and its posterior's 1-sigma ellipse, magnified (and said so) when tiny
     const i = m.chosen[sel];
     const cx = (mu[a + i * D] * (1 - t) + mu[b + i * D] * t) * s;
@@ -228,7 +238,9 @@ export default function (component) {
         Z[(reconStart + c) * D + d] = (model.mu[a + i * D + d] * (1 - t) + model.mu[b + i * D + d] * t) * s;
       }
     }
+    const tDecode = performance.now();
     const out = model.decodeBatch(Z, B, logBeta);
+    STATS.decodeMs = performance.now() - tDecode;
     let manSig = 0;
     for (let i = 0; i < nGrid * nGrid; i++) putDigit(manImg, out, i * 784, i % nGrid, Math.floor(i / nGrid));
     for (let i = 0; i < 784 * nGrid * nGrid; i += 97) manSig += out[i];
@@ -240,7 +252,9 @@ export default function (component) {
     reconCtx.strokeStyle = "#dc2626";
     reconCtx.lineWidth = 2;
     reconCtx.strokeRect(followed * 28 + 1, 1, 26, 54);
+    const tMap = performance.now();
     const mapSig = drawMap(k, t, followed);
+    STATS.mapMs = performance.now() - tMap;
     drawRD(k, t);
     betaText.textContent = `β = ${fmtBeta(beta)}`;
     readout.textContent = `rate (KL) ${lerp(m.rate, k, t).toFixed(1)} nats · distortion ` +

@@ -1,0 +1,116 @@
+"""Say only what the pictures show: every sentence the KL lab and the lessons tell a class about the bundled models is
+checked here against the models themselves, with an independent judge where the claim is about pictures (a
+scikit-learn logistic regression on MNIST test pixels classifies decoded digits)."""
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+
+import vae
+from ui.claims import rare_classes, what_to_notice
+from ui.lessons import LESSONS
+from vae import analysis, bundled, latent
+from vae.beta_dial import SHIPPED_DIR, dial_file_name, load_dial_data
+
+SWEEP = {beta: bundled.by_key(key).path for beta, key in bundled.BETA_SWEEP.items()}
+
+
+def _pool(images: np.ndarray) -> np.ndarray:
+    return images.reshape(-1, 14, 2, 14, 2).mean((2, 4)).reshape(len(images), -1)  # 14 x 14: a quick judge
+
+
+@pytest.fixture(scope="module")
+def sweep(mnist_test):
+    if not all(p.is_file() for p in SWEEP.values()):
+        pytest.skip("the bundled beta-sweep models are not all present")
+    labels = mnist_test.labels.numpy()
+    out = {}
+    for beta, path in SWEEP.items():
+        ck = vae.load_checkpoint(path)
+        mu, logvar = analysis.encode_test_split(ck.model, mnist_test, ck.train_config.binarize)
+        out[beta] = {"ck": ck, "mu": mu, "logvar": logvar, "facts": analysis.map_facts(mu, logvar, labels)}
+    return out
+
+
+@pytest.fixture(scope="module")
+def judge(mnist_test):
+    x = mnist_test.floats().numpy()
+    return LogisticRegression(max_iter=300, C=0.1).fit(_pool(x), mnist_test.labels.numpy())
+
+
+def test_recorded_metrics_are_what_vae_evaluate_gives(sweep, mnist_test):
+    for beta, s in sweep.items():
+        fresh = vae.evaluate_checkpoint(s["ck"], test_split=mnist_test)
+        for key in ("neg_elbo", "recon", "kl"):
+            assert s["ck"].metrics[key] == pytest.approx(fresh[key], abs=0.02), (beta, key)
+
+
+def test_every_what_to_notice_sentence_is_shown_and_holds(sweep, judge):
+    facts = {b: s["facts"] for b, s in sweep.items()}
+    metrics = {b: s["ck"].metrics for b, s in sweep.items()}
+    lines = what_to_notice(facts, metrics)
+    assert len(lines) == 3, lines  # each sentence's condition holds for the bundled models
+
+    # 1. beta = 0: codes far outside the prior; its samples hardly ever land near some classes, and decoded they are
+    #    hardly ever judged to be those digits either
+    f0 = facts[0.0]
+    assert f0.outside_3sigma > 0.2 and f0.max_radius > 10
+    rare = rare_classes(f0)
+    assert rare and all(f"near the {c}s" in lines[0] for c in rare)
+    z = np.random.default_rng(1).standard_normal((2000, 2)).astype(np.float32)
+    judged = judge.predict(_pool(latent.decode(sweep[0.0]["ck"].model, z)))
+    for c in rare:
+        assert np.mean(judged == c) < 0.05, c
+    # ... while at beta = 1 the prior's samples are judged to be every digit
+    judged_1 = judge.predict(_pool(latent.decode(sweep[1.0]["ck"].model, z)))
+    assert all(np.mean(judged_1 == c) > 0.02 for c in range(10))
+
+    # 2. the best -ELBO, and the lowest reconstruction cost, belong to the beta the sentence names
+    best = min(metrics, key=lambda b: metrics[b]["neg_elbo"])
+    assert lines[1].startswith(f"**β = {best:g}**") and best == min(metrics, key=lambda b: metrics[b]["recon"])
+
+    # 3. from beta = 1 to 16: codes inside, wider posteriors, blurrier reconstructions (more mid-grey pixels)
+    assert facts[16.0].outside_3sigma < facts[1.0].outside_3sigma
+    assert facts[16.0].median_sigma > 5 * facts[1.0].median_sigma
+    x = vae.load_split("mnist", train=False).floats().numpy()[:500]
+    grey = {b: np.mean((lambda r: (r > 0.2) & (r < 0.8))(latent.reconstruct(sweep[b]["ck"].model, x)))
+            for b in (1.0, 16.0)}
+    assert grey[16.0] > grey[1.0]
+
+
+def test_lesson_3_says_what_the_maps_show(sweep):
+    lesson = LESSONS[2]
+    assert "β = 0" in lesson.text and "3σ circle" in lesson.text
+    facts = {b: s["facts"] for b, s in sweep.items()}
+    assert facts[0.0].outside_3sigma > 0.2 and rare_classes(facts[0.0])  # "far beyond ... hardly ever near some"
+    for beta in (1.0, 4.0):  # "the codes fill the prior and its samples land near every digit"
+        assert facts[beta].outside_3sigma < 0.05 and not rare_classes(facts[beta])
+    # "Set the axis range to ±50 to see where β = 0's codes go": the window holds (almost) all of them
+    assert np.mean(np.abs(sweep[0.0]["mu"][:, :2]).max(1) <= 50) > 0.99
+
+
+def test_the_beta_dial_map_shrinks_onto_the_prior_as_lesson_3_says():
+    path = bundled.BETA_DIAL.path
+    if not path.is_file():
+        pytest.skip("the beta-conditioned model is not bundled")
+    sha = vae.load_checkpoint(path).sha256
+    dial = load_dial_data(SHIPPED_DIR / dial_file_name(sha), sha)
+    rms = np.sqrt((dial.mu ** 2).sum(-1).mean(-1))  # (K,) the map's size at each beta
+    assert rms[-1] < 0.8 * rms[0] and np.all(np.diff(rms) < 0.01 * rms[0])  # shrinks, never grows by much
+    assert dial.facts(16).outside_3sigma < 0.01 < dial.facts(0.01).outside_3sigma  # "onto the prior" at 16
+
+
+def test_posterior_width_text_holds(sweep):
+    """'without it (β = 0) nothing stops the encoder making σ tiny': β = 0's posteriors are the narrowest by far."""
+    medians = {b: s["facts"].median_sigma for b, s in sweep.items()}
+    assert all(medians[0.0] * 10 < m for b, m in medians.items() if b > 0)
+    assert sorted(medians, key=medians.get) == sorted(medians)  # and sigma widens with beta
+
+
+def test_lesson_4_question_has_the_answer_it_implies(sweep):
+    """Lesson 4: 'switch the model to β = 4: fewer holes?' - it has less of the prior's mass in holes than β = 1."""
+    assert "β = 4: fewer holes?" in LESSONS[3].try_this
+    edges = analysis.grid_edges(4.0, 32)  # as the Holes map tab
+    prior = analysis.prior_mass(edges)
+    frac = {b: analysis.hole_fraction(prior, analysis.aggregate_posterior_mass(
+        sweep[b]["mu"], np.exp(0.5 * sweep[b]["logvar"]), edges)) for b in (1.0, 4.0)}
+    assert frac[4.0] < frac[1.0]
