@@ -56,6 +56,34 @@ def tiny_ckpt(tmp_path_factory, mnist_test) -> Path:
     return make_checkpoint(tmp_path_factory.mktemp("ck") / "tiny.pt", mnist_test)
 
 
+def make_finished_run(runs_dir: Path, checkpoint: Path, run_id: str = "20250101-000000-tiny") -> Path:
+    """A run folder as a finished `python -m vae train --run-dir` leaves it (run.json, progress.json, the checkpoint,
+    two replay frames), without training or a process: for tests of the pages that list runs."""
+    import numpy as np
+
+    from vae import runs
+    from vae.config import config_to_dict
+
+    ck = vae.load_checkpoint(checkpoint)
+    run_dir = Path(runs_dir) / run_id
+    (run_dir / "latents").mkdir(parents=True)
+    shutil.copy(checkpoint, run_dir / "checkpoint.pt")
+    history = ck.history or [{"epoch": e + 1, "train_neg_elbo": 200.0 - e, "train_recon": 190.0 - e,
+                              "train_kl": 10.0} for e in range(ck.epoch)]
+    runs.write_json_atomic(run_dir / "run.json", {
+        "name": ck.name, "demo": True, "pid": None, "created_at": 0.0, "command": ["python", "-m", "vae", "train"],
+        "model_config": config_to_dict(ck.model_config), "train_config": config_to_dict(ck.train_config)})
+    runs.write_json_atomic(run_dir / "progress.json", {
+        "state": "finished", "epoch": ck.epoch, "epochs": ck.epoch, "fraction": 1.0, "history": history,
+        "last": {}, "message": ""})
+    rng = np.random.default_rng(0)
+    np.save(run_dir / "latents" / "labels.npy", np.arange(100) % 10)
+    for epoch in (0, ck.epoch):
+        np.save(run_dir / "latents" / f"epoch_{epoch:04d}.npy",
+                rng.standard_normal((100, ck.model_config.latent_dim)).astype(np.float32))
+    return run_dir
+
+
 # ---- browser harness -------------------------------------------------------------------------------------------
 
 def browser_or_skip():
