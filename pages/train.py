@@ -226,6 +226,10 @@ def snapshot_key(run_dir) -> tuple[int, float]:
 def use_in_sidebar(path: str, dataset: str) -> None:
     st.session_state["dataset"] = dataset
     st.session_state["model_path"] = path
+    # The button is drawn in the run panel, a fragment, and a click there reruns only the fragment: the sidebar's
+    # picker was not redrawn, kept showing the old model, and sent it back with the next click or page switch.
+    # st.rerun() in a callback widens this interaction's rerun to the whole app.
+    st.rerun()
 
 
 def run_controls(s: runs.RunStatus) -> None:
@@ -324,6 +328,7 @@ def pick_run(all_runs: list[runs.RunStatus]):
     # An active run's epoch count would go stale here (only the panel below is redrawn while it trains).
     labels = {r.run_id: f"{r.name} · {STATE_LABELS.get(r.state, r.state)}"
                         + ("" if r.active else f" · {r.epoch}/{r.epochs} epochs") for r in all_runs}
+    state.resend_if_relabelled("train_run", labels[st.session_state["train_run"]])  # "starting" -> "finished"
     st.selectbox("Run", ids, format_func=labels.get, key="train_run")
     return next(r for r in all_runs if r.run_id == st.session_state["train_run"])
 

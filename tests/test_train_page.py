@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -12,7 +14,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import vae
-from vae import runs
+from app_browser import Browser
+from conftest import make_finished_run
+from vae import bundled, runs
 
 ROOT = Path(__file__).resolve().parent.parent
 PAGE = str(ROOT / "pages" / "train.py")
@@ -182,3 +186,54 @@ def test_stopping_another_browsers_run_asks_first_and_ones_own_does_not(runs_dir
     button(teacher, "⏹ Stop").click().run()  # the browser that (re)started it stops it at once
     assert not asks_before_stopping(teacher) and (run.run_dir / "stop").exists()
     poll(teacher, lambda at: runs.read_status(run.run_dir).state == "stopped", "the run to stop again")
+
+# ---- with app.py, as a browser drives it: the sidebar, fragments, and what a selectbox shows -------------------------
+
+def open_train_in_app(monkeypatch) -> Browser:
+    browser = Browser(AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT_S), monkeypatch)
+    browser.load()
+    at = browser.switch_page("pages/train.py")
+    assert not at.exception, at.exception
+    return browser
+
+
+def test_use_in_the_sidebar_selects_the_run_in_the_sidebar_and_on_other_pages(runs_dir, tiny_ckpt, monkeypatch):
+    # The button is drawn in the run panel, a fragment: a click there reruns only the fragment unless the app asks
+    # for more, and the sidebar kept showing (and sending back) the default model. Clicked twice, as reported.
+    run = make_finished_run(runs_dir, tiny_ckpt)
+    browser = open_train_in_app(monkeypatch)
+    at = browser.at
+    picker = lambda: at.sidebar.selectbox(key="model_path")  # noqa: E731
+    assert browser.shown_label(picker()) == bundled.DEFAULT.name
+    for _ in range(2):
+        browser.interact(button(at, "Use in the sidebar").click())
+        assert not at.exception, at.exception
+        assert browser.shown_label(picker()) == "Your run: tiny mlp (1 epochs)"
+    browser.switch_page("pages/explore.py")
+    assert not at.exception, at.exception
+    assert at.session_state["model_path"] == str(run / "checkpoint.pt")
+    assert any(c.value.startswith("Model: tiny mlp") for c in at.caption)
+
+
+def test_the_run_picker_shows_the_state_a_run_ended_in(runs_dir, tiny_ckpt, monkeypatch):
+    # A run that is starting (progress.json says so and its process lives), then finishes while the page polls it.
+    run = make_finished_run(runs_dir, tiny_ckpt)
+    progress = runs.read_json(run / "progress.json")
+    runs.write_json_atomic(run / "progress.json", {**progress, "state": "loading", "history": [], "epoch": 0})
+    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)", str(run.resolve())])
+    try:
+        info = runs.read_json(run / "run.json")
+        runs.write_json_atomic(run / "run.json", {**info, "pid": process.pid})
+        browser = open_train_in_app(monkeypatch)
+        at = browser.at
+        assert browser.shown_label(at.selectbox(key="train_run")).endswith("starting")
+        panel = browser.fragment_of[at.button(key="tr_stop").id]  # the run panel, polled by its own timer
+        runs.write_json_atomic(run / "progress.json", progress)  # the run finished...
+    finally:
+        process.kill()  # ... and its process ended
+        process.wait()
+    browser.tick(panel)  # the panel notices and redraws the whole page
+    assert not at.exception, at.exception
+    assert browser.shown_label(at.selectbox(key="train_run")).endswith("finished · 1/1 epochs")
+    browser.rerun()  # the next interaction sends the label back: the same run stays selected
+    assert at.session_state["train_run"] == run.name

@@ -164,11 +164,27 @@ def sidebar() -> None:
             if st.session_state["model_path"] not in paths:
                 st.session_state["model_path"] = paths[0]
             labels = {c.path: c.label for c in choices}
+            resend_if_relabelled("model_path", labels[st.session_state["model_path"]])  # "(3 epochs)" -> "(5 epochs)"
             st.selectbox("Model", paths, format_func=labels.get, key="model_path")
         else:
             st.info(f"No model trained on {DATASETS[dataset]} yet: train one on the Train page, or load one below.")
         checkpoint_uploader()
         st.toggle("Large type (projector)", key="large_type")
+
+
+def resend_if_relabelled(key: str, label: str) -> None:
+    """Call just before drawing a keyed selectbox whose selected option's label can change while the value stays
+    (a run that finished, a checkpoint with more epochs).
+
+    A browser keeps showing the label a selectbox was drawn with until the server sets its value; new options under
+    an unchanged value do not count. It would go on showing the old label, and send it back with the next
+    interaction, where it matches no option and reaches the script as that str. Setting the value again (before
+    the widget is drawn) makes Streamlit send the new label.
+    """
+    shown = f"_label_shown_{key}"
+    if st.session_state.get(shown, label) != label and key in st.session_state:
+        st.session_state[key] = st.session_state[key]
+    st.session_state[shown] = label
 
 
 # ---- uploaded checkpoints ---------------------------------------------------------------------------------------
