@@ -1,8 +1,12 @@
 """VAE latent-space explorer: the router and the shared sidebar. Pages live in pages/, the maths in vae/."""
+from pathlib import Path
+
 import streamlit as st
 
 from ui.lessons import follow_lesson_switch, lesson_sidebar
 from ui.state import sidebar, warm_up_torch
+
+FAVICON = Path(__file__).resolve().parent / "assets" / "favicon.png"
 
 # Streamlit sizes text in rem, so scaling the root font enlarges all of it (widgets, tables, LaTeX) for a projector.
 LARGE_TYPE_CSS = """<style>
@@ -13,8 +17,10 @@ html { font-size: 22px; }
 
 
 def run() -> None:
-    # A Material icon, not an emoji: an emoji makes Streamlit load its emoji catalogue (~0.2 s of the cold start).
-    st.set_page_config(page_title="VAE latent-space explorer", page_icon=":material/scatter_plot:", layout="wide")
+    # A PNG of our own, served by this server: a Material icon as the favicon is fetched from fonts.gstatic.com,
+    # which an offline classroom cannot reach; an emoji makes Streamlit load its emoji catalogue (~0.2 s of the
+    # cold start).
+    st.set_page_config(page_title="VAE latent-space explorer", page_icon=FAVICON, layout="wide")
     page = st.navigation({
         "Explore": [
             st.Page("pages/explore.py", title="Explore the latent space", icon=":material/explore:", default=True),

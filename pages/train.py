@@ -25,9 +25,14 @@ PRESET_LABELS = {
     "conv-2d": "2-D conv (like the Keras example)",
 }
 LEARNING_RATES = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2]
-STATE_LABELS = {"starting": "🟡 starting", "running": "🟢 training", "stopping": "🟡 stopping",
-                "finished": "✅ finished", "stopped": "⏹️ stopped", "failed": "❌ failed",
-                "interrupted": "⚠️ interrupted"}
+# Words in the Run selector (options are plain text), a Material icon beside them in the panel: emoji show as empty
+# boxes on a computer without an emoji font, and the icons come with Streamlit (no font from the internet).
+STATE_LABELS = {"starting": "starting", "running": "training", "stopping": "stopping", "finished": "finished",
+                "stopped": "stopped", "failed": "failed", "interrupted": "interrupted"}
+STATE_ICONS = {"starting": ":orange[:material/hourglass_top:]", "running": ":green[:material/play_circle:]",
+               "stopping": ":orange[:material/hourglass_bottom:]", "finished": ":green[:material/check_circle:]",
+               "stopped": ":gray[:material/stop_circle:]", "failed": ":red[:material/error:]",
+               "interrupted": ":orange[:material/warning:]"}
 
 
 # ---- the configuration form ------------------------------------------------------------------------------------
@@ -118,7 +123,7 @@ def stop_button(s: runs.RunStatus, where) -> None:
             st.session_state["tr_confirm_stop"] = None
             st.rerun()
         return
-    if where.button("⏹ Stop", key="tr_stop", disabled=s.state == "stopping",
+    if where.button("Stop", icon=":material/stop:", key="tr_stop", disabled=s.state == "stopping",
                     help="Stops at the next step; the last completed epoch stays saved."):
         if s.run_id in st.session_state.get("tr_mine", []):
             runs.request_stop(s.run_dir)
@@ -281,7 +286,7 @@ def run_panel(run_dir) -> None:
     if st.session_state.get("tr_was_active") and not s.active:
         st.session_state["tr_was_active"] = False
         st.rerun()  # the run just ended: redraw the whole page (replay, model picker), and stop polling
-    st.markdown(f"**{s.name}** · {STATE_LABELS.get(s.state, s.state)}")
+    st.markdown(f"{STATE_ICONS.get(s.state, '')} **{s.name}** · {STATE_LABELS.get(s.state, s.state)}")
     if s.active:
         current = min(s.epoch + 1, s.epochs) if s.state != "starting" else 0
         eta = "" if s.eta_s is None else f" · about {format_seconds(s.eta_s)} left"

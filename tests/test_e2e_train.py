@@ -96,16 +96,16 @@ def test_train_watch_kill_restart_resume(scratch, page):
         server, url = start_streamlit(str(ROOT / "app.py"), env=env, cwd=scratch)
         page.goto(url + "/train", timeout=TIMEOUT_MS)
         wait_for_app(page, TIMEOUT_MS)
-        wait_for_text(page, "🟢 training")  # found again by pid after the restart
+        wait_for_text(page, "· training")  # found again by pid after the restart
 
         os.kill(run.pid, signal.SIGKILL)  # now the training process dies too
-        wait_for_text(page, "⚠️ interrupted")
+        wait_for_text(page, "· interrupted")
         screenshot(page, "e2e-2-interrupted.png")
         saved = runs.read_status(run.run_dir).epoch
         assert saved >= 1 and page.get_by_text(f"Epoch {saved} of {EPOCHS} is saved").count() == 1
 
         page.get_by_role("button", name="▶ Resume").click()
-        wait_for_text(page, "✅ finished")
+        wait_for_text(page, "· finished")
         wait_for_app(page, TIMEOUT_MS)
         assert train_points(page) == EPOCHS
         screenshot(page, "e2e-3-finished.png")

@@ -53,7 +53,7 @@ def test_lesson_box_next_and_end():
     at.button(key="lesson_end").click().run()
     assert not at.exception
     assert at.session_state["lesson"] == 0
-    assert not [m for m in at.markdown if m.value.startswith("#### 🎓")]
+    assert not [m for m in at.markdown if m.value.startswith("#### :material/school: Lesson")]
 
 
 def test_sidebar_picker_starts_a_lesson():

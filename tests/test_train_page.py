@@ -124,7 +124,7 @@ def test_a_tiny_run_shows_live_progress_then_lands_in_the_picker(runs_dir):
     poll(at, lambda at: any("finished" in m.value for m in at.markdown), "the run to finish")
     assert any("3 of 3 epochs done" in t for t in progress_texts(at))
     [label] = at.selectbox(key="train_run").options
-    assert label == "tiny [demo: trained on the test split] · ✅ finished · 3/3 epochs"
+    assert label == "tiny [demo: trained on the test split] · finished · 3/3 epochs"
     assert len(at.get("plotly_chart")) == 3  # loss curves, live latent map, replay
     assert any("Epoch 0 is the untrained model" in c.value for c in at.caption)  # the replay starts before training
     assert button(at, "Use in the sidebar")
@@ -144,7 +144,7 @@ def test_killed_run_offers_resume_and_resumes(runs_dir):
     [run] = runs.list_runs(runs_dir)
     poll(at, lambda at: runs.read_status(run.run_dir).epoch >= 1, "the first epoch")
     os.kill(runs.read_status(run.run_dir).pid, signal.SIGKILL)
-    poll(at, lambda at: any("⚠️ interrupted" in m.value for m in at.markdown), "the page to notice")
+    poll(at, lambda at: any("· interrupted" in m.value for m in at.markdown), "the page to notice")
     assert any("Resume continues" in w.value for w in at.warning)
 
     button(at, "▶ Resume").click().run()
@@ -165,8 +165,8 @@ def test_stopping_another_browsers_run_asks_first_and_ones_own_does_not(runs_dir
     poll(teacher, lambda at: runs.read_status(run.run_dir).epoch >= 1, "the first epoch")
 
     student = open_page()  # another browser: it sees the one shared run
-    assert student.selectbox(key="train_run").options[0].endswith("🟢 training")  # no epoch count to go stale
-    button(student, "⏹ Stop").click().run()
+    assert student.selectbox(key="train_run").options[0].endswith("· training")  # no epoch count to go stale
+    student.button(key="tr_stop").click().run()
     assert not student.exception
     assert asks_before_stopping(student)
     assert not (run.run_dir / "stop").exists()  # asked, not yet stopped
@@ -174,7 +174,7 @@ def test_stopping_another_browsers_run_asks_first_and_ones_own_does_not(runs_dir
     assert not asks_before_stopping(student) and not (run.run_dir / "stop").exists()
     assert runs.read_status(run.run_dir).active
 
-    button(student, "⏹ Stop").click().run()
+    student.button(key="tr_stop").click().run()
     button(student, "Stop it for everyone").click().run()
     assert (run.run_dir / "stop").exists()
     poll(student, lambda at: runs.read_status(run.run_dir).state == "stopped", "the run to stop")
@@ -183,9 +183,10 @@ def test_stopping_another_browsers_run_asks_first_and_ones_own_does_not(runs_dir
     button(teacher, "▶ Resume").click().run()
     poll(teacher, lambda at: runs.read_status(run.run_dir).state == "running", "the resumed run")
     assert not (run.run_dir / "stop").exists()
-    button(teacher, "⏹ Stop").click().run()  # the browser that (re)started it stops it at once
+    teacher.button(key="tr_stop").click().run()  # the browser that (re)started it stops it at once
     assert not asks_before_stopping(teacher) and (run.run_dir / "stop").exists()
     poll(teacher, lambda at: runs.read_status(run.run_dir).state == "stopped", "the run to stop again")
+
 
 # ---- with app.py, as a browser drives it: the sidebar, fragments, and what a selectbox shows -------------------------
 
