@@ -17,6 +17,7 @@ from ui.lessons import lesson_box
 from ui.plots import latent_scatter_figure, selected_customdata
 from ui.state import init_state, load_model, model_choices, test_arrays, test_split
 from vae import analysis, bundled
+from vae.evaluation import has_full_metrics
 from vae import latent as lat
 
 TABS = ["β dial (one model)", "Trained separately", "Rate–distortion", "Posterior width", "KL per dimension",
@@ -37,9 +38,18 @@ def sweep_models() -> dict[float, str]:
 
 # ---- cached computations, keyed by the checkpoint's content hash (sha) -------------------------------------------
 
-@st.cache_data(show_spinner=False, max_entries=64)
 def evaluation(path: str, sha: str) -> dict:
-    """The test metrics of one checkpoint: the very function `python -m vae evaluate CKPT --json` calls."""
+    """The test metrics of one checkpoint, as `python -m vae evaluate CKPT --json` gives them: recorded in the
+    checkpoint by `evaluate --record` (the bundled models) or by the app's training process when a run ends;
+    computed here (once per file) only for a checkpoint that has none."""
+    ck = _ck(path)
+    if has_full_metrics(ck):
+        return ck.metrics
+    return _evaluate(path, sha)
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _evaluate(path: str, sha: str) -> dict:
     ck = _ck(path)
     return vae.evaluate_checkpoint(ck, test_split=test_split(ck.dataset))
 
@@ -180,12 +190,20 @@ def rate_distortion(models: dict[float, str]) -> None:
     st.plotly_chart(kl_figures.rate_distortion_figure(sweep, others), width="stretch", key="kl_rd_chart")
     rows = [{"model": p["label"], "β": p.get("beta", _ck(p["path"]).train_config.beta), "KL (rate)": p["kl"],
              "recon NLL (distortion)": p["recon"], "−ELBO": p["neg_elbo"], "active units": p["active_units"],
-             "checkpoint": p["path"]} for p in sweep + others]
+             "file": _shown_path(p["path"])} for p in sweep + others]
     st.dataframe(rows, hide_index=True, key="kl_rd_table",
                  column_config={k: st.column_config.NumberColumn(format="%.3f")
                                 for k in ("KL (rate)", "recon NLL (distortion)", "−ELBO")})
     if not own:
         st.caption("Your own runs appear here once they finish or are stopped on the Train page.")
+
+
+def _shown_path(path: str) -> str:
+    """A checkpoint's path as a class may see it: relative to the app's folder, never the server's absolute path."""
+    try:
+        return str(Path(path).resolve().relative_to(Path.cwd().resolve()))
+    except ValueError:
+        return Path(path).name
 
 
 def _rd(m: dict) -> dict:

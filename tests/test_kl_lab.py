@@ -80,11 +80,14 @@ def test_rate_distortion_numbers_equal_vae_evaluate(tmp_path, monkeypatch, mnist
     at = kl_lab(TABS[1])
     assert not at.exception
     table = at.dataframe[0].value
-    rows = {Path(r["checkpoint"]).resolve(): r for r in table.to_dict("records")}
-    assert {Path(p).resolve() for p in (str(bundled.by_key(k).path) for k in bundled.BETA_SWEEP.values())} <= set(rows)
-    for path in (bundled.by_key("mnist-2d-beta1").path, own):
+    rows = {r["model"]: r for r in table.to_dict("records")}
+    assert {f"β = {b:g}" for b in bundled.BETA_SWEEP} <= set(rows)
+    assert all(not str(r["file"]).startswith("/") for r in rows.values())  # no server paths on the projector
+    own_label = next(label for label in rows if label.startswith("Your run"))
+    assert rows[own_label]["file"] == str(Path("runs") / "app" / "my-run" / "checkpoint.pt")
+    for path, label in ((bundled.by_key("mnist-2d-beta1").path, "β = 1"), (own, own_label)):
         cli = cli_evaluate(path)
-        row = rows[Path(path).resolve()]
+        row = rows[label]
         # Exactly equal: the page calls the same function on the same data, and JSON round-trips floats.
         assert (row["KL (rate)"], row["recon NLL (distortion)"], row["−ELBO"], row["active units"]) == \
                (cli["kl"], cli["recon"], cli["neg_elbo"], cli["active_units"])

@@ -109,6 +109,9 @@ def test_killed_run_is_interrupted_keeps_its_epoch_and_resumes(runs_dir):
     assert ck.epoch == 5 and [h["epoch"] for h in ck.history] == [1, 2, 3, 4, 5]
     assert ck.history[:saved.epoch] == saved.history  # the resumed run continued, it did not start over
     assert runs.load_snapshots(run_dir)[0] == [0, 1, 2, 3, 4, 5]  # the resumed process did not redo epoch 0
+    # the finished run recorded its full test metrics, so the KL lab's rate-distortion tab need not evaluate it
+    from vae.evaluation import has_full_metrics
+    assert has_full_metrics(ck) and ck.metrics["neg_elbo"] == pytest.approx(ck.metrics["recon"] + ck.metrics["kl"])
 
 
 def test_a_vanished_process_without_an_epoch_reads_as_failed(runs_dir):

@@ -169,7 +169,9 @@ def cmd_train(args) -> int:
         print(f"\ninterrupted: the last completed epoch is saved in {args.out}" if args.out else "\ninterrupted",
               file=sys.stderr)
         return 130
-    if reporter:
+    if reporter:  # a finished app run: record the full test metrics now, so the KL lab need not evaluate it
+        if args.out and result.history and not result.stopped:  # (a stop is shown at once, not after this)
+            _record_metrics(args.out, test_split)
         reporter.finish("stopped" if result.stopped else "finished")
     m = result.metrics
     summary = {"epochs": len(result.history), "samples_per_s": round(result.samples_per_s, 1),
@@ -186,8 +188,26 @@ def cmd_train(args) -> int:
     return 0
 
 
+def _save_metrics(path, ck, out: dict) -> None:
+    """Store an evaluate_checkpoint result in the checkpoint, where `vae models` and the app read it."""
+    from .checkpoint import save_checkpoint
+
+    metrics = {**ck.metrics, **{k: v for k, v in out.items() if k != "kl_per_dim"}}
+    save_checkpoint(path, ck.model, ck.train_config, history=ck.history, metrics=metrics, dataset=ck.dataset,
+                    epoch=ck.epoch, name=ck.name, resume_state=ck.resume_state, half=ck.half)
+
+
+def _record_metrics(path, test_split) -> None:
+    """Evaluate a checkpoint on the test split and store the result in it, as `vae evaluate --record` does."""
+    from .checkpoint import load_checkpoint
+    from .evaluation import evaluate_checkpoint
+
+    ck = load_checkpoint(path)
+    _save_metrics(path, ck, evaluate_checkpoint(ck, test_split=test_split))
+
+
 def cmd_evaluate(args) -> int:
-    from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+    from .checkpoint import CheckpointError, load_checkpoint
     from .data import DataUnavailableError
     from .evaluation import evaluate_checkpoint
 
@@ -203,11 +223,8 @@ def cmd_evaluate(args) -> int:
     except ValueError as exc:  # --beta on an ordinary model, or outside a conditioned model's range
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    if args.record:  # store the figures in the checkpoint, where `vae models` and the app read them
-        metrics = {**ck.metrics, **{k: v for k, v in out.items() if k != "kl_per_dim"}}
-        save_checkpoint(args.checkpoint, ck.model, ck.train_config, history=ck.history, metrics=metrics,
-                        dataset=ck.dataset, epoch=ck.epoch, name=ck.name, resume_state=ck.resume_state,
-                        half=ck.half)
+    if args.record:
+        _save_metrics(args.checkpoint, ck, out)
     if args.json:
         print(json.dumps(out))
     else:

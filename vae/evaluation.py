@@ -16,6 +16,14 @@ def test_images(split: Split, binarize: str):
     return binarize_fixed(x, TEST_BINARIZE_SEED) if binarize == "dynamic" else x
 
 
+def has_full_metrics(ck: Checkpoint) -> bool:
+    """Whether the checkpoint's recorded metrics are a whole evaluate_checkpoint result at its own binarisation
+    (written by `vae evaluate --record`, or by an app run's training process as it ends)."""
+    m = ck.metrics
+    return {"neg_elbo", "recon", "kl", "active_units", "n_test"} <= set(m) and \
+        m.get("binarize") == ck.train_config.binarize and m.get("n_test") == 10000
+
+
 def evaluate_checkpoint(ck: Checkpoint, iw_samples: int = 0, binarize: str | None = None,
                         data_dir: str | os.PathLike | None = None, test_split: Split | None = None,
                         limit: int = 0, beta: float | None = None) -> dict:

@@ -211,6 +211,8 @@ def train_command(run_dir: Path, model_cfg: ModelConfig, train_cfg: TrainConfig,
             if f.name == "image_size":
                 continue
             value = getattr(cfg, f.name)
+            if value is None:  # an optional field left unset (beta_range): its flag's default
+                continue
             value = ",".join(str(v) for v in value) if isinstance(value, tuple) else str(value)
             cmd += ["--" + f.name.replace("_", "-"), value]
     ck = str((run_dir / "checkpoint.pt").resolve())
