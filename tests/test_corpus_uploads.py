@@ -142,3 +142,14 @@ def test_too_many_images_at_once_are_capped():
     names = ["digit_mnist.png"] * (MAX_UPLOADS + 2)
     at = upload_images(names)
     assert any(f"showing the first {MAX_UPLOADS}" in w.value for w in at.warning)
+
+
+def test_a_beta_conditioned_checkpoint_is_refused_with_a_pointer_to_the_dial(sidebar_app, runs_dir, tmp_path):
+    """The pages show models trained for one beta; a --beta-range model would need a beta everywhere."""
+    import vae
+    model = vae.VAE(vae.ModelConfig(hidden=(8,), beta_range=(0.01, 16)))
+    vae.save_checkpoint(tmp_path / "dial.pt", model, vae.TrainConfig())
+    before = sidebar_app.session_state["model_path"]
+    upload(sidebar_app, "dial.pt", (tmp_path / "dial.pt").read_bytes())
+    assert len(sidebar_app.error) == 1 and "β dial" in sidebar_app.error[0].value
+    assert sidebar_app.session_state["model_path"] == before and not list(runs_dir.glob("*/checkpoint.pt"))

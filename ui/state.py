@@ -237,6 +237,9 @@ def _unusable_here(ck: vae.Checkpoint) -> str:
     if ck.dataset not in DATASETS:
         return (f"It was trained on {ck.dataset!r}; this app works with "
                 f"{', '.join(DATASETS.values())}.")
+    if ck.model_config.beta_range is not None:
+        return ("It is one model for a range of β (trained with --beta-range); these pages show models trained "
+                "for one β. The KL lab's β dial shows the bundled one.")
     if ck.model_config.image_size != 28:
         size = ck.model_config.image_size
         return f"It works on {size} × {size} images; this app shows 28 × 28 digits."
