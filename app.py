@@ -9,10 +9,14 @@ from ui.state import sidebar, warm_up_torch
 FAVICON = Path(__file__).resolve().parent / "assets" / "favicon.png"
 
 # Streamlit sizes text in rem, so scaling the root font enlarges all of it (widgets, tables, LaTeX) for a projector.
+# A projector's 720 rows are few: titles shrink back and the page starts higher, so a page's content (not its
+# heading) fills the first screen.
 LARGE_TYPE_CSS = """<style>
 html { font-size: 22px; }
 [data-testid="stSidebar"] { min-width: 380px; }
 .katex { font-size: 1.3em; }
+h1 { font-size: 1.9rem !important; padding-top: 0 !important; }
+[data-testid="stMainBlockContainer"] { padding-top: 2.2rem; }
 </style>"""
 
 
