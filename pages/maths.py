@@ -14,6 +14,7 @@ from ui.state import current_checkpoint, init_state, load_model, test_split
 from vae import analysis
 from vae import latent as lat
 
+VISIBLE = 32 / 255  # a difference in grey level that is plain to see on a projector
 TABS = ["1 · Encoder output", "2 · Reparameterisation", "3 · Closed-form KL", "4 · The ELBO"]
 N_CHOICES = [10, 30, 100, 300, 1000, 3000, 10000, 100000]
 
@@ -84,10 +85,18 @@ def reparameterisation(ck, d: analysis.DigitELBO) -> None:
         st.caption(f"(first 4 of {len(d.mu)} dimensions)")
     st.markdown("**Eight draws of z, decoded** (first: the one written out above), and the decoded mean μ:")
     decoded = lat.decode(ck.model, z.astype(np.float32))
+    at_mu = lat.decode(ck.model, d.mu[None].astype(np.float32))[0]
     c1, c2 = st.columns([8, 1])
     c1.image(im.to_uint8(im.grid(decoded, nrow=8), 4), output_format="PNG")
-    c2.image(im.to_uint8(lat.decode(ck.model, d.mu[None].astype(np.float32))[0], 4), output_format="PNG",
-             caption="μ")
+    c2.image(im.to_uint8(at_mu, 4), output_format="PNG", caption="μ")
+    # With a small σ the eight digits look alike: show where they differ, magnified, and say by how much.
+    magnified, factor, largest = analysis.magnified_difference(decoded, at_mu)
+    c1.image(im.to_uint8(im.grid(magnified, nrow=8), 4), output_format="PNG")
+    visible = int((np.abs(decoded - at_mu) > VISIBLE).sum())
+    c1.caption(f"Above: each draw's difference from the digit decoded at μ, **magnified {factor}×** (black: no "
+               f"difference). The largest is {largest * 255:.0f} of 255 grey levels; {visible} of the "
+               f"{decoded[..., 0].size * 28:,} pixels differ by more than {VISIBLE * 255:.0f} (σ here: "
+               f"{', '.join(f'{s:.3f}' for s in sigma[:4])}).")
 
 
 def closed_form_kl(ck, d: analysis.DigitELBO) -> None:

@@ -114,3 +114,25 @@ def test_lesson_4_question_has_the_answer_it_implies(sweep):
     frac = {b: analysis.hole_fraction(prior, analysis.aggregate_posterior_mass(
         sweep[b]["mu"], np.exp(0.5 * sweep[b]["logvar"]), edges)) for b in (1.0, 4.0)}
     assert frac[4.0] < frac[1.0]
+
+
+def test_lesson_2_the_draws_differ_in_a_few_pixels_and_the_magnified_row_shows_where():
+    """Lesson 2: 'they differ only in a few pixels: the row under them shows where, magnified'."""
+    from conftest import ROOT, open_app_page
+    assert "only in a few pixels" in LESSONS[1].try_this and "magnified" in LESSONS[1].try_this
+    for seed in (0, 1, 2):  # the first draws a class sees, and after 'Draw new ε'
+        at = open_app_page(str(ROOT / "pages" / "maths.py"), maths_tab="2 · Reparameterisation",
+                           maths_eps_seed=seed)
+        caption = next(c.value for c in at.caption if "magnified" in c.value)
+        factor = int(caption.split("magnified ")[1].split("×")[0])
+        largest = int(caption.split("The largest is ")[1].split(" of 255")[0])
+        visible = int(caption.split("grey levels; ")[1].split(" of the")[0])
+        assert largest > 0 and factor > 1  # the draws do differ, and the row magnifies it
+        assert visible < 0.03 * 8 * 784, caption  # "only in a few pixels"
+    # the same, computed here from the default model for the first test digit
+    ck = vae.load_checkpoint(bundled.DEFAULT.path)
+    x = vae.load_split("mnist", train=False).floats().numpy()[:1]
+    mu, sigma = latent.posterior(ck.model, x)
+    draws = latent.decode(ck.model, latent.sample_posterior(np.repeat(mu, 8, 0), np.repeat(sigma, 8, 0), seed=0))
+    diff = np.abs(draws - latent.decode(ck.model, mu)[0])
+    assert 0 < diff.max() and (diff > 32 / 255).sum() < 0.03 * diff.size

@@ -52,7 +52,8 @@ LESSONS = [
            r"\sigma = e^{\frac{1}{2}\log\sigma^2}",
            "Sampling z ~ q(z|x) directly has no gradient with respect to μ and σ. Drawing the noise ε first and "
            "then computing z = μ + σ·ε moves the randomness out of the way, so back-propagation reaches the encoder.",
-           "Draw new ε a few times: every z decodes to a slightly different digit, all near the same μ.",
+           "Draw new ε a few times: each draw gives another z near μ, and another decoded digit. With this "
+           "model's small σ they differ only in a few pixels: the row under them shows where, magnified.",
            {"maths_tab": "2 · Reparameterisation", "model_path": "<default>"}),
     Lesson(3, "What KL does (β = 0, 1, 4)", "kl_lab",
            r"\mathcal{L}_\beta = \mathbb{E}_{q(z|x)}\big[-\log p(x \mid z)\big]"

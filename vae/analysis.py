@@ -239,6 +239,16 @@ def neg_elbo_levels(rates, distortions, n: int = 6) -> np.ndarray:
     return np.arange(math.floor(lo / step) * step, hi + step, step)
 
 
+def magnified_difference(images, reference, factors=(1, 2, 5, 10, 20, 50, 100, 200, 500)):
+    """|images - reference| per pixel, magnified by the largest factor in `factors` that keeps every value <= 1,
+    so a difference too faint to see becomes visible. Returns (magnified (N, H, W) in [0, 1], factor, largest
+    difference before magnifying)."""
+    diff = np.abs(np.asarray(images, np.float64) - np.asarray(reference, np.float64))
+    largest = float(diff.max()) if diff.size else 0.0
+    factor = max([f for f in factors if f * largest <= 1.0] or [1])
+    return np.clip(diff * factor, 0, 1), factor, largest
+
+
 # ---- what a model's pictures show, as numbers (the KL lab's sentences are built from these) -------------------------
 
 PRIOR_SAMPLES = 1000  # z ~ N(0, I) drawn to see where the prior's samples land among the codes
@@ -268,4 +278,5 @@ def map_facts(mu, logvar, labels, seed: int = 0) -> MapFacts:
 
 __all__ = ["Estimate", "kl_closed_form", "reparameterise", "kl_monte_carlo", "binarise", "DigitELBO", "digit_elbo",
            "encode_test_split", "log10_sigma", "CollapseCheck", "collapse_check", "grid_edges", "mu_histogram", "prior_mass",
-           "aggregate_posterior_mass", "Hole", "find_holes", "hole_fraction", "neg_elbo_levels", "MapFacts", "map_facts"]
+           "aggregate_posterior_mass", "Hole", "find_holes", "hole_fraction", "neg_elbo_levels", "MapFacts", "map_facts",
+           "magnified_difference"]
