@@ -31,6 +31,13 @@ one() {
   python -m vae train $COMMON ${EXTRA[$1]:-} --latent-dim "$dim" --beta "$beta" --epochs "$epochs" --kl-warmup "$warm" \
     --name "${NAME[$1]}" --out "runs/bundle/$1.pt" --half --json > "runs/bundle/$1.json" 2> "runs/bundle/$1.log"
   python -m vae evaluate "runs/bundle/$1.pt" --iw-samples 1000 --record --json > "runs/bundle/$1.eval.json"
+  if [ -n "${EXTRA[$1]:-}" ]; then  # the beta dial's model: also its figures at the separately trained models' betas
+    for b in 0.25 4 16; do
+      python -m vae evaluate "runs/bundle/$1.pt" --beta "$b" --record --json > "runs/bundle/$1.beta$b.json"
+    done
+    rm -f assets/beta_dial/*.npz
+    python -m vae export-dial "runs/bundle/$1.pt" --out-dir assets/beta_dial
+  fi
   cp "runs/bundle/$1.pt" "assets/models/$1.pt"
   if [ "$1" = mnist-2d-beta1 ]; then  # the default model's NumPy form: the Explore page's cold start needs no torch
     rm -f assets/numpy_models/*.npz

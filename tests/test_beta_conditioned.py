@@ -158,6 +158,16 @@ def test_cli_evaluate_at_a_beta_equals_a_direct_computation(dial_ckpt, mnist_tes
     assert out["objective"] == pytest.approx(direct["recon"] + 4 * direct["kl"], rel=1e-6)
 
 
+def test_cli_records_each_beta_apart(dial_ckpt, tmp_path):
+    path = tmp_path / "copy.pt"
+    path.write_bytes(dial_ckpt.read_bytes())
+    for beta in ("4", "1"):
+        assert run("evaluate", str(path), "--beta", beta, "--limit", "100", "--record").returncode == 0
+    metrics = vae.load_checkpoint(path).metrics
+    assert set(metrics["at_beta"]) == {"4", "1"} and metrics["at_beta"]["4"]["beta"] == 4
+    assert metrics["neg_elbo"] == metrics["at_beta"]["1"]["neg_elbo"]  # beta = 1 also at the top, for `models`
+
+
 def test_cli_refuses_a_beta_outside_the_range_or_on_an_ordinary_model(dial_ckpt, tiny_ckpt):
     for ckpt, beta in ((dial_ckpt, "20"), (tiny_ckpt, "1")):
         r = run("evaluate", str(ckpt), "--beta", beta, "--limit", "50")
@@ -176,3 +186,24 @@ def test_cli_models_lists_every_beta_range():
         else:
             lo, hi = row["beta_range"]
             assert row["beta"] is None and 0 < lo < hi
+
+
+def test_the_bundled_dial_model_matches_its_recorded_metrics_and_dial_data(mnist_test):
+    """README's table comes from these records (assets/train_models.sh: evaluate --beta B --record)."""
+    from vae import bundled
+    from vae.beta_dial import SHIPPED_DIR, dial_file_name
+    path = bundled.BETA_DIAL.path
+    if not path.is_file():
+        pytest.skip("the beta-conditioned model is not bundled")
+    ck = vae.load_checkpoint(path)
+    assert ck.model_config.beta_range == RANGE and ck.train_config.binarize == "dynamic"
+    for beta in (0.25, 1.0, 4.0, 16.0):
+        recorded = ck.metrics["at_beta"][f"{beta:g}"]
+        fresh = vae.evaluate_checkpoint(ck, test_split=mnist_test, beta=beta)
+        for key in ("neg_elbo", "recon", "kl", "objective"):
+            assert recorded[key] == pytest.approx(fresh[key], abs=0.02), (beta, key)
+    assert "nll_iw" in ck.metrics["at_beta"]["1"] and ck.metrics["neg_elbo"] == ck.metrics["at_beta"]["1"]["neg_elbo"]
+    dial = load_dial_data(SHIPPED_DIR / dial_file_name(ck.sha256), ck.sha256)  # shipped for this very file
+    top = ck.metrics["at_beta"]["16"]
+    assert dial.rate[-1] == pytest.approx(top["kl"], abs=0.02)
+    assert dial.distortion[-1] == pytest.approx(top["recon"], abs=0.02)

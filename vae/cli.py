@@ -189,10 +189,18 @@ def cmd_train(args) -> int:
 
 
 def _save_metrics(path, ck, out: dict) -> None:
-    """Store an evaluate_checkpoint result in the checkpoint, where `vae models` and the app read it."""
+    """Store an evaluate_checkpoint result in the checkpoint, where `vae models` and the app read it. A
+    beta-conditioned model keeps one entry per beta under "at_beta" (and beta = 1's at the top, as others)."""
     from .checkpoint import save_checkpoint
+    from .train import reference_beta
 
-    metrics = {**ck.metrics, **{k: v for k, v in out.items() if k != "kl_per_dim"}}
+    out = {k: v for k, v in out.items() if k != "kl_per_dim"}
+    metrics = dict(ck.metrics)
+    if ck.model_config.beta_range is not None:
+        metrics["at_beta"] = {**metrics.get("at_beta", {}), f"{out['beta']:g}": out}
+        if out["beta"] != reference_beta(ck.model_config):
+            out = {}
+    metrics.update(out)
     save_checkpoint(path, ck.model, ck.train_config, history=ck.history, metrics=metrics, dataset=ck.dataset,
                     epoch=ck.epoch, name=ck.name, resume_state=ck.resume_state, half=ck.half)
 
