@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from typing import Sequence
 
 import numpy as np
@@ -141,3 +142,113 @@ def selected_customdata(event) -> int | None:
         if len(data) and isinstance(data[0], (int, float, np.number)):
             return int(data[0])
     return None
+
+
+# ---- large type (the sidebar's projector toggle) -----------------------------------------------------------------
+
+LARGE_FONT_PX = 18  # a chart's text with large type: ticks, legend, hover, annotations (Plotly's default is 12)
+LARGE_FONT_SCALE = LARGE_FONT_PX / 12  # a size a figure sets itself grows as much
+_AXIS_KEY = re.compile(r"^[xy]axis\d*$")
+
+
+def _text(value) -> dict:
+    """A title as a dict: Plotly takes a plain string too."""
+    return dict(value) if isinstance(value, dict) else {"text": value}
+
+
+def _font(owner: dict, key: str = "font", px: float = LARGE_FONT_PX) -> None:
+    """owner[key].size: scaled where the figure set one, else px. Replaces owner[key] with a new dict."""
+    font = dict(owner.get(key) or {})
+    size = font.get("size")
+    font["size"] = size * LARGE_FONT_SCALE if isinstance(size, (int, float)) else px
+    owner[key] = font
+
+
+def _titled(owner: dict, key: str, px: float) -> None:
+    if owner.get(key) is not None:
+        owner[key] = _text(owner[key])
+        _font(owner[key], px=px)
+
+
+def _large_layout(layout: dict, data: Sequence[dict]) -> dict:
+    """A new layout with larger text; `layout` (and everything in it) is left as it was. Only the dicts on the way
+    to a font are copied: the rest (typed arrays in shapes, slider steps) is shared."""
+    out = dict(layout)
+    _font(out)
+    _titled(out, "title", LARGE_FONT_PX + 4)
+    # Every axis gets explicit sizes: Streamlit's theme sets tick and title sizes on the axes of its template, so a
+    # base font alone would not reach them. Axes may be implicit (no layout key) and referenced by traces only.
+    axes = {k for k in out if _AXIS_KEY.match(k)} | {"xaxis", "yaxis"}
+    for trace in data:
+        for ref in ("xaxis", "yaxis"):
+            if isinstance(trace.get(ref), str):  # "x2" -> "xaxis2"
+                axes.add(ref[0] + "axis" + trace[ref][1:])
+    for key in axes:
+        axis = out[key] = dict(out.get(key) or {})
+        _font(axis, "tickfont")
+        _titled(axis, "title", LARGE_FONT_PX + 1)
+    legend = out["legend"] = dict(out.get("legend") or {})
+    _font(legend)
+    _titled(legend, "title", LARGE_FONT_PX)
+    hover = out["hoverlabel"] = dict(out.get("hoverlabel") or {})
+    _font(hover)
+    for key in ("annotations", "sliders", "updatemenus"):
+        if out.get(key):
+            out[key] = [dict(item) for item in out[key]]
+            for item in out[key]:
+                _font(item)
+                if key == "sliders":
+                    item["currentvalue"] = dict(item.get("currentvalue") or {})
+                    _font(item["currentvalue"])
+    return out
+
+
+def _large_trace(trace: dict) -> dict:
+    """A trace with its colour bar's text enlarged (a copy; the trace itself is left as it was)."""
+    if not isinstance(trace.get("colorbar"), dict):
+        return trace
+    bar = dict(trace["colorbar"])
+    _font(bar, "tickfont")
+    _titled(bar, "title", LARGE_FONT_PX)
+    return {**trace, "colorbar": bar}
+
+
+def large_type() -> bool:
+    """Whether the sidebar's "Large type (projector)" toggle is on in this session."""
+    import streamlit as st
+
+    return bool(st.session_state.get("large_type"))
+
+
+def scaled(fig, large: bool | None = None):
+    """The figure as this session should see it: `fig` itself with normal type; with large type a copy whose text
+    (ticks, axis and chart titles, legend, hover labels, annotations, colour bars) is about LARGE_FONT_PX and whose
+    own font sizes are scaled by as much, so a projector's back row can read it.
+
+    `fig` is never changed: figures are cached and shared between sessions (a go.Figure or a plain dict of typed
+    arrays). A go.Figure becomes a dict: st.plotly_chart turns a figure into one anyway (to_dict), and the copy costs
+    about that much again. The normal path costs nothing. Large type also changes the chart's spec, so a chart
+    drawn before the toggle is redrawn (Streamlit's theme alone sizes text once, when the chart is first drawn)."""
+    if not (large_type() if large is None else large):
+        return fig
+    if isinstance(fig, go.Figure):
+        # Copies of its traces and layout, rebuilt without validating them again (they were validated when `fig`
+        # was built; validation is most of what a copy costs). Frames (the Train page's replay) are not copied:
+        # nothing changes them, and the new figure only reads them, as st.plotly_chart's to_dict() does.
+        data = [_large_trace(trace.to_plotly_json()) for trace in fig.data]
+        large = go.Figure({"data": data, "layout": _large_layout(fig.layout.to_plotly_json(), data)}, _validate=False)
+        if fig.frames:
+            if hasattr(large, "_frame_objs"):
+                large._frame_objs = fig._frame_objs
+            else:  # another Plotly: copy them, validated
+                large.frames = fig.frames
+        return large
+    data = list(fig.get("data") or [])
+    return {**fig, "data": [_large_trace(t) for t in data], "layout": _large_layout(fig.get("layout") or {}, data)}
+
+
+def chart(fig, **kwargs):
+    """st.plotly_chart with the session's type size: every page draws its Plotly figures through this."""
+    import streamlit as st
+
+    return st.plotly_chart(scaled(fig), **kwargs)
