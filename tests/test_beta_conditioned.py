@@ -11,7 +11,8 @@ import vae
 from test_cli import run
 from vae.beta_dial import chosen_digits, dial_betas, load_dial_data, make_dial_data, save_dial_data
 from vae import evaluation
-from vae.latent import decode, export_decoder
+from vae.latent import decode
+from vae.numpy_model import export_decoder
 from vae.losses import neg_elbo
 from vae.model import BetaGate
 from vae.numpy_model import NumpyDecoder

@@ -1,4 +1,4 @@
-"""vae.latent.export_decoder: the flat format the browser's latent pad runs, and vae.numpy_model.NumpyDecoder, the
+"""vae.numpy_model.export_decoder: the flat format the browser's latent pad runs, and vae.numpy_model.NumpyDecoder, the
 same forward pass in NumPy (the Explore page's decoder), both checked against torch."""
 import numpy as np
 import pytest
@@ -6,7 +6,8 @@ import torch
 
 import vae
 from vae import latent
-from vae.latent import decode, export_decoder
+from vae.latent import decode
+from vae.numpy_model import export_decoder
 from vae.numpy_model import NumpyDecoder
 
 

@@ -16,7 +16,8 @@ import torch
 import vae
 from vae import bundled
 from conftest import CHROMIUM, CHROMIUM_ARGS, browser_or_skip
-from vae.latent import decode, export_decoder
+from vae.latent import decode
+from vae.numpy_model import export_decoder
 
 DECODER_JS = Path(__file__).resolve().parent.parent / "ui" / "components" / "latent_pad_decoder.js"
 

@@ -90,12 +90,10 @@ def dial_model(path: str, mtime: float) -> tuple[DialData, NumpyDecoder]:
     """What the KL lab's beta dial shows of a beta-conditioned checkpoint (vae.beta_dial), and its decoder in
     NumPy form. Found by the file's hash in assets/ or cache/, else computed once and saved to cache/."""
     from vae.evaluation import test_images
-    from vae.latent import export_decoder
 
     ck = load_model(path, mtime)
     name = dial_file_name(ck.sha256)
-    layers, weights = export_decoder(ck.model)
-    decoder = NumpyDecoder(tuple(layers), weights, ck.model_config.latent_dim)
+    decoder = NumpyDecoder.from_model(ck.model)
     for folder in DIAL_DIRS:
         if (folder / name).is_file():
             try:

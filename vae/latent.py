@@ -144,63 +144,6 @@ def project_2d(mu: np.ndarray, method: str = "pca", cache_dir: str | os.PathLike
     return points, None
 
 
-def export_decoder(model: "VAE") -> tuple[list[dict], np.ndarray]:
-    """The decoder as a flat float32 array plus a list of layers, so another runtime (the browser's latent pad)
-    can run the same forward pass: z (D,) -> mean image (784,) = sigmoid(logits).
-
-    Layers, in order: {"type": "linear", "in", "out", "w", "b"} (w: (out, in) row-major, like torch),
-    {"type": "relu"}, {"type": "conv_transpose", "in_channels", "out_channels", "kernel", "stride", "padding",
-    "in_size", "out_size", "w", "b"} (w: (in, out, k, k) as torch stores it; the input is (C, H, W) row-major, which
-    is also how torch's .view(-1, C, H, W) reads a flat vector), {"type": "gate", "n", "a", "b", "centre",
-    "half_width"} (a beta-conditioned model's vae.model.BetaGate: h * sigmoid(a u + b), u = (log beta - centre) /
-    half_width) and a final {"type": "sigmoid"}.
-    "w", "b" and "a" are offsets (in float32 values) into the flat array.
-    """
-    import torch
-
-    from .model import BetaGate, ConvDecoder
-
-    chunks: list[np.ndarray] = []
-    offset = 0
-
-    def put(t: "torch.Tensor") -> int:
-        nonlocal offset
-        a = t.detach().cpu().float().numpy().ravel()
-        chunks.append(a)
-        offset += a.size
-        return offset - a.size
-
-    def flat(module: "torch.nn.Module") -> list["torch.nn.Module"]:
-        if isinstance(module, torch.nn.Sequential):
-            return [m for child in module for m in flat(child)]
-        return [module]
-
-    decoder = model.decoder
-    modules = flat(decoder.dense) + flat(decoder.deconvs) if isinstance(decoder, ConvDecoder) else flat(decoder)
-    layers: list[dict] = []
-    size = model.cfg.image_size // 4  # spatial side entering the first transposed conv
-    for m in modules:
-        if isinstance(m, torch.nn.Linear):
-            layers.append({"type": "linear", "in": m.in_features, "out": m.out_features,
-                           "w": put(m.weight), "b": put(m.bias)})
-        elif isinstance(m, torch.nn.ReLU):
-            layers.append({"type": "relu"})
-        elif isinstance(m, BetaGate):
-            layers.append({"type": "gate", "n": m.a.numel(), "a": put(m.a), "b": put(m.b),
-                           "centre": m.centre, "half_width": m.half_width})
-        elif isinstance(m, torch.nn.ConvTranspose2d):
-            k, s, p = m.kernel_size[0], m.stride[0], m.padding[0]
-            out_size = (size - 1) * s - 2 * p + k
-            layers.append({"type": "conv_transpose", "in_channels": m.in_channels, "out_channels": m.out_channels,
-                           "kernel": k, "stride": s, "padding": p, "in_size": size, "out_size": out_size,
-                           "w": put(m.weight), "b": put(m.bias)})
-            size = out_size
-        else:
-            raise ValueError(f"cannot export decoder layer {type(m).__name__}")
-    layers.append({"type": "sigmoid"})
-    return layers, np.concatenate(chunks).astype(np.float32)
-
-
 def sample_posterior(mu, sigma, seed: int | None = None) -> np.ndarray:
     """One draw z = mu + sigma * eps, eps ~ N(0, I), per row: the reparameterisation trick, shown to students."""
     mu, sigma = np.asarray(mu, np.float32), np.asarray(sigma, np.float32)

@@ -29,12 +29,18 @@ def numpy_model_name(sha256: str) -> str:
 
 @dataclass(frozen=True)
 class NumpyDecoder:
-    """The decoder z -> mean image as a flat float32 array and a list of layers (see vae.latent.export_decoder),
+    """The decoder z -> mean image as a flat float32 array and a list of layers (see export_decoder below),
     run in NumPy. vae.latent's decoding functions take it wherever they take a VAE."""
     layers: tuple  # of dicts: {"type": "linear", "in", "out", "w", "b"}, {"type": "relu"}, ...
     weights: np.ndarray  # (P,) float32; "w" and "b" above are offsets into it
     latent_dim: int
     image_size: int = 28
+
+    @classmethod
+    def from_model(cls, model) -> "NumpyDecoder":
+        """The decoder of a vae.VAE (imports torch: only when one is made, never when one is read)."""
+        layers, weights = export_decoder(model)
+        return cls(tuple(layers), weights, model.cfg.latent_dim, model.cfg.image_size)
 
     @property
     def conditioned(self) -> bool:
@@ -81,6 +87,63 @@ def _conv_transpose(h: np.ndarray, layer: dict, w_all: np.ndarray) -> np.ndarray
     return out.reshape(len(h), -1)
 
 
+def export_decoder(model: "VAE") -> tuple[list[dict], np.ndarray]:
+    """The decoder as a flat float32 array plus a list of layers, so another runtime (the browser's latent pad)
+    can run the same forward pass: z (D,) -> mean image (784,) = sigmoid(logits).
+
+    Layers, in order: {"type": "linear", "in", "out", "w", "b"} (w: (out, in) row-major, like torch),
+    {"type": "relu"}, {"type": "conv_transpose", "in_channels", "out_channels", "kernel", "stride", "padding",
+    "in_size", "out_size", "w", "b"} (w: (in, out, k, k) as torch stores it; the input is (C, H, W) row-major, which
+    is also how torch's .view(-1, C, H, W) reads a flat vector), {"type": "gate", "n", "a", "b", "centre",
+    "half_width"} (a beta-conditioned model's vae.model.BetaGate: h * sigmoid(a u + b), u = (log beta - centre) /
+    half_width) and a final {"type": "sigmoid"}.
+    "w", "b" and "a" are offsets (in float32 values) into the flat array.
+    """
+    import torch
+
+    from .model import BetaGate, ConvDecoder
+
+    chunks: list[np.ndarray] = []
+    offset = 0
+
+    def put(t: "torch.Tensor") -> int:
+        nonlocal offset
+        a = t.detach().cpu().float().numpy().ravel()
+        chunks.append(a)
+        offset += a.size
+        return offset - a.size
+
+    def flat(module: "torch.nn.Module") -> list["torch.nn.Module"]:
+        if isinstance(module, torch.nn.Sequential):
+            return [m for child in module for m in flat(child)]
+        return [module]
+
+    decoder = model.decoder
+    modules = flat(decoder.dense) + flat(decoder.deconvs) if isinstance(decoder, ConvDecoder) else flat(decoder)
+    layers: list[dict] = []
+    size = model.cfg.image_size // 4  # spatial side entering the first transposed conv
+    for m in modules:
+        if isinstance(m, torch.nn.Linear):
+            layers.append({"type": "linear", "in": m.in_features, "out": m.out_features,
+                           "w": put(m.weight), "b": put(m.bias)})
+        elif isinstance(m, torch.nn.ReLU):
+            layers.append({"type": "relu"})
+        elif isinstance(m, BetaGate):
+            layers.append({"type": "gate", "n": m.a.numel(), "a": put(m.a), "b": put(m.b),
+                           "centre": m.centre, "half_width": m.half_width})
+        elif isinstance(m, torch.nn.ConvTranspose2d):
+            k, s, p = m.kernel_size[0], m.stride[0], m.padding[0]
+            out_size = (size - 1) * s - 2 * p + k
+            layers.append({"type": "conv_transpose", "in_channels": m.in_channels, "out_channels": m.out_channels,
+                           "kernel": k, "stride": s, "padding": p, "in_size": size, "out_size": out_size,
+                           "w": put(m.weight), "b": put(m.bias)})
+            size = out_size
+        else:
+            raise ValueError(f"cannot export decoder layer {type(m).__name__}")
+    layers.append({"type": "sigmoid"})
+    return layers, np.concatenate(chunks).astype(np.float32)
+
+
 @dataclass(frozen=True)
 class NumpyModel:
     """A checkpoint as the Explore page sees it. Attribute names match vae.Checkpoint where they overlap."""
@@ -97,10 +160,7 @@ class NumpyModel:
 
 def make_numpy_model(ck, mu: np.ndarray, sigma: np.ndarray) -> NumpyModel:
     """From a loaded vae.Checkpoint and its test-set posteriors (vae.latent.posterior)."""
-    from .latent import export_decoder  # torch: only when one is made, never when one is read
-
-    layers, weights = export_decoder(ck.model)
-    decoder = NumpyDecoder(tuple(layers), weights, ck.model_config.latent_dim, ck.model_config.image_size)
+    decoder = NumpyDecoder.from_model(ck.model)
     return NumpyModel(ck.sha256, ck.name, ck.dataset, ck.epoch, ck.model_config, ck.train_config, decoder,
                       np.asarray(mu, np.float32), np.asarray(sigma, np.float32))
 

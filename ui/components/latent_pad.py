@@ -1,7 +1,7 @@
 """The latent pad: a Streamlit Components v2 element that decodes in the browser while the user drags.
 
 `st.slider` sends its value only on release and a Python round trip per frame is too slow, so the decoder runs in
-JavaScript (latent_pad_decoder.js) over the weights in `vae.latent.export_decoder`'s format (a NumpyDecoder's). They,
+JavaScript (latent_pad_decoder.js) over the weights in `vae.numpy_model.export_decoder`'s format (a NumpyDecoder's). They,
 with the test set's posterior means (drawn faintly under the pad), go to the browser once per model as a static file
 named by the checkpoint's hash (`static/latent_pad/`, served because `server.enableStaticServing = true`): passing
 2 MB through `data` would re-serialise and hash it on every rerun (measured 17-44 ms). Python hears the final z on
