@@ -12,6 +12,7 @@ from ui import images as im
 from ui.lessons import lesson_box
 from ui.state import current_checkpoint, init_state, load_model, test_split
 from vae import analysis
+from vae.losses import kl_per_dim
 from vae import latent as lat
 
 VISIBLE = 32 / 255  # a difference in grey level that is plain to see on a projector
@@ -76,7 +77,7 @@ def reparameterisation(ck, d: analysis.DigitELBO) -> None:
     if st.button("Draw new ε", key="maths_draw_eps", type="primary"):
         seed = st.session_state["maths_eps_seed"] = seed + 1
     eps = np.random.default_rng(seed).standard_normal((8, len(d.mu)))
-    z = analysis.reparameterise(d.mu, d.logvar, eps)
+    z = analysis.draws(d.mu, d.logvar, eps)
     sigma = np.exp(0.5 * d.logvar)
     lines = [rf"z_{i + 1} = {d.mu[i]:.3f} + {sigma[i]:.3f} \times ({eps[0, i]:+.3f}) = {z[0, i]:.3f}"
              for i in range(min(len(d.mu), 4))]
@@ -114,7 +115,7 @@ def closed_form_kl(ck, d: analysis.DigitELBO) -> None:
     c3.metric("difference", f"{dev:+.2f} standard errors")
     st.caption("Multiply n by 100 and the standard error shrinks 10×. The closed form needs no sampling at all, "
                "which is why the VAE loss uses it.")
-    per_dim = 0.5 * (d.mu**2 + np.exp(d.logvar) - 1 - d.logvar)
+    per_dim = kl_per_dim(d.mu, d.logvar)
     st.dataframe([{"dimension": f"z{i + 1}", "KL": per_dim[i]} for i in range(len(per_dim))], hide_index=True,
                  key="maths_kl_table", column_config={"KL": st.column_config.NumberColumn(format="%.4f")})
 

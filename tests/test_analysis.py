@@ -33,9 +33,9 @@ def test_monte_carlo_error_shrinks_like_one_over_root_n():
         analysis.kl_monte_carlo([0.0], [0.0], n=1)
 
 
-def test_reparameterise_gives_the_requested_mean_and_spread():
+def test_reparameterised_draws_have_the_requested_mean_and_spread():
     eps = np.random.default_rng(0).standard_normal((20000, 2))
-    z = analysis.reparameterise([2.0, -1.0], np.log([0.25, 4.0]), eps)
+    z = analysis.draws([2.0, -1.0], np.log([0.25, 4.0]), eps)
     np.testing.assert_allclose(z.mean(0), [2.0, -1.0], atol=0.05)
     np.testing.assert_allclose(z.std(0), [0.5, 2.0], rtol=0.03)
 

@@ -15,7 +15,7 @@ from scipy.special import ndtr  # standard normal CDF
 
 from .data import Split
 from .evaluation import test_images
-from .losses import reconstruction_nll
+from .losses import kl_per_dim, reconstruction_nll, reparameterise
 from .metrics import encode_all, iw_log_likelihood
 from .model import VAE
 
@@ -43,14 +43,13 @@ def kl_closed_form(mu, logvar) -> float:
 
     (Kingma & Welling 2013, appendix B.) mu, logvar: (D,) for one digit.
     """
+    return float(kl_per_dim(np.asarray(mu, np.float64), np.asarray(logvar, np.float64)).sum())
+
+
+def draws(mu, logvar, eps) -> np.ndarray:
+    """z for each row of eps ~ N(0, I) (n, D), by the reparameterisation (vae.losses.reparameterise), float64."""
     mu, logvar = np.asarray(mu, np.float64), np.asarray(logvar, np.float64)
-    return float(0.5 * np.sum(mu**2 + np.exp(logvar) - 1.0 - logvar))
-
-
-def reparameterise(mu, logvar, eps) -> np.ndarray:
-    """z = mu + sigma * eps, sigma = exp(logvar / 2): a sample of q(z|x) written as a differentiable function of
-    (mu, logvar) and noise eps ~ N(0, I) that does not depend on them. eps (n, D) -> z (n, D)."""
-    return np.asarray(mu, np.float64) + np.exp(0.5 * np.asarray(logvar, np.float64)) * np.asarray(eps, np.float64)
+    return reparameterise(mu, np.exp(0.5 * logvar), np.asarray(eps, np.float64))
 
 
 def kl_monte_carlo(mu, logvar, n: int, seed: int = 0) -> Estimate:
@@ -64,7 +63,7 @@ def kl_monte_carlo(mu, logvar, n: int, seed: int = 0) -> Estimate:
         raise ValueError("n must be at least 2 to estimate a standard error")
     mu, logvar = np.asarray(mu, np.float64), np.asarray(logvar, np.float64)
     eps = np.random.default_rng(seed).standard_normal((n, len(mu)))
-    z = reparameterise(mu, logvar, eps)
+    z = draws(mu, logvar, eps)
     log_ratio = 0.5 * np.sum(z**2 - eps**2 - logvar, axis=1)  # log q(z) - log p(z) per draw, (n,)
     return _mean_and_stderr(log_ratio)
 
@@ -150,7 +149,7 @@ def collapse_check(mu, logvar, threshold: float = 0.01) -> CollapseCheck:
     the decoder then ignores z, and prior samples all look alike.
     """
     mu, logvar = np.asarray(mu, np.float64), np.asarray(logvar, np.float64)
-    kl = (0.5 * (mu**2 + np.exp(logvar) - 1.0 - logvar)).mean(0)
+    kl = kl_per_dim(mu, logvar).mean(0)
     var = mu.var(0, ddof=1) if len(mu) > 1 else np.zeros(mu.shape[1])
     active = var > threshold
     total = float(kl.sum())
@@ -276,7 +275,7 @@ def map_facts(mu, logvar, labels, seed: int = 0) -> MapFacts:
     return MapFacts(float(np.mean(radius > 3)), float(radius.max()), float(np.median(np.exp(0.5 * logvar))), share)
 
 
-__all__ = ["Estimate", "kl_closed_form", "reparameterise", "kl_monte_carlo", "binarise", "DigitELBO", "digit_elbo",
+__all__ = ["Estimate", "kl_closed_form", "draws", "kl_monte_carlo", "binarise", "DigitELBO", "digit_elbo",
            "encode_test_split", "log10_sigma", "CollapseCheck", "collapse_check", "grid_edges", "mu_histogram", "prior_mass",
            "aggregate_posterior_mass", "Hole", "find_holes", "hole_fraction", "neg_elbo_levels", "MapFacts", "map_facts",
            "magnified_difference"]

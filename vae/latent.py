@@ -60,10 +60,7 @@ def decode(model: Decoder, z, beta: float | None = None) -> np.ndarray:
 def reconstruct(model: "VAE", images, sample: bool = False, seed: int | None = None) -> np.ndarray:
     """Decode the posterior mean (sample=False) or one draw z = mu + sigma * eps (sample=True)."""
     mu, sigma = posterior(model, images)
-    if sample:
-        rng = np.random.default_rng(seed)
-        mu = mu + sigma * rng.standard_normal(mu.shape).astype(np.float32)
-    return decode(model, mu)
+    return decode(model, sample_posterior(mu, sigma, seed) if sample else mu)
 
 
 def prior_samples(model: Decoder, n: int, seed: int = 0) -> np.ndarray:
@@ -146,9 +143,11 @@ def project_2d(mu: np.ndarray, method: str = "pca", cache_dir: str | os.PathLike
 
 def sample_posterior(mu, sigma, seed: int | None = None) -> np.ndarray:
     """One draw z = mu + sigma * eps, eps ~ N(0, I), per row: the reparameterisation trick, shown to students."""
+    from .losses import reparameterise  # (torch: the module's other formulas need it)
+
     mu, sigma = np.asarray(mu, np.float32), np.asarray(sigma, np.float32)
     eps = np.random.default_rng(seed).standard_normal(mu.shape).astype(np.float32)
-    return mu + sigma * eps
+    return reparameterise(mu, sigma, eps)
 
 
 def posterior_ellipse(mu, sigma, pca=None, n_std: float = 1.0, n_points: int = 73) -> np.ndarray:

@@ -6,13 +6,22 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
 
-def kl_per_dim(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    """KL(N(mu, sigma^2) || N(0, 1)) for each dimension: 1/2 (mu^2 + sigma^2 - 1 - log sigma^2). (B, D) -> (B, D)."""
-    return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)
+def reparameterise(mu, sigma, eps):
+    """z = mu + sigma * eps with eps ~ N(0, I): a draw of q(z|x) written as a differentiable function of (mu, sigma)
+    and noise that does not depend on them (Kingma & Welling 2013, sec. 2.4). Torch tensors or NumPy arrays."""
+    return mu + sigma * eps
+
+
+def kl_per_dim(mu, logvar):
+    """KL(N(mu, sigma^2) || N(0, 1)) for each dimension: 1/2 (mu^2 + sigma^2 - 1 - log sigma^2). (B, D) -> (B, D).
+    Torch tensors or NumPy arrays."""
+    exp = torch.exp if isinstance(logvar, torch.Tensor) else np.exp
+    return 0.5 * (mu**2 + exp(logvar) - 1.0 - logvar)
 
 
 def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:

@@ -5,7 +5,7 @@ import math
 
 import torch
 
-from .losses import kl_per_dim, neg_elbo, reconstruction_nll
+from .losses import kl_per_dim, neg_elbo, reconstruction_nll, reparameterise
 from .model import VAE
 
 
@@ -48,7 +48,7 @@ def iw_log_likelihood(model: VAE, x: torch.Tensor, k: int = 1000, batch_size: in
         for done in range(0, k, chunk):
             n = min(chunk, k - done)
             eps = torch.randn((n, *mu.shape), generator=gen, device=x.device)  # (n, B, D)
-            z = mu + std * eps
+            z = reparameterise(mu, std, eps)
             log_px_z = -reconstruction_nll(model.decode(z, beta), xb, cfg.likelihood, cfg.obs_std)  # (n, B)
             log_pz = -0.5 * (z.pow(2) + math.log(2 * math.pi)).sum(-1)
             log_qz = -0.5 * (eps.pow(2) + logvar + math.log(2 * math.pi)).sum(-1)

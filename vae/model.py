@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from .config import ModelConfig
+from .losses import reparameterise
 
 
 class BetaGate(nn.Module):
@@ -138,7 +139,7 @@ class VAE(nn.Module):
         std = torch.exp(0.5 * logvar)
         shape = mu.shape if n_samples == 0 else (n_samples, *mu.shape)
         eps = torch.randn(shape, dtype=mu.dtype, device=mu.device)
-        return mu + std * eps
+        return reparameterise(mu, std, eps)
 
     def decode(self, z: torch.Tensor, beta=None) -> torch.Tensor:
         """z (..., D) -> Bernoulli logits (..., 784); sigmoid(logits) is the mean image.
