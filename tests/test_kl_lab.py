@@ -141,3 +141,28 @@ def test_holes_map_click_selects_a_hole():
     assert at.selectbox(key="kl_lab_hole").value == target
     captions = [c for img in at.get("image") for c in img.captions]
     assert any(c.startswith("decoded at z") for c in captions)
+
+
+def test_rate_distortion_labels_never_meet():
+    # The chart as the page draws it (the bundled sweep, the 20-D model, any runs), its text boxes estimated at
+    # every plot size from a phone's to a projector's, in normal and large type: no label may touch another label
+    # or a marker, or leave the plot. (Before: "β = 0.25" sat on "β = 1", and "β = 4" on "−ELBO 140" on a phone.)
+    # tests/test_e2e_classroom_layout.py measures the real boxes in Chromium.
+    from ui import kl_figures
+    at = kl_lab(TABS[1])
+    assert not at.exception
+    spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+    geom = kl_figures.label_geometry()
+    boxes = kl_figures.figure_text_boxes(spec, geom)
+    labels = [(name, box) for name, box in boxes if not name.startswith("marker")]
+    assert {name for name, _ in labels} >= {f"label β = {b:g}" for b in bundled.BETA_SWEEP}
+    assert sum(name.startswith("annotation −ELBO") for name, _ in labels) >= 3  # most lines keep their label
+    for name, box in labels:
+        w, h, _ = geom
+        assert ((box[0] >= 0) & (box[1] >= 0) & (box[2] <= w) & (box[3] <= h)).all(), f"{name} leaves the plot"
+    for i, (a, box_a) in enumerate(boxes):
+        for b, box_b in boxes[i + 1:]:
+            if a.startswith("marker") and b.startswith("marker"):
+                continue
+            meet = kl_figures.boxes_meet(box_a, box_b, gap=0)
+            assert not meet.any(), f"{a} meets {b} at plot size {geom[0][meet][0]:.0f} x {geom[1][meet][0]:.0f}"

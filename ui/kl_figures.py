@@ -22,6 +22,187 @@ def beta_label(beta: float) -> str:
     return f"β = {beta:g}"
 
 
+# ---- labels that never meet -------------------------------------------------------------------------------------
+# The rate-distortion chart is drawn as wide as its column (a phone leaves ~250 px of plot, a projector ~1500) and,
+# with large type (ui.plots.scaled), its text is 1.5x larger. Python does not know which, so its labels' positions
+# are chosen for all of these sizes at once: no two labels' boxes, nor a label and a marker, meet at any of them.
+# Boxes are estimated from Plotly's own rules (drawing.textPointPosition) with a generous glyph width.
+LABEL_PLOT_WIDTHS = tuple(range(240, 1601, 20))  # the plot area's width in px
+LABEL_PLOT_HEIGHTS = (300, 340, 380, 420)  # its height: 480 less ticks, axis titles and one to three legend rows
+LABEL_FONT_SCALES = (1.0, 1.5)  # normal and large type
+TEXT_POSITIONS = ("top right", "bottom right", "top left", "bottom left", "middle right", "middle left",
+                  "top center", "bottom center")  # in order of preference
+SWEEP_MARKER_PX, OTHER_MARKER_PX = 13, 12
+LABEL_FONT_PX, LEVEL_FONT_PX = 12, 11  # Plotly's default text size (the beta labels); the -ELBO annotations'
+CHAR_EM = 0.55  # a glyph's width in font sizes, on the wide side (Open Sans averages ~0.45 on these labels)
+
+
+def label_geometry(widths=LABEL_PLOT_WIDTHS, heights=LABEL_PLOT_HEIGHTS, scales=LABEL_FONT_SCALES):
+    """Every (plot width, plot height, font scale) combination, as three flat arrays."""
+    w, h, s = np.meshgrid(np.asarray(widths, float), np.asarray(heights, float), np.asarray(scales, float))
+    return w.ravel(), h.ravel(), s.ravel()
+
+
+def _to_px(x, y, x_range, y_range, geom):
+    w, h, _ = geom
+    return ((x - x_range[0]) / (x_range[1] - x_range[0]) * w, (y_range[1] - y) / (y_range[1] - y_range[0]) * h)
+
+
+def text_point_box(x, y, text, position, marker_px, x_range, y_range, geom, font_px=LABEL_FONT_PX):
+    """(left, top, right, bottom) in px from the plot area's top left, one value per geometry: a scatter point's
+    text at `position` (Plotly: offset from the marker's centre by marker radius / 0.8 + 1, baseline at
+    0.75 em below the nominal top of the text)."""
+    px, py = _to_px(x, y, x_range, y_range, geom)
+    f = font_px * geom[2]
+    width = CHAR_EM * f * len(text) + 2
+    r = marker_px / 2 / 0.8 + 1
+    v, _, h = position.partition(" ")
+    sv = {"top": -1, "middle": 0, "bottom": 1}[v]
+    baseline = py + 0.75 * f + sv * r + (sv - 1) * f / 2
+    if h == "right":
+        left = px + r
+    elif h == "left":
+        left = px - r - width
+    else:
+        left = px - width / 2
+    return left, baseline - 1.0 * f, left + width, baseline + 0.35 * f
+
+
+def level_label(c: float, end: int, x_range, y_range) -> dict | None:
+    """The annotation naming the line x + y = c at one of its ends: 0 where it enters the plot on the left (x = 0),
+    1 where it leaves it, on the right edge or the bottom. None where that end is not in the plot."""
+    if end == 0:
+        if not y_range[0] <= c <= y_range[1]:
+            return None
+        x, y, xanchor = float(x_range[0]), float(c), "left"
+    else:
+        x, y, xanchor = float(min(x_range[1], c - y_range[0])), float(max(y_range[0], c - x_range[1])), "right"
+        if not (x_range[0] <= x <= x_range[1] and y_range[0] <= y <= y_range[1]):
+            return None
+    return dict(x=x, y=y, text=f"−ELBO {c:g}", showarrow=False, xanchor=xanchor, yanchor="bottom",
+                font=dict(size=LEVEL_FONT_PX, color="#64748b"))
+
+
+def annotation_box(ann: dict, x_range, y_range, geom):
+    """(left, top, right, bottom) of a text annotation without arrow (1 px border pad), per geometry."""
+    px, py = _to_px(ann["x"], ann["y"], x_range, y_range, geom)
+    f = ann["font"]["size"] * geom[2]
+    width, height = CHAR_EM * f * len(ann["text"]) + 4, 1.35 * f + 2
+    left = {"left": px, "right": px - width, "center": px - width / 2}[ann["xanchor"]]
+    top = {"bottom": py - height, "top": py, "middle": py - height / 2}[ann["yanchor"]]
+    return left, top, left + width, top + height
+
+
+def marker_box(x, y, marker_px, x_range, y_range, geom):
+    px, py = _to_px(x, y, x_range, y_range, geom)
+    return px - marker_px / 2, py - marker_px / 2, px + marker_px / 2, py + marker_px / 2
+
+
+def boxes_meet(a, b, gap: float = 1.0) -> np.ndarray:
+    """Per geometry: whether boxes a and b (each (left, top, right, bottom)) come closer than `gap` px."""
+    return ((a[0] < b[2] + gap) & (b[0] < a[2] + gap) & (a[1] < b[3] + gap) & (b[1] < a[3] + gap))
+
+
+def _inside(box, geom) -> np.ndarray:
+    w, h, _ = geom
+    return (box[0] >= 0) & (box[1] >= 0) & (box[2] <= w) & (box[3] <= h)
+
+
+def place_labels(sweep: Sequence[dict], others: Sequence[dict], levels: Sequence[float], x_range, y_range,
+                 geom=None) -> tuple[list[str], list[dict]]:
+    """A text position for each sweep point's label, and the -ELBO lines' labels (annotations) to show, such that
+    no label meets another label or a marker, and every label stays inside the plot, at every geometry. Among the
+    placements that achieve it (if none does, those with the fewest collisions), the one that hides the fewest
+    line labels and then prefers positions earlier in TEXT_POSITIONS; a line's label goes to its left end, else
+    to its other end, else it is left out."""
+    geom = label_geometry() if geom is None else geom
+    texts = [beta_label(p["beta"]) for p in sweep]
+    markers = [marker_box(p["kl"], p["recon"], SWEEP_MARKER_PX, x_range, y_range, geom) for p in sweep] + \
+              [marker_box(p["kl"], p["recon"], OTHER_MARKER_PX, x_range, y_range, geom) for p in others]
+    cand = [[text_point_box(p["kl"], p["recon"], t, pos, SWEEP_MARKER_PX, x_range, y_range, geom)
+             for pos in TEXT_POSITIONS] for p, t in zip(sweep, texts)]
+    ends = [[level_label(c, end, x_range, y_range) for end in (0, 1)] for c in levels]
+    lvl = [box for pair_ in ends for box in (annotation_box(a, x_range, y_range, geom) if a else None
+                                             for a in pair_)]  # (line, end) flattened
+    n, k = len(sweep), len(TEXT_POSITIONS)
+    # Collisions of a label alone: outside the plot, or on a marker (its own excepted).
+    own = np.array([[int((~_inside(cand[i][a], geom)).any()) +
+                     sum(bool(boxes_meet(cand[i][a], m).any()) for j, m in enumerate(markers) if j != i)
+                     for a in range(k)] for i in range(n)])
+    pair = np.zeros((n, k, n, k), bool)
+    for i in range(n):
+        for j in range(i + 1, n):
+            for a in range(k):
+                for b in range(k):
+                    pair[i, a, j, b] = pair[j, b, i, a] = bool(boxes_meet(cand[i][a], cand[j][b]).any())
+    # A line label's end is blocked when it meets a marker or leaves the plot, whatever the placement ...
+    blocked = np.array([box is None or not _inside(box, geom).all() or any(boxes_meet(box, m).any() for m in markers)
+                        for box in lvl], bool)
+    # ... or when it meets the label at position a of point i.
+    lvl_hit = np.array([[[box is not None and bool(boxes_meet(cand[i][a], box).any()) for box in lvl]
+                         for a in range(k)] for i in range(n)], bool).reshape(n, k, len(lvl))
+    # Two ends of different lines may collide too: a line's label takes the first free end, in order of c.
+    lvl_pair = np.array([[a is not None and b is not None and bool(boxes_meet(a, b).any()) for b in lvl]
+                         for a in lvl], bool).reshape(len(lvl), len(lvl))
+
+    def shown_ends(block: np.ndarray) -> list[int | None]:
+        taken: list[int] = []
+        out = []
+        for line in range(len(levels)):
+            free = [e for e in (0, 1) if not block[2 * line + e] and not any(lvl_pair[2 * line + e, t] for t in taken)]
+            out.append(free[0] if free else None)
+            if free:
+                taken.append(2 * line + free[0])
+        return out
+
+    best: list = [None, None]
+
+    def search(i: int, chosen: list[int], collisions: int, block: np.ndarray, rank: int) -> None:
+        hidden = sum(e is None for e in shown_ends(block)) if i == n else sum(
+            bool(block[2 * line] and block[2 * line + 1]) for line in range(len(levels)))
+        cost = (collisions, hidden, rank)
+        if best[0] is not None and cost >= best[0]:
+            return
+        if i == n:
+            best[0], best[1] = cost, list(chosen)
+            return
+        for a in range(k):
+            extra = own[i, a] + sum(int(pair[i, a, j, chosen[j]]) for j in range(i))
+            search(i + 1, chosen + [a], collisions + extra, block | lvl_hit[i, a], rank + a)
+
+    search(0, [], 0, blocked, 0)
+    chosen = best[1] or []
+    for i, a in enumerate(chosen):
+        blocked = blocked | lvl_hit[i, a]
+    return [TEXT_POSITIONS[a] for a in chosen], [ends[line][e] for line, e in enumerate(shown_ends(blocked))
+                                                 if e is not None]
+
+
+def figure_text_boxes(fig: go.Figure | dict, geom=None) -> list[tuple[str, tuple]]:
+    """Every text of a rate-distortion figure (the sweep's labels, the -ELBO annotations) and every marker, as
+    (name, box) with the box per geometry, read from the figure as drawn: for tests."""
+    geom = label_geometry() if geom is None else geom
+    spec = fig.to_plotly_json() if isinstance(fig, go.Figure) else fig
+    layout = spec["layout"]
+    x_range, y_range = layout["xaxis"]["range"], layout["yaxis"]["range"]
+    out = []
+    for trace in spec["data"]:
+        mode = trace.get("mode", "")
+        if "markers" not in mode:
+            continue
+        size = trace["marker"]["size"]
+        positions = trace.get("textposition", "middle center")
+        for idx, (x, y) in enumerate(zip(trace["x"], trace["y"])):
+            out.append((f"marker {trace.get('name')} {idx}", marker_box(x, y, size, x_range, y_range, geom)))
+            if "text" in mode:
+                pos = positions if isinstance(positions, str) else positions[idx]
+                text = trace["text"][idx]
+                out.append((f"label {text}", text_point_box(x, y, text, pos, size, x_range, y_range, geom)))
+    for ann in layout.get("annotations", []):
+        out.append((f"annotation {ann['text']}", annotation_box(ann, x_range, y_range, geom)))
+    return out
+
+
 def rate_distortion_figure(sweep: Sequence[dict], others: Sequence[dict], height: int = 480) -> go.Figure:
     """x = KL (rate), y = reconstruction NLL (distortion), both nats per image; grey lines x + y = c are equal -ELBO.
 
@@ -34,27 +215,28 @@ def rate_distortion_figure(sweep: Sequence[dict], others: Sequence[dict], height
     dists = np.array([p["recon"] for p in points])
     x_hi = rates.max() * 1.15 + 0.5
     y_lo, y_hi = dists.min() - 0.1 * np.ptp(dists) - 2, dists.max() + 0.1 * np.ptp(dists) + 2
-    for c in analysis.neg_elbo_levels(rates, dists):
+    levels = [float(c) for c in analysis.neg_elbo_levels(rates, dists)]
+    positions, level_labels = place_labels(sweep, others, levels, (0.0, x_hi), (y_lo, y_hi))
+    for c in levels:
         # The line x + y = c, clipped to the visible window so it does not stretch the axes.
         xs = np.array([0.0, x_hi])
         fig.add_trace(go.Scatter(x=xs, y=c - xs, mode="lines", line=dict(color="#cbd5e1", width=1, dash="dot"),
                                  hoverinfo="skip", showlegend=False))
-        y_at_0 = c
-        if y_lo <= y_at_0 <= y_hi:
-            fig.add_annotation(x=0, y=y_at_0, text=f"−ELBO {c:g}", showarrow=False, xanchor="left", yanchor="bottom",
-                               font=dict(size=11, color="#64748b"))
+    for ann in level_labels:  # a line's label gives way to the models' labels and markers
+        fig.add_annotation(**ann)
     if sweep:
         fig.add_trace(go.Scatter(
             x=[p["kl"] for p in sweep], y=[p["recon"] for p in sweep], mode="lines+markers+text",
-            text=[beta_label(p["beta"]) for p in sweep], textposition="top right", name="bundled 2-D models",
+            text=[beta_label(p["beta"]) for p in sweep], textposition=positions, name="bundled 2-D models",
             line=dict(color="#94a3b8", width=1.5),
-            marker=dict(size=13, color=[beta_color(p["beta"]) for p in sweep]),
+            marker=dict(size=SWEEP_MARKER_PX, color=[beta_color(p["beta"]) for p in sweep]),
             customdata=[[p["neg_elbo"]] for p in sweep],
             hovertemplate="%{text}<br>KL %{x:.2f}, recon %{y:.2f}<br>−ELBO %{customdata[0]:.2f}<extra></extra>"))
     for p in others:
         fig.add_trace(go.Scatter(
             x=[p["kl"]], y=[p["recon"]], mode="markers", name=p["label"],
-            marker=dict(size=12, symbol="diamond", color=p.get("color", RUN_COLOR), line=dict(width=1, color="white")),
+            marker=dict(size=OTHER_MARKER_PX, symbol="diamond", color=p.get("color", RUN_COLOR),
+                        line=dict(width=1, color="white")),
             hovertemplate=f"{p['label']}<br>KL %{{x:.2f}}, recon %{{y:.2f}}<br>−ELBO {p['neg_elbo']:.2f}<extra></extra>"))
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10), plot_bgcolor="white",
                       legend=dict(orientation="h", yanchor="top", y=-0.15),

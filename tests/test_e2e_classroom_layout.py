@@ -1,0 +1,71 @@
+"""What a class sees, measured in headless Chromium at a laptop's 1440 x 900 and a phone's 390 x 844 (and a
+projector's 1280 x 720 in large type): the KL lab's rate-distortion labels keep clear of each other and of the
+markers. Screenshots go to screenshots/ (git-ignored)."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from conftest import ROOT, wait_for_app
+
+pytestmark = pytest.mark.browser
+
+WAIT_MS = int(os.environ.get("VAE_E2E_WAIT_MS", 240_000))  # generous: the first runs import torch on a busy box
+SHOTS = ROOT / "screenshots"
+VIEWPORTS = [(1440, 900), (390, 844)]
+LARGE_TYPE = (1280, 720)  # a projector, with the sidebar's "Large type (projector)" on
+
+# Every label (scatter text, annotation) and marker of one chart, as browser boxes, and its plot area.
+CHART_BOXES = r"""(key) => {
+    const gd = document.querySelector(`.st-key-${key} .js-plotly-plot`);
+    const box = el => { const r = el.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
+    const labels = [...gd.querySelectorAll('.textpoint text, .annotation-text')]
+        .filter(t => t.textContent.trim()).map(t => [t.textContent, box(t)]);
+    const markers = [...gd.querySelectorAll('.scatterlayer .points path.point')].map((p, i) => [`marker ${i}`, box(p)]);
+    return {labels, markers, plot: box(gd.querySelector('.nsewdrag'))};
+}"""
+
+
+def _meet(a, b) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def open_page(browser, url: str, viewport: tuple[int, int]):
+    context = browser.new_context(viewport={"width": viewport[0], "height": viewport[1]})
+    page = context.new_page()
+    page.goto(url, timeout=WAIT_MS)
+    wait_for_app(page, WAIT_MS)
+    return context, page
+
+
+def large_type_on(page) -> None:
+    page.locator(".st-key-large_type label").click()
+    page.wait_for_timeout(500)
+    wait_for_app(page, WAIT_MS)
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS + [LARGE_TYPE], ids=lambda v: f"{v[0]}x{v[1]}"
+                         + ("-large" if v == LARGE_TYPE else ""))
+def test_rate_distortion_labels_do_not_overlap(app_server, browser, viewport):
+    context, page = open_page(browser, app_server + "/kl_lab", viewport)
+    try:
+        if viewport == LARGE_TYPE:
+            large_type_on(page)
+        page.get_by_role("tab", name="Rate–distortion").click()
+        wait_for_app(page, WAIT_MS)
+        chart = page.locator(".st-key-kl_rd_chart")
+        chart.locator(".textpoint text").first.wait_for(timeout=WAIT_MS)
+        chart.scroll_into_view_if_needed()
+        page.wait_for_timeout(500)
+        chart.screenshot(path=str(SHOTS / f"e2e_rate_distortion_{viewport[0]}x{viewport[1]}.png"))
+        found = page.evaluate(CHART_BOXES, "kl_rd_chart")
+        labels, markers, plot = found["labels"], found["markers"], found["plot"]
+        assert {"β = 0", "β = 0.25", "β = 1", "β = 4", "β = 16"} <= {text for text, _ in labels}
+        for i, (a, box_a) in enumerate(labels):
+            assert plot[0] - 1 <= box_a[0] and box_a[2] <= plot[2] + 1, f"{a} sticks out of the plot sideways"
+            assert plot[1] - 1 <= box_a[1] and box_a[3] <= plot[3] + 1, f"{a} sticks out of the plot"
+            for b, box_b in labels[i + 1:] + markers:
+                assert not _meet(box_a, box_b), f"'{a}' {box_a} meets '{b}' {box_b}"
+    finally:
+        context.close()
