@@ -2,7 +2,7 @@
 equation beside the widgets; the sidebar's lesson picker does the same from any page."""
 import streamlit as st
 
-from ui.lessons import LESSONS, PAGES, active_lesson, end_lesson, lesson_box, start_lesson
+from ui.lessons import LESSONS, PAGE_TITLES, active_lesson, end_lesson, lesson_box, start_lesson
 from ui.state import init_state
 
 
@@ -25,7 +25,7 @@ def main() -> None:
                 right.button(label, key=f"lesson_start_{lesson.number}", on_click=start_lesson,
                              args=(lesson.number,), type="primary" if lesson.number == 1 else "secondary",
                              width="stretch")
-                right.caption(f"opens {PAGES[lesson.page].removeprefix('pages/').removesuffix('.py')}")
+                right.caption(f"Opens *{PAGE_TITLES[lesson.page]}*")
     if current:
         st.button("End the current lesson", key="lesson_end_all", on_click=end_lesson)
 

@@ -1,10 +1,12 @@
 """Classroom mode: each lesson preset sets its state, asks for its page, and that page runs with the lesson's box;
 the box's Next/End buttons; the large-type toggle injects its CSS; the maths page's numbers agree."""
+import re
+
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conftest import ROOT
-from ui.lessons import LESSON_GOTO, LESSONS, PAGES
+from conftest import ROOT, page_texts
+from ui.lessons import LESSON_GOTO, LESSONS, PAGE_TITLES, PAGES
 
 TABS_MATHS = ["1 · Encoder output", "2 · Reparameterisation", "3 · Closed-form KL", "4 · The ELBO"]
 
@@ -42,6 +44,18 @@ def test_each_lesson_sets_its_state_and_opens_its_page(lesson):
     elif lesson.number == 5:
         assert at.session_state["tr_preset"] == "fast-2d"  # the Train page re-applied its default preset
         assert at.session_state["tr_latent"] == 2
+
+
+def test_the_lessons_page_names_pages_as_the_navigation_does():
+    navigation = dict(re.findall(r'st\.Page\("pages/(\w+)\.py", title="([^"]+)"', (ROOT / "app.py").read_text()))
+    assert PAGE_TITLES == navigation  # the titles a class sees in the sidebar
+    at = AppTest.from_file(APP, default_timeout=240).run()
+    at.switch_page("pages/lessons.py").run()
+    assert not at.exception
+    assert [c.value for c in at.caption if c.value.startswith("Opens")] == \
+           [f"Opens *{PAGE_TITLES[lesson.page]}*" for lesson in LESSONS]
+    shown = page_texts(at)
+    assert not [stem for stem in PAGES if f"opens {stem}" in shown.lower() or "_" in stem and stem in shown]
 
 
 def test_lesson_box_next_and_end():

@@ -22,6 +22,9 @@ DELETE = object()  # a state value meaning "remove this key" (the page then appl
 
 PAGES = {"maths": "pages/maths.py", "kl_lab": "pages/kl_lab.py", "train": "pages/train.py",
          "lessons": "pages/lessons.py", "explore": "pages/explore.py", "reconstruct": "pages/reconstruct.py"}
+# What the class reads: each page's title in app.py's navigation (a test keeps the two in step).
+PAGE_TITLES = {"maths": "The maths, live", "kl_lab": "KL lab", "train": "Train a VAE", "lessons": "Classroom lessons",
+               "explore": "Explore the latent space", "reconstruct": "Reconstruct a digit"}
 
 
 @dataclass(frozen=True)
