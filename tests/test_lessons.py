@@ -4,6 +4,7 @@ import re
 
 import pytest
 from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1.element_tree import Block
 
 from conftest import ROOT, page_texts
 from ui.lessons import LESSON_GOTO, LESSONS, PAGE_TITLES, PAGES
@@ -21,6 +22,24 @@ def start_from_lessons_page(number: int) -> AppTest:
     return at
 
 
+def _blocks(node):
+    for child in getattr(node, "children", {}).values():
+        if isinstance(child, Block):
+            yield child
+            yield from _blocks(child)
+
+
+def lesson_box_buttons(at: AppTest) -> list[str]:
+    """The labels of the lesson box's buttons, checked to sit in one row of their own: no columns in the box (an
+    empty column left a gap beside Next), just the buttons in a horizontal container."""
+    box = next(b for b in _blocks(at.main) if b.proto.id.endswith("-lesson_box"))
+    assert not [b for b in _blocks(box) if b.type == "column"], "the lesson box lays out with columns"
+    [row] = [b for b in _blocks(box) if b.proto.id.endswith("-lesson_buttons")]
+    assert row.proto.flex_container.direction == row.proto.flex_container.Direction.HORIZONTAL
+    assert all(child.type == "button" for child in row.children.values())
+    return [child.label for child in row.children.values()]
+
+
 @pytest.mark.parametrize("lesson", LESSONS, ids=lambda l: f"lesson{l.number}")
 def test_each_lesson_sets_its_state_and_opens_its_page(lesson):
     at = start_from_lessons_page(lesson.number)
@@ -32,6 +51,8 @@ def test_each_lesson_sets_its_state_and_opens_its_page(lesson):
     if page_calls_box:  # pages owned by others show the box once they add the one-line call
         assert [m.value for m in at.markdown if "Lesson" in m.value and lesson.title in m.value]
         assert any(lesson.equation in l.value for l in at.latex)
+        assert lesson_box_buttons(at) == ["◀ Previous"] * (lesson.number > 1) + \
+               ["Next ▶"] * (lesson.number < len(LESSONS)) + ["End lesson"]
     if lesson.page == "maths":
         assert at.session_state["maths_tab"] == lesson.state["maths_tab"]
         assert at.tabs[TABS_MATHS.index(lesson.state["maths_tab"])].children  # the lesson's tab is the open one

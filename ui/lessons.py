@@ -146,9 +146,12 @@ def lesson_box(page: str) -> None:
         st.latex(lesson.equation)
         st.markdown(lesson.text)
         st.markdown(f"**Try this:** {lesson.try_this}")
-        c1, c2, c3, _ = st.columns([1, 1, 1, 3])
-        if lesson.number > 1:
-            c1.button("◀ Previous", key="lesson_prev", on_click=start_lesson, args=(lesson.number - 1,))
-        if lesson.number < len(LESSONS):
-            c2.button("Next ▶", key="lesson_next", on_click=start_lesson, args=(lesson.number + 1,), type="primary")
-        c3.button("End lesson", key="lesson_end", on_click=end_lesson)
+        # One row of just the buttons there are (columns left an empty slot beside Next in lesson 1); it wraps on
+        # a phone.
+        with st.container(horizontal=True, key="lesson_buttons"):
+            if lesson.number > 1:
+                st.button("◀ Previous", key="lesson_prev", on_click=start_lesson, args=(lesson.number - 1,))
+            if lesson.number < len(LESSONS):
+                st.button("Next ▶", key="lesson_next", on_click=start_lesson, args=(lesson.number + 1,),
+                          type="primary")
+            st.button("End lesson", key="lesson_end", on_click=end_lesson)
