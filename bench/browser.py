@@ -39,9 +39,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path.insert(0, str(ROOT))
 
-from conftest import CHROMIUM, CHROMIUM_ARGS, free_port, start_streamlit  # noqa: E402
+from bench.harness import CHROMIUM, CHROMIUM_ARGS, free_port, start_streamlit  # noqa: E402
 from bench.dial import drag_beta, open_dial  # noqa: E402
 from ui.state import WARM_UP_DELAY_S  # noqa: E402
 

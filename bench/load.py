@@ -46,10 +46,10 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path.insert(0, str(ROOT))
 
 from bench.browser import cpu_seconds  # noqa: E402  (user + system CPU seconds of a process)
-from conftest import start_streamlit  # noqa: E402
+from bench.harness import start_streamlit  # noqa: E402
 
 TIMEOUT_S = 10.0  # a pad release or an upload that takes longer than this counts as an error
 OPEN_TIMEOUT_S = 60.0  # opening a page (a full script run) that takes longer than this counts as an error

@@ -3,11 +3,8 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -17,9 +14,8 @@ import vae
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_MNIST = ROOT.parent / "shared" / "data" / "MNIST"
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+sys.path.insert(0, str(ROOT))  # bench.harness: the server and browser helpers the benchmarks use too
+from bench.harness import CHROMIUM, CHROMIUM_ARGS, free_port, start_streamlit  # noqa: E402,F401
 
 torch.set_num_threads(1)  # tests are small; one thread leaves the other core for the browser and server
 
@@ -100,36 +96,6 @@ def browser_or_skip():
         if os.environ.get("VAE_REQUIRE_BROWSER") == "1":
             pytest.fail(f"browser test required but cannot run: {reason}")
         pytest.skip(reason)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_streamlit(script: str = "app.py", env: dict | None = None, cwd: Path = ROOT, extra=(),
-                    port: int | None = None):
-    """Start `streamlit run` bound to 127.0.0.1 and wait until it is healthy. Returns (process, base_url)."""
-    port = port or free_port()
-    cmd = [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
-           "--server.address", "127.0.0.1", "--server.headless", "true",
-           "--browser.gatherUsageStats", "false", *extra]
-    proc = subprocess.Popen(cmd, cwd=cwd, env={**os.environ, **(env or {})},
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"streamlit exited early: {proc.stdout.read().decode(errors='replace')[-2000:]}")
-        try:
-            with urllib.request.urlopen(url + "/_stcore/health", timeout=1) as r:
-                if r.status == 200:
-                    return proc, url
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    raise RuntimeError("streamlit did not become healthy in 60 s")
 
 
 @pytest.fixture(scope="session")

@@ -1,14 +1,10 @@
 """The KL lab's beta dial in headless Chromium: while beta is dragged, the map and the manifold change on most
 frames, and the release reaches Python."""
-import sys
-
 import pytest
 
-from conftest import ROOT, wait_for_app
+from bench.dial import drag_beta, open_dial
+from conftest import wait_for_app
 from vae import bundled
-
-sys.path.insert(0, str(ROOT))
-from bench.dial import drag_beta, open_dial  # noqa: E402
 
 pytestmark = pytest.mark.browser
 
