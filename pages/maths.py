@@ -16,6 +16,7 @@ from vae.losses import kl_per_dim
 from vae import latent as lat
 
 VISIBLE = 32 / 255  # a difference in grey level that is plain to see on a projector
+DIGIT_PX = 112  # the test digit, 28 px shown 4x
 TABS = ["1 · Encoder output", "2 · Reparameterisation", "3 · Closed-form KL", "4 · The ELBO"]
 N_CHOICES = [10, 30, 100, 300, 1000, 3000, 10000, 100000]
 
@@ -46,9 +47,9 @@ def digit_picker(ck) -> int:
 
 
 def encoder_output(ck, d: analysis.DigitELBO) -> None:
-    st.latex(r"q_\phi(z \mid x) = \mathcal{N}\big(z;\ \mu,\ \operatorname{diag}\sigma^2\big),\qquad "
-             r"\text{encoder}(x) = (\mu,\ \log\sigma^2) \in \mathbb{R}^{D} \times \mathbb{R}^{D}")
     sigma = np.exp(0.5 * d.logvar)
+    # The table of mu and sigma opens the tab (lesson 1 is about it: on a laptop it is on the first screen, under the
+    # lesson box); the equation heads the chart beside it.
     left, right = st.columns([2, 3])
     with left:
         st.dataframe([{"dimension": f"z{i + 1}", "μ": d.mu[i], "log σ²": d.logvar[i], "σ": sigma[i]}
@@ -56,6 +57,8 @@ def encoder_output(ck, d: analysis.DigitELBO) -> None:
                      column_config={c: st.column_config.NumberColumn(format="%.3f") for c in ("μ", "log σ²", "σ")})
         st.caption("log σ² can be any real number, so the network needs no constraint; σ = exp(½ log σ²) > 0.")
     with right:
+        st.latex(r"\begin{aligned} q_\phi(z \mid x) &= \mathcal{N}\big(z;\ \mu,\ \operatorname{diag}\sigma^2\big) \\ "
+                 r"\text{encoder}(x) &= (\mu,\ \log\sigma^2) \in \mathbb{R}^{D} \times \mathbb{R}^{D} \end{aligned}")
         fig = go.Figure()
         dims = [f"z{i + 1}" for i in range(len(d.mu))]
         fig.add_trace(go.Bar(x=dims, y=[2] * len(dims), base=[-1] * len(dims), marker_color="#fde68a", opacity=0.6,
@@ -143,19 +146,18 @@ def main() -> None:
     st.title("The maths, live")
     lesson_box("maths")
     ck = current_checkpoint()
-    top = st.columns([1, 1, 2])
+    # One short row (the digit at its 112 px, the two sliders side by side), so that the tab's own numbers (lesson
+    # 1's table of mu and sigma) start on a laptop's first screen, under the lesson box.
+    top = st.columns([1, 1, 1, 1])
     with top[0]:
         index = digit_picker(ck)
-    with top[1]:
-        n = st.select_slider("Samples of z for E_q[·]", [10, 100, 1000], value=100, key="maths_n")
-        k = st.select_slider("Importance samples k for log p(x)", [100, 1000, 5000], value=1000, key="maths_k")
+        st.caption(f"Model: {ck.name or Path(st.session_state['model_path']).stem}"
+                   + (". Digits binarised, as in training." if ck.train_config.binarize == "dynamic" else ""))
+    n = top[1].select_slider("Samples of z for E_q[·]", [10, 100, 1000], value=100, key="maths_n")
+    k = top[2].select_slider("Importance samples k for log p(x)", [100, 1000, 5000], value=1000, key="maths_k")
     x = digit_input(ck.dataset, index, ck.train_config.binarize)
-    with top[2]:
-        st.image(im.to_uint8(x, 4), output_format="PNG",
-                 caption=f"test digit #{index}, label {int(test_split(ck.dataset).labels[index])}"
-                         + (" (binarised, as the model saw digits in training)"
-                            if ck.train_config.binarize == "dynamic" else ""))
-        st.caption(f"Model: {ck.name or Path(st.session_state['model_path']).stem}")
+    top[3].image(im.to_uint8(x, 4), output_format="PNG", width=DIGIT_PX,
+                 caption=f"#{index} · label {int(test_split(ck.dataset).labels[index])}")
     d = digit_numbers(st.session_state["model_path"], ck.sha256, index, int(n), int(k), 0)
     st.session_state.setdefault("maths_tab", TABS[0])
     if st.session_state["maths_tab"] not in TABS:

@@ -69,3 +69,23 @@ def test_rate_distortion_labels_do_not_overlap(app_server, browser, viewport):
                 assert not _meet(box_a, box_b), f"'{a}' {box_a} meets '{b}' {box_b}"
     finally:
         context.close()
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS, ids=lambda v: f"{v[0]}x{v[1]}")
+def test_lesson_1_shows_its_table_on_the_first_screen(app_server, browser, viewport):
+    # Lesson 1 is about the encoder's mu and sigma: on a laptop their table is in view when the lesson opens, under
+    # the lesson box, without scrolling (it was ~300 px below the fold). On a phone everything stacks: screenshot only.
+    context, page = open_page(browser, app_server + "/lessons", viewport)
+    try:
+        page.locator(".st-key-lesson_start_1 button").click()
+        page.get_by_role("heading", name="The maths, live").first.wait_for(timeout=WAIT_MS)
+        wait_for_app(page, WAIT_MS)
+        table = page.locator("[data-testid=stTabs] [data-testid=stDataFrame]").first
+        table.wait_for(timeout=WAIT_MS)
+        page.wait_for_timeout(500)
+        page.screenshot(path=str(SHOTS / f"e2e_maths_lesson1_{viewport[0]}x{viewport[1]}.png"))
+        box = table.bounding_box()
+        if viewport[0] >= 1000:
+            assert box["y"] + box["height"] <= viewport[1], f"the table ends at {box['y'] + box['height']:.0f} px"
+    finally:
+        context.close()
