@@ -89,3 +89,23 @@ def test_lesson_1_shows_its_table_on_the_first_screen(app_server, browser, viewp
             assert box["y"] + box["height"] <= viewport[1], f"the table ends at {box['y'] + box['height']:.0f} px"
     finally:
         context.close()
+
+
+def test_lessons_keep_the_sidebar_settings(app_server, browser):
+    # Large type on, then a lesson started from the Lessons page and its box's Next, each switching page: large type
+    # stays on (a switch made by the script used to drop every sidebar widget's state: large type went off).
+    context, page = open_page(browser, app_server + "/lessons", LARGE_TYPE)
+    root_font = "() => getComputedStyle(document.documentElement).fontSize"
+    try:
+        large_type_on(page)
+        assert page.evaluate(root_font) == "22px"
+        page.locator(".st-key-lesson_start_2 button").click()
+        page.get_by_role("heading", name="The maths, live").first.wait_for(timeout=WAIT_MS)
+        wait_for_app(page, WAIT_MS)
+        assert page.locator(".st-key-large_type input").is_checked() and page.evaluate(root_font) == "22px"
+        page.locator(".st-key-lesson_next button").click()  # lesson 3 is on the KL lab
+        page.get_by_role("heading", name="KL lab").first.wait_for(timeout=WAIT_MS)
+        wait_for_app(page, WAIT_MS)
+        assert page.locator(".st-key-large_type input").is_checked() and page.evaluate(root_font) == "22px"
+    finally:
+        context.close()

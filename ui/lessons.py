@@ -18,6 +18,7 @@ from vae import bundled
 LESSON_KEY = "lesson"  # the active lesson's number, 0 when none
 LESSON_GOTO = "lesson_goto"  # the page a lesson callback asked to switch to
 PICKER_KEY = "lesson_picker"  # the sidebar's selectbox
+SIDEBAR_KEYS = ("dataset", "model_path", "large_type", PICKER_KEY)  # the shared sidebar's widgets (ui.state.sidebar)
 DELETE = object()  # a state value meaning "remove this key" (the page then applies its own defaults)
 
 PAGES = {"maths": "pages/maths.py", "kl_lab": "pages/kl_lab.py", "train": "pages/train.py",
@@ -121,6 +122,12 @@ def follow_lesson_switch(current_url_path: str) -> None:
     if Path(goto).stem == current_url_path:
         del st.session_state[LESSON_GOTO]
     else:
+        # A page change clears the state of every widget the browser does not send back, and a switch made by the
+        # script sends none: the sidebar's widgets would reset (large type off, the model back to the default).
+        # Saved again as plain state, their values outlive the switch.
+        for key in SIDEBAR_KEYS:
+            if key in st.session_state:
+                st.session_state[key] = st.session_state[key]
         st.switch_page(goto)
 
 
