@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import copy
 import json
+import re
+from pathlib import Path
 
 import numpy as np
 import plotly.graph_objects as go
@@ -102,3 +104,11 @@ def test_the_session_toggle_decides(monkeypatch):
     assert scaled(fig) is fig
     monkeypatch.setattr(st, "session_state", {"large_type": True})
     assert layout_of(scaled(fig))["xaxis"]["tickfont"]["size"] == LARGE_FONT_PX
+
+
+def test_every_page_draws_its_charts_through_the_helper():
+    """A chart drawn with st.plotly_chart directly would keep small text with large type."""
+    pages = Path(__file__).resolve().parent.parent / "pages"
+    direct = [f"{p.name}:{i}" for p in sorted(pages.glob("*.py"))
+              for i, line in enumerate(p.read_text().splitlines(), 1) if re.search(r"\bst\.plotly_chart\(", line)]
+    assert not direct, direct

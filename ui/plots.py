@@ -190,6 +190,14 @@ def _large_layout(layout: dict, data: Sequence[dict]) -> dict:
     legend = out["legend"] = dict(out.get("legend") or {})
     _font(legend)
     _titled(legend, "title", LARGE_FONT_PX)
+    below = legend.get("orientation") == "h" and legend.get("yref", "paper") == "paper" and legend.get("y", 1) < 0
+    if below or ("orientation" not in legend and not out.get("sliders")):
+        # A legend on the right (Plotly's default) at this size takes ~190 px, most of a chart in a half-page
+        # column (the Explore map's plot was squeezed to ~100 px): it goes under the plot instead. Not where a
+        # slider is (the Train page's replay): that is under the plot. At the foot of the whole chart (y in the
+        # container's terms): just under the plot (paper, as some figures put it) it met the larger tick labels
+        # and axis title; Plotly makes room for it at the foot.
+        legend.update(orientation="h", yref="container", y=0, yanchor="bottom")
     hover = out["hoverlabel"] = dict(out.get("hoverlabel") or {})
     _font(hover)
     for key in ("annotations", "sliders", "updatemenus"):
@@ -200,6 +208,8 @@ def _large_layout(layout: dict, data: Sequence[dict]) -> dict:
                 if key == "sliders":
                     item["currentvalue"] = dict(item.get("currentvalue") or {})
                     _font(item["currentvalue"])
+                    pad = item["pad"] = dict(item.get("pad") or {})  # clear of the larger axis title above it
+                    pad["t"] = pad.get("t", 20) * LARGE_FONT_SCALE
     return out
 
 
