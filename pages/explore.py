@@ -14,7 +14,7 @@ import vae
 from ui import images
 from ui.components.latent_pad import dims_plane, latent_pad, pca_plane, publish_model
 from ui.cache import CACHE_DIR, current_numpy_model, map_view
-from ui.plots import add_marker, latent_scatter_figure, latent_scatter_png, selected_customdata
+from ui.plots import add_marker, chart, latent_scatter_figure, latent_scatter_png, selected_customdata
 from ui.state import init_state, test_arrays
 from vae import latent
 from vae.numpy_model import NumpyDecoder, NumpyModel
@@ -112,7 +112,7 @@ def latent_map(ck: NumpyModel, mu: np.ndarray, labels: np.ndarray) -> tuple[np.n
     chosen = st.session_state.get("explore_digit")
     fig = map_figure(ck.sha256, ck.dataset, method, chosen if chosen is not None and 0 <= chosen < len(points)
                      else None, points, labels, axes)
-    st.plotly_chart(fig, key="latent_map", on_select="rerun", selection_mode="points", config={"displaylogo": False})
+    chart(fig, key="latent_map", on_select="rerun", selection_mode="points", config={"displaylogo": False})
     st.caption("Each dot is one test digit x, placed at the mean μ(x) of its posterior q(z|x) = N(μ, diag σ²) "
                "and coloured by its true label (the VAE never saw the labels). Click a dot to inspect it; click "
                "a legend entry to hide a class, double-click to show only that class.")
@@ -193,7 +193,7 @@ def pad_section(ck: NumpyModel, mu: np.ndarray, labels: np.ndarray) -> None:
     z = latent_pad(model_info, plane, start, z_nonce=st.session_state.get("pad_nonce", 0),
                    slider_range=(-limit, limit), key="latent_pad")
     decoded = latent.decode(ck.decoder, np.asarray([z], np.float32))[0]
-    c1, c2 = st.columns([1, 3])
+    c1, c2 = st.columns([1, 2] if st.session_state.get("large_type") else [1, 3])  # large: the caption fits
     c1.image(images.to_uint8(decoded, 3), caption="decoded in Python", output_format="PNG")
     coords = ", ".join(f"{v:+.2f}" for v in z[:6]) + (", …" if dim > 6 else "")
     c2.markdown(f"Python received **z = ({coords})** when you let go.")

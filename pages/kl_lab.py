@@ -14,7 +14,7 @@ from ui.claims import what_to_notice
 from ui.cache import dial_model
 from ui.components import beta_dial as dial_component
 from ui.lessons import lesson_box
-from ui.plots import latent_scatter_figure, selected_customdata
+from ui.plots import chart, latent_scatter_figure, selected_customdata
 from ui.state import init_state, load_model, model_choices, test_arrays, test_split
 from vae import analysis, bundled
 from vae.evaluation import has_full_metrics
@@ -24,6 +24,8 @@ TABS = ["β dial (one model)", "Trained separately", "Rate–distortion", "Poste
         "Holes map"]
 N_MAP_POINTS = 5000  # latent-map points per β: five WebGL maps on one page stay light
 DEMO_DIGITS = 10  # the first test image of each class 0-9
+LARGE_TYPE_PER_ROW = 2  # models side by side with large type: each map ~330 px wide on a 1280 px projector
+LARGE_TYPE_METRICS_PER_ROW = 3  # the posterior-width tab's "median σ, β = 0.25" metrics, ~220 px each
 
 
 def _ck(path: str) -> vae.Checkpoint:
@@ -138,7 +140,10 @@ def side_by_side(models: dict[float, str]) -> None:
     st.caption("The same 10 test digits go through every model (reconstructions below):")
     st.image(im.to_uint8(im.grid(digits, nrow=10), 2), output_format="PNG")
     labels = test_split("mnist").labels.numpy()[:N_MAP_POINTS]
-    cols = st.columns(len(models))
+    # Large type makes five columns too narrow (at 1280 px each was ~120 px: maps cut off, "β = 0.25" on two lines,
+    # words split, image grids 70 px): two models to a row instead, each as wide as half the page.
+    per_row = LARGE_TYPE_PER_ROW if st.session_state.get("large_type") else len(models)
+    cols = [col for _ in range(0, len(models), per_row) for col in st.columns(per_row)]
     for col, (beta, path) in zip(cols, models.items()):
         ck = _ck(path)
         mu, logvar = encodings(path, ck.sha256)
@@ -146,11 +151,13 @@ def side_by_side(models: dict[float, str]) -> None:
         with col:
             st.markdown(f"### {kl_figures.beta_label(beta)}")
             fig = latent_scatter_figure(mu[:N_MAP_POINTS, :2], labels, height=300, marker_size=3)
-            fig.update_layout(showlegend=False, margin=dict(l=0, r=0, t=0, b=0))
+            # A little room on the right: Plotly hides a tick label that would stick out of the chart, and with
+            # none the last one (+limit) was hidden, so the axis seemed to end at limit / 2.
+            fig.update_layout(showlegend=False, margin=dict(l=0, r=14, t=0, b=0))
             fig.update_xaxes(range=[-limit, limit], title=None)
             # Narrow columns are not square: drop the equal-aspect lock so both axes really show ±limit.
             fig.update_yaxes(range=[-limit, limit], title=None, scaleanchor=None)
-            st.plotly_chart(fig, width="stretch", key=f"kl_map_{beta}", config={"displayModeBar": False})
+            chart(fig, width="stretch", key=f"kl_map_{beta}", config={"displayModeBar": False})
             outside = float(np.mean(np.abs(mu[:, :2]).max(1) > limit))
             st.caption(f"{outside:.0%} of the codes lie outside ±{limit}" if outside >= 0.005 else
                        "all codes inside the window")
@@ -187,7 +194,7 @@ def rate_distortion(models: dict[float, str]) -> None:
             m = evaluation(path, ck.sha256)
             others.append({"label": label, "path": path, "color": kl_figures.RUN_COLOR if "Your run" in label
                            else "#0f172a", **_rd(m)})
-    st.plotly_chart(kl_figures.rate_distortion_figure(sweep, others), width="stretch", key="kl_rd_chart")
+    chart(kl_figures.rate_distortion_figure(sweep, others), width="stretch", key="kl_rd_chart")
     rows = [{"model": p["label"], "β": p.get("beta", _ck(p["path"]).train_config.beta), "KL (rate)": p["kl"],
              "recon NLL (distortion)": p["recon"], "−ELBO": p["neg_elbo"], "active units": p["active_units"],
              "file": _shown_path(p["path"])} for p in sweep + others]
@@ -219,10 +226,11 @@ def posterior_width(models: dict[float, str]) -> None:
         _, logvar = encodings(path, _ck(path).sha256)
         values, medians[beta] = analysis.log10_sigma(np.exp(0.5 * logvar))
         log_sigmas[beta] = values[:: max(1, len(values) // 4000)]  # a thinned copy is plenty for a violin
-    cols = st.columns(len(models))
+    per_row = LARGE_TYPE_METRICS_PER_ROW if st.session_state.get("large_type") else len(models)  # else cut short
+    cols = [col for _ in range(0, len(models), per_row) for col in st.columns(per_row)]
     for col, beta in zip(cols, models):
         col.metric(f"median σ, {kl_figures.beta_label(beta)}", f"{medians[beta]:.3g}")
-    st.plotly_chart(kl_figures.sigma_violin_figure(log_sigmas), width="stretch", key="kl_sigma_chart")
+    chart(kl_figures.sigma_violin_figure(log_sigmas), width="stretch", key="kl_sigma_chart")
 
 
 def kl_per_dimension() -> None:
@@ -241,7 +249,7 @@ def kl_per_dimension() -> None:
     c1.metric("total KL (mean per digit)", f"{check.total_kl:.2f} nats")
     c2.metric("active units", f"{int(check.active.sum())} of {len(check.active)}")
     c3.metric("β used in training", f"{ck.train_config.beta:g}")
-    st.plotly_chart(kl_figures.kl_per_dim_figure(check.kl_per_dim, check.active), width="stretch",
+    chart(kl_figures.kl_per_dim_figure(check.kl_per_dim, check.active), width="stretch",
                     key="kl_dim_chart")
     st.caption("A dimension is active when its posterior mean varies across digits: Var_x(E_q[z_d]) > 0.01 "
                "(Burda et al. 2015). An inactive one has q(z_d|x) ≈ N(0, 1) for every digit: it carries nothing.")
@@ -291,7 +299,7 @@ def holes_map(models: dict[float, str]) -> None:
     with left:
         fig = kl_figures.holes_figure(density, data["edges"], holes, st.session_state["kl_lab_hole"],
                                       title=f"{name}: {view} vs the prior")
-        st.plotly_chart(fig, width="stretch", key="kl_lab_holes_chart", on_select="rerun",
+        chart(fig, width="stretch", key="kl_lab_holes_chart", on_select="rerun",
                         selection_mode="points", config={"displayModeBar": False})
     with right:
         st.metric("prior mass in holes", f"{data['hole_fraction']:.0%}",

@@ -10,6 +10,7 @@ import streamlit as st
 
 from ui import images as im
 from ui.lessons import lesson_box
+from ui.plots import chart
 from ui.state import current_checkpoint, init_state, load_model, test_split
 from vae import analysis
 from vae.losses import kl_per_dim
@@ -50,7 +51,9 @@ def encoder_output(ck, d: analysis.DigitELBO) -> None:
     sigma = np.exp(0.5 * d.logvar)
     # The table of mu and sigma opens the tab (lesson 1 is about it: on a laptop it is on the first screen, under the
     # lesson box); the equation heads the chart beside it.
-    left, right = st.columns([2, 3])
+    # Large type: one above the other (beside the table, the equation ran ~60 px past its column's edge).
+    large = st.session_state.get("large_type")
+    left, right = (st.container(), st.container()) if large else st.columns([2, 3])
     with left:
         st.dataframe([{"dimension": f"z{i + 1}", "μ": d.mu[i], "log σ²": d.logvar[i], "σ": sigma[i]}
                       for i in range(len(d.mu))], hide_index=True, key="maths_encoder_table",
@@ -68,7 +71,7 @@ def encoder_output(ck, d: analysis.DigitELBO) -> None:
                                  error_y=dict(type="data", array=sigma, thickness=2, width=8)))
         fig.update_layout(height=320, margin=dict(l=10, r=10, t=10, b=10), plot_bgcolor="white",
                           legend=dict(orientation="h", y=-0.2), yaxis_title="z")
-        st.plotly_chart(fig, width="stretch", key="maths_encoder_chart")
+        chart(fig, width="stretch", key="maths_encoder_chart")
 
 
 def reparameterisation(ck, d: analysis.DigitELBO) -> None:

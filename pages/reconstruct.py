@@ -14,7 +14,7 @@ import vae
 from ui import images
 from ui.components.draw_canvas import draw_canvas
 from ui.cache import encodings, map_view
-from ui.plots import add_marker, latent_scatter_figure
+from ui.plots import add_marker, chart, latent_scatter_figure
 from ui.state import current_checkpoint, init_state, test_split
 from vae import latent
 from vae.digits import InputError, Preprocessed, preprocess
@@ -22,6 +22,7 @@ from vae.digits import InputError, Preprocessed, preprocess
 MAX_UPLOADS = 8  # each upload gets its own row of pictures; more than this is a wall of images on a projector
 GALLERY_SIZE = 8
 STEP_PX = 84  # every preprocessing step is shown this wide (fits seven columns on a narrow page)
+LARGE_TYPE_STEP_PX, LARGE_TYPE_STEPS_PER_ROW = 120, 4  # with large type: wide enough for a caption's longest word
 DIGIT_SCALE = 4  # 28 px digits shown 4x, nearest neighbour (crisp pixels) ...
 DIGIT_PX = 28 * DIGIT_SCALE  # ... at exactly that width
 MAGNIFY_STD = 4.0  # the magnified view spans mu +- 4 sigma (of the larger axis)
@@ -70,11 +71,16 @@ def step_pngs(digest: str, _prep: Preprocessed) -> list[bytes]:
 
 
 def show_steps(prep: Preprocessed) -> None:
-    cols = st.columns(len(prep.steps))
+    # Large type: eight 84 px pictures in a row left "Background" split mid-word in its caption; four to a row,
+    # wider.
+    large = st.session_state.get("large_type")
+    per_row = LARGE_TYPE_STEPS_PER_ROW if large else len(prep.steps)
+    cols = [col for _ in range(0, len(prep.steps), per_row) for col in st.columns(per_row)]
     digest = hashlib.sha256(prep.steps[0].image.tobytes()).hexdigest()  # the source image, as loaded
     for i, (col, step, png) in enumerate(zip(cols, prep.steps, step_pngs(digest, prep))):
         # A fixed width: otherwise a long caption widens its figure and stretches the picture with it.
-        col.image(png, caption=f"{i + 1}. {step.title}", width=STEP_PX, output_format="PNG")
+        col.image(png, caption=f"{i + 1}. {step.title}", width=LARGE_TYPE_STEP_PX if large else STEP_PX,
+                  output_format="PNG")
     with st.expander("What happened at each step"):
         st.markdown("\n".join(f"{i + 1}. **{s.title}.** {s.note}" for i, s in enumerate(prep.steps)))
 
@@ -119,7 +125,7 @@ def posterior_map(ck: vae.Checkpoint, results: list[tuple[str, dict]], key: str)
     fig = latent_scatter_figure(points, labels, axis_titles=axes, height=520, opacity=0.35)
     for name, r in results:
         draw_posterior(fig, r, pca, name)
-    st.plotly_chart(fig, key=f"{key}_map", config={"displaylogo": False})
+    chart(fig, key=f"{key}_map", config={"displaylogo": False})
     if pca is None:
         st.caption("Dots: the posterior means of the 10,000 test digits. ✕ marks μ of your digit, the ellipse is "
                    "μ ± σ along each axis (one standard deviation) at the map's true scale, and ○ is the sampled "
@@ -167,7 +173,7 @@ def magnified_view(points, labels, r: dict, pca, name: str, map_span: float, key
     fig.update_yaxes(range=[centre[1] - half, centre[1] + half])
     fig.update_layout(title=f"{name}: magnified ×{magnification:,.0f}", showlegend=False,
                       margin=dict(l=10, r=10, t=40, b=10))
-    st.plotly_chart(fig, key=key, config={"displaylogo": False})
+    chart(fig, key=key, config={"displaylogo": False})
     st.caption(f"Magnified ×{magnification:,.0f} relative to the full map: the window is μ ± {MAGNIFY_STD:g}σ "
                "(dotted: 2σ). Nearby test digits are shown as dots.")
 

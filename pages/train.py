@@ -11,8 +11,8 @@ import streamlit as st
 import vae
 from ui import state
 from ui.lessons import lesson_box
-from ui.plots import latent_scatter_figure
-from ui.training import format_seconds, loss_curves_figure, replay_figure
+from ui.plots import chart, latent_scatter_figure
+from ui.training import LARGE_TYPE_GAP, format_seconds, loss_curves_figure, replay_figure
 from vae import runs
 from vae.latent import project_2d
 
@@ -206,8 +206,9 @@ def live_map_figure(run_dir: str, newest_file_mtime: float):
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
-def curves_figure(run_dir: str, n_history: int, last_json: str, epoch: int, _history: list, _last: dict | None):
-    return loss_curves_figure(_history, _last, epoch)
+def curves_figure(run_dir: str, n_history: int, last_json: str, epoch: int, _history: list, _last: dict | None,
+                  large: bool = False):
+    return loss_curves_figure(_history, _last, epoch, gap=LARGE_TYPE_GAP if large else 0.08)
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
@@ -299,11 +300,11 @@ def run_panel(run_dir) -> None:
     run_controls(s)
     if s.history or s.last:
         fig = curves_figure(str(run_dir), len(s.history), json.dumps(s.last, sort_keys=True, default=str),
-                            s.epoch + 1, s.history, s.last)
-        st.plotly_chart(fig, key="tr_curves", config={"displayModeBar": False})
+                            s.epoch + 1, s.history, s.last, bool(st.session_state.get("large_type")))
+        chart(fig, key="tr_curves", config={"displayModeBar": False})
     live = live_map_figure(str(run_dir), snapshot_key(run_dir)[1])
     if live is not None:
-        st.plotly_chart(live, key="tr_live_map")
+        chart(live, key="tr_live_map")
     elif s.active:
         st.caption("The latent map appears as soon as the model is built.")
 
@@ -322,7 +323,7 @@ def replay(run_dir) -> None:
                + (" Epoch 0 is the untrained model: every digit lands near the same point." if first_epoch == 0 else "")
                + ("" if dim == 2 else f" The {dim}-D means are shown in the last epoch's two principal "
                                       "directions, the same axes for every frame."))
-    st.plotly_chart(fig, key="tr_replay")
+    chart(fig, key="tr_replay")
     st.button("Refresh the replay", key="tr_refresh", help="Add the epochs finished since the page was drawn.")
 
 
@@ -346,7 +347,9 @@ def main() -> None:
     st.caption("Pick a recipe, press Start, and watch the VAE learn: the reconstruction error falls, the KL term "
                "rises, and the digits of the test set sort themselves into regions of the latent space. "
                "Training runs in the background at low priority; you can leave this page and come back.")
-    left, right = st.columns([1, 2], gap="large")
+    # Large type: the settings in a third of the page were ~80 px a field, labels split mid-word; one above the other.
+    large = st.session_state.get("large_type")
+    left, right = (st.container(), st.container()) if large else st.columns([1, 2], gap="large")
     with left:
         config_form()
     with right:
