@@ -61,8 +61,11 @@ def tsne_on_disk(sha256: str, dataset: str, n: int) -> bool:
 # buttons hand out the same bytes.
 
 @st.cache_data(max_entries=32, show_spinner=False)
-def manifold_png(sha256: str, n: int, dims: tuple[int, int], _decoder: NumpyDecoder) -> bytes:
-    grid = images.grid(latent.manifold(_decoder, n=n, dims=dims).reshape(n * n, 28, 28), nrow=n, padding=0)
+def manifold_png(sha256: str, n: int, plane: tuple, _decoder: NumpyDecoder, _axes: np.ndarray | None = None) -> bytes:
+    """plane: ("dims", i, j), or ("pca",) with _axes the model's first two principal components."""
+    dims = plane[1:] if plane[0] == "dims" else (0, 1)
+    grid = images.grid(latent.manifold(_decoder, n=n, dims=dims, axes=_axes).reshape(n * n, 28, 28), nrow=n,
+                       padding=0)
     return images.png_bytes(grid, 2)
 
 
@@ -202,30 +205,49 @@ def pad_section(ck: NumpyModel, mu: np.ndarray, labels: np.ndarray) -> None:
                "the picture shows the means sigmoid(f_θ(z)). An encoded digit lands at z = μ + σ·ε, ε ~ N(0, I).")
 
 
-def manifold_section(ck: NumpyModel) -> None:
+@st.cache_data(max_entries=16, show_spinner=False)
+def dims_by_variance(sha256: str, _mu: np.ndarray) -> list[int]:
+    """The latent dimensions, the one along which the test digits' means vary most first."""
+    return [int(d) for d in np.argsort(-np.var(_mu, axis=0), kind="stable")]
+
+
+def manifold_section(ck: NumpyModel, mu: np.ndarray) -> None:
     dim = ck.model_config.latent_dim
-    c1, c2, c3 = st.columns(3)
+    c1, c2, c3, c4 = st.columns(4)
     n = c1.slider("Grid size n", 5, 30, 15, key="manifold_n")
-    dims = (0, 1)
+    plane, axes, names = ("dims", 0, 1), None, ("z1", "z2")
     if dim > 2:
-        dims = (c2.selectbox("Horizontal dimension", range(dim), 0, format_func=lambda d: f"z{d + 1}",
-                             key="manifold_i"),
-                c3.selectbox("Vertical dimension", range(dim), 1, format_func=lambda d: f"z{d + 1}",
-                             key="manifold_j"))
-        if dims[0] == dims[1]:
-            st.warning("Pick two different dimensions.")
-            return
+        # Not (z1, z2) with the other dimensions at 0: in 20-D, two of twenty coordinates barely move the digit
+        # (the grid was ~225 near-identical 8s). The PCA plane of the means, or the two most varied dimensions.
+        kind = c2.radio("The grid spans", ["the PCA plane", "two latent dimensions"], key="manifold_plane",
+                        help="The PCA plane: the two directions along which the test digits' means vary most. "
+                             "Two dimensions: the others are held at 0; the lists start with the most varied.")
+        if kind == "the PCA plane":
+            _, pca = map_view(ck.sha256, ck.dataset, "pca", mu)
+            plane, axes, names = ("pca",), np.asarray(pca.components_[:2], np.float32), ("PC1", "PC2")
+        else:
+            order = dims_by_variance(ck.sha256, mu)
+            i = c3.selectbox("Horizontal dimension", order, 0, format_func=lambda d: f"z{d + 1}", key="manifold_i")
+            j = c4.selectbox("Vertical dimension", order, 1, format_func=lambda d: f"z{d + 1}", key="manifold_j")
+            if i == j:
+                st.warning("Pick two different dimensions.")
+                return
+            plane, names = ("dims", i, j), (f"z{i + 1}", f"z{j + 1}")
     if dim < 2:
         st.info("The manifold grid needs at least two latent dimensions.")
         return
-    png = manifold_png(ck.sha256, n, dims, ck.decoder)
+    png = manifold_png(ck.sha256, n, plane, ck.decoder, axes)
     st.image(png, output_format="PNG")
-    held = "" if dim == 2 else f" (the other {dim - 2} dimensions are held at 0)"
-    st.caption(f"The decoder's mean image at each point of an {n}×{n} grid over (z{dims[0] + 1}, z{dims[1] + 1})"
-               f"{held}. The coordinates are Φ⁻¹ of evenly spaced probabilities from 0.05 to 0.95 (Φ is the "
-               "standard normal CDF), so every cell holds the same prior mass, as in Kingma & Welling (2013), fig. 4.")
-    st.download_button("Download the grid (PNG)", png, key="download_manifold",
-                       file_name=f"manifold-{ck.sha256[:8]}-{n}x{n}.png", mime="image/png")
+    if plane[0] == "pca":
+        over = (f"over the plane of the test digits' two principal components through z = 0, z = a·PC1 + b·PC2 "
+                "(unit directions; the prior is round, so along each it is N(0, 1))")
+    else:
+        over = f"over ({names[0]}, {names[1]})" + ("" if dim == 2 else f" (the other {dim - 2} dimensions held at 0)")
+    st.caption(f"The decoder's mean image at each point of an {n}×{n} grid {over}. The coordinates are Φ⁻¹ of "
+               "evenly spaced probabilities from 0.05 to 0.95 (Φ is the standard normal CDF), so every cell holds "
+               "the same prior mass, as in Kingma & Welling (2013), fig. 4.")
+    st.download_button("Download the grid (PNG)", png, key="download_manifold", mime="image/png",
+                       file_name=f"manifold-{ck.sha256[:8]}-{'-'.join(map(str, plane))}-{n}x{n}.png")
 
 
 def prior_section(ck: NumpyModel) -> None:
@@ -279,7 +301,7 @@ def main() -> None:
 
     tab_grid, tab_prior, tab_interp = st.tabs(["Decoded manifold", "Prior samples", "Interpolation"])
     with tab_grid:
-        manifold_section(ck)
+        manifold_section(ck, mu)
     with tab_prior:
         prior_section(ck)
     with tab_interp:

@@ -75,15 +75,23 @@ def grid_coordinates(n: int, eps: float = 0.05) -> np.ndarray:
     return np.array([NormalDist().inv_cdf(p) for p in np.linspace(eps, 1 - eps, n)], np.float32)
 
 
-def manifold(model: Decoder, n: int = 15, dims: tuple[int, int] = (0, 1), base=None) -> np.ndarray:
+def manifold(model: Decoder, n: int = 15, dims: tuple[int, int] = (0, 1), base=None, axes=None) -> np.ndarray:
     """An (n, n, 28, 28) grid of decoded images over two latent dimensions (others held at `base`, default 0).
-    Row 0 is the top of the plane (largest z[dims[1]])."""
+    Row 0 is the top of the plane (largest z[dims[1]]).
+
+    axes: instead of dims, two orthonormal directions (2, D), e.g. the first two principal components of the
+    posterior means: z = base + a * axes[0] + b * axes[1]. The prior is round, so along any unit direction it is
+    N(0, 1) and the grid's cells still hold equal prior mass."""
     coords = grid_coordinates(n)
     z = np.tile(np.zeros(latent_dim(model), np.float32) if base is None else np.asarray(base, np.float32),
                 (n * n, 1))
     ys, xs = np.meshgrid(coords[::-1], coords, indexing="ij")
-    z[:, dims[0]] = xs.ravel()
-    z[:, dims[1]] = ys.ravel()
+    if axes is None:
+        z[:, dims[0]] = xs.ravel()
+        z[:, dims[1]] = ys.ravel()
+    else:
+        axes = np.asarray(axes, np.float32)
+        z += xs.reshape(-1, 1) * axes[0] + ys.reshape(-1, 1) * axes[1]
     images = decode(model, z)
     return images.reshape(n, n, *images.shape[1:])
 
