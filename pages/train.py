@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 
 import streamlit as st
 
@@ -16,15 +17,26 @@ from ui.training import LARGE_TYPE_GAP, format_seconds, loss_curves_figure, repl
 from vae import runs
 from vae.latent import project_2d
 
-POLL_SECONDS = 1.0
+POLL_SECONDS = 1.0  # how often the run panel redraws itself while a run trains
+POLL_TRANSITION_SECONDS = 0.5  # ... and while it starts or stops: the change the user is waiting for shows sooner
 MAX_ACTIVE_RUNS = int(os.environ.get("VAE_MAX_TRAINING_RUNS", "1"))  # 2 cores: one run at a time by default
+# Short enough for the select at 1440 px and on a phone (the demo's closing bracket was cut); what each recipe is
+# goes in the caption below it. The text before " (" is the run's default name.
 PRESET_LABELS = {
-    "fast-2d": "fast 2-D demo (≈ 1 minute on a laptop CPU)",
+    "fast-2d": "fast 2-D demo",
     "classic-mlp": "classic tutorial MLP (784-128-100)",
     "beta-vae-4": "β-VAE, β = 4",
     "conv-2d": "2-D conv (like the Keras example)",
 }
-LEARNING_RATES = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2]
+PRESET_NOTES = {  # only what was measured (bench/fast_demo_time.py, bench/README.md): no promise for other machines
+    "fast-2d": "A small MLP, 10 epochs, a 2-D map. On the 60 000 training digits it took 3 minutes on this "
+               "project's 2-core server, busy with other work (load ≈ 6); 10 minutes with a class of 30 using the app "
+               "at the same time.",
+    "classic-mlp": "The MLP of the classic tutorial code: 784-128-100, Adam 1e-3, batches of 64, 20 epochs.",
+    "beta-vae-4": "β = 4 weighs the KL term four times: a smoother, blurrier 10-D latent space. 20 epochs.",
+    "conv-2d": "Convolutions (32, 64 channels), a dense layer of 16, a 2-D map. 10 epochs.",
+}
+LEARNING_RATES = [1e-4, 3e-4, 1e-3, 3e-3, 1e-2]  # the slider also offers the recipe's own (and the current) value
 # Words in the Run selector (options are plain text), a Material icon beside them in the panel: emoji show as empty
 # boxes on a computer without an emoji font, and the icons come with Streamlit (no font from the internet).
 STATE_LABELS = {"starting": "starting", "running": "training", "stopping": "stopping", "finished": "finished",
@@ -45,7 +57,7 @@ def apply_preset() -> None:
         "tr_arch": model_cfg.arch, "tr_hidden": ",".join(map(str, model_cfg.hidden)),
         "tr_latent": model_cfg.latent_dim, "tr_beta": float(train_cfg.beta), "tr_kl_warmup": train_cfg.kl_warmup,
         "tr_epochs": train_cfg.epochs, "tr_batch": train_cfg.batch_size,
-        "tr_lr": min(LEARNING_RATES, key=lambda lr: abs(lr - train_cfg.lr)), "tr_seed": train_cfg.seed,
+        "tr_lr": train_cfg.lr, "tr_seed": train_cfg.seed,
         "tr_binarize": train_cfg.binarize, "tr_name": PRESET_LABELS[key].split(" (")[0],
     })
 
@@ -67,14 +79,14 @@ def configs_from_form() -> tuple[vae.ModelConfig, vae.TrainConfig]:
     except ValueError:
         raise ValueError(f"Layer widths must be whole numbers separated by commas, like 512,256 "
                          f"(not {ss['tr_hidden']!r}).") from None
-    model_cfg = vae.ModelConfig(arch=ss["tr_arch"], latent_dim=int(ss["tr_latent"]), hidden=hidden,
-                                likelihood=preset_model.likelihood)
-    train_cfg = vae.TrainConfig(
-        dataset=ss["tr_dataset"], epochs=int(ss["tr_epochs"]), batch_size=int(ss["tr_batch"]), lr=float(ss["tr_lr"]),
-        lr_schedule=preset_train.lr_schedule, warmup_steps=preset_train.warmup_steps, beta=float(ss["tr_beta"]),
-        kl_warmup=int(ss["tr_kl_warmup"]), binarize=ss["tr_binarize"], seed=int(ss["tr_seed"]),
-        train_subset=int(ss["tr_subset"]), threads=1)
-    return model_cfg, train_cfg
+    # The preset with what the form shows put in: every field the form has no widget for (the lr schedule, its
+    # floor, Adam's betas, ...) stays the preset's. Building the configs field by field lost some (issue 9).
+    model_cfg = replace(preset_model, arch=ss["tr_arch"], latent_dim=int(ss["tr_latent"]), hidden=hidden)
+    train_cfg = replace(preset_train, dataset=ss["tr_dataset"], epochs=int(ss["tr_epochs"]),
+                        batch_size=int(ss["tr_batch"]), lr=float(ss["tr_lr"]), beta=float(ss["tr_beta"]),
+                        kl_warmup=int(ss["tr_kl_warmup"]), binarize=ss["tr_binarize"], seed=int(ss["tr_seed"]),
+                        train_subset=int(ss["tr_subset"]))
+    return model_cfg, train_cfg  # (runs.start_run pins one thread)
 
 
 def start(demo: bool) -> None:
@@ -132,47 +144,66 @@ def stop_button(s: runs.RunStatus, where) -> None:
         st.rerun()
 
 
+def lr_options() -> list[float]:
+    """The slider's rates: the usual ones, the recipe's own and the current value (a preset's 5e-3 stays 5e-3)."""
+    preset_lr = vae.PRESETS[st.session_state["tr_preset"]][1].lr
+    return sorted({*LEARNING_RATES, preset_lr, float(st.session_state["tr_lr"])})
+
+
 def config_form() -> None:
     st.selectbox("Recipe", list(PRESET_LABELS), format_func=PRESET_LABELS.get, key="tr_preset",
                  on_change=apply_preset, help="Fills in the settings below; change any of them afterwards.")
+    st.caption(PRESET_NOTES[st.session_state["tr_preset"]])
     st.selectbox("Dataset", list(state.DATASETS), format_func=state.DATASETS.get, key="tr_dataset")
     dataset = st.session_state["tr_dataset"]
     have_data = runs.training_data_present(dataset)
+    if not have_data:  # here, where it is seen: the button it explains is at the bottom of the form, below the fold
+        folder = runs.training_data_folder(dataset)
+        st.warning(f"**Start training** is off: the {state.DATASETS[dataset]} training split is not on this computer. "
+                   + ("The demo button below trains on the bundled test split. " if dataset == "mnist" else "")
+                   + f"To add it, put the original files `train-images-idx3-ubyte.gz` and `train-labels-idx1-ubyte.gz` "
+                   f"(and the two `t10k-…` files) in `{folder}`, or set `VAE_DATA_DIR` to a folder that has "
+                   f"`{folder.parent.name}/raw/`, then reload.")
     with st.form("train_form", border=True):
         st.text_input("Run name", key="tr_name", max_chars=60)
+        # One st.columns per row: on a phone the columns stack, and each pair stays together in reading order.
+        # Short option labels, the explanations in the help: a half-column select cut "MLP (fully co".
         a, b = st.columns(2)
-        a.selectbox("Architecture", ["mlp", "conv"], key="tr_arch",
-                    format_func={"mlp": "MLP (fully connected)", "conv": "convolutional"}.get)
+        a.selectbox("Architecture", ["mlp", "conv"], key="tr_arch", format_func={"mlp": "MLP", "conv": "conv"}.get,
+                    help="MLP: fully connected layers. conv: two strided convolutions (28 → 14 → 7 pixels), then "
+                         "one dense layer.")
         b.text_input("Hidden layers", key="tr_hidden", help="MLP: widths, e.g. 512,256. Conv: channels of the two "
                                                             "conv layers, then the dense layer, e.g. 32,64,16.")
+        a, b = st.columns(2)
         a.number_input("Latent dimension", 1, 128, key="tr_latent", help="2 can be drawn directly.")
-        b.number_input("β (weight of the KL term)", 0.0, 100.0, step=0.25, key="tr_beta",
-                       help="0: a plain autoencoder. 1: the VAE. Larger: smoother, blurrier.")
-        a.number_input("KL warm-up (epochs)", 0, 100, key="tr_kl_warmup",
-                       help="Ramp β up from 0 over these epochs; helps against posterior collapse.")
+        b.number_input("β (KL weight)", 0.0, 100.0, step=0.25, key="tr_beta",
+                       help="The weight of the KL term. 0: a plain autoencoder. 1: the VAE. Larger: smoother, "
+                            "blurrier.")
+        a, b = st.columns(2)
+        a.number_input("KL warm-up", 0, 100, key="tr_kl_warmup",
+                       help="Epochs over which β ramps up from 0; helps against posterior collapse.")
         b.number_input("Epochs", 1, 500, key="tr_epochs")
+        a, b = st.columns(2)
         a.select_slider("Batch size", [32, 64, 128, 256, 512, 1024], key="tr_batch")
-        b.select_slider("Learning rate", LEARNING_RATES, key="tr_lr", format_func=lambda v: f"{v:g}")
+        b.select_slider("Learning rate", lr_options(), key="tr_lr", format_func=lambda v: f"{v:g}",
+                        help="Adam's peak learning rate; the recipe's schedule, warm-up and Adam settings stay.")
+        a, b = st.columns(2)
         a.number_input("Seed", 0, 2**31 - 1, key="tr_seed")
         b.selectbox("Binarisation", ["dynamic", "none"], key="tr_binarize",
-                    format_func={"dynamic": "dynamic (fresh 0/1 sample each time)", "none": "none (grey levels)"}.get)
+                    help="dynamic: every pixel a fresh 0/1 sample each time the image is drawn. none: the grey "
+                         "levels as they are.")
         st.number_input("Training images (0 = all)", 0, 60000, step=1000, key="tr_subset",
                         help="Train on the first N images only: faster, for a quick look.")
         full = st.form_submit_button("Start training", type="primary", disabled=not have_data,
-                                     use_container_width=True)
+                                     use_container_width=True,
+                                     help=None if have_data else "The training split is missing: see the note "
+                                                                 "above the form.")
         demo = st.form_submit_button("Start on the bundled test split (demo)", disabled=dataset != "mnist",
                                      use_container_width=True,
                                      help="10 000 test digits instead of 60 000 training digits. Good for a demo; "
                                           "its test numbers then measure memorisation, not generalisation.")
     if full or demo:
         start(demo=bool(demo))
-    if not have_data:
-        folder = runs.training_data_folder(dataset)
-        st.warning(f"The {state.DATASETS[dataset]} training split is not on this computer. Put the original "
-                   f"files `train-images-idx3-ubyte.gz` and `train-labels-idx1-ubyte.gz` (and the two `t10k-…` "
-                   f"files) in `{folder}`, or set `VAE_DATA_DIR` to a folder that has "
-                   f"`{folder.parent.name}/raw/`, then reload. "
-                   + ("Meanwhile you can train on the bundled test split (demo)." if dataset == "mnist" else ""))
     if st.session_state.get("tr_error"):
         st.error(st.session_state["tr_error"])
 
@@ -278,20 +309,28 @@ def run_messages(s: runs.RunStatus) -> None:
                 if s.epoch else "Stopped before the first epoch finished: nothing was saved.")
 
 
+def poll_seconds(state: str) -> float | None:
+    """How often the run panel redraws itself for a run in this state; None once the run is over."""
+    return {"starting": POLL_TRANSITION_SECONDS, "stopping": POLL_TRANSITION_SECONDS,
+            "running": POLL_SECONDS}.get(state)
+
+
 def run_panel(run_dir) -> None:
-    """Everything about one run that changes while it trains. Redrawn every POLL_SECONDS while active."""
+    """Everything about one run that changes while it trains. Redrawn every poll_seconds(state) while active."""
     s = runs.read_status(run_dir)
     if s is None:
         st.warning("This run's folder is gone.")
         return
-    if st.session_state.get("tr_was_active") and not s.active:
-        st.session_state["tr_was_active"] = False
-        st.rerun()  # the run just ended: redraw the whole page (replay, model picker), and stop polling
+    if "tr_polling" in st.session_state and poll_seconds(s.state) != st.session_state["tr_polling"]:
+        st.session_state["tr_polling"] = poll_seconds(s.state)
+        # It started training, or ended: redraw the whole page (replay, model picker) and poll at the new pace.
+        st.rerun()
     st.markdown(f"{STATE_ICONS.get(s.state, '')} **{s.name}** · {STATE_LABELS.get(s.state, s.state)}")
     if s.active:
         current = min(s.epoch + 1, s.epochs) if s.state != "starting" else 0
         eta = "" if s.eta_s is None else f" · about {format_seconds(s.eta_s)} left"
         text = ("Starting: loading PyTorch and the data…" if s.state == "starting" else
+                "Stopping at the next step…" if s.state == "stopping" else
                 f"Epoch {current} of {s.epochs} · {s.fraction:.0%}{eta}")
         st.progress(min(max(s.fraction, 0.0), 1.0), text=text)
     elif s.epochs:
@@ -358,8 +397,8 @@ def main() -> None:
             st.info("No runs yet. Pick a recipe and press Start training.")
             return
         s = pick_run(all_runs)
-        st.session_state["tr_was_active"] = s.active
-        st.fragment(run_panel, run_every=POLL_SECONDS if s.active else None)(s.run_dir)
+        st.session_state["tr_polling"] = poll_seconds(s.state)
+        st.fragment(run_panel, run_every=st.session_state["tr_polling"])(s.run_dir)
         with st.expander("The same run from a terminal"):
             st.code(" ".join(_quote(a) for a in ["python", *s.command[1:]]) if s.command else "", language="bash")
     replay(s.run_dir)

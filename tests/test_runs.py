@@ -123,6 +123,29 @@ def test_a_vanished_process_without_an_epoch_reads_as_failed(runs_dir):
     assert s.state == "failed" and "something broke" in s.message and not s.can_resume
 
 
+def test_a_final_state_shows_while_its_process_exits_and_not_before_a_resumed_one_reports(runs_dir):
+    # Stop -> "stopped" in progress.json -> the process still exits for seconds (torch's teardown: 2.6 s on a busy
+    # machine), and the page kept showing the run training meanwhile. The state written by the run's own process
+    # counts at once; the one an earlier process left is not the resumed process's.
+    import subprocess
+    import sys
+    run_dir = runs_dir / "20260101-000000-x"
+    run_dir.mkdir(parents=True)
+    process = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", str(run_dir.resolve())])
+    try:
+        runs.write_json_atomic(run_dir / "run.json", {"name": "x", "pid": process.pid,
+                                                      "train_config": {"epochs": 3}})
+        done = {"state": "stopped", "epochs": 3, "history": [{"epoch": 1}]}
+        runs.write_json_atomic(run_dir / "progress.json", {**done, "pid": process.pid})
+        assert runs.read_status(run_dir).state == "stopped"
+        runs.write_json_atomic(run_dir / "progress.json", {**done, "pid": process.pid + 1})  # an earlier process
+        assert runs.read_status(run_dir).state == "running"
+    finally:
+        process.kill()
+        process.wait()
+    assert runs.read_status(run_dir).state == "stopped"
+
+
 def test_training_data_check_names_the_folder(tmp_path):
     assert not runs.training_data_present("mnist", tmp_path)
     assert runs.training_data_folder("mnist", tmp_path) == (tmp_path / "MNIST" / "raw").resolve()

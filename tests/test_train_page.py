@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -91,6 +92,39 @@ def test_presets_fill_the_form(runs_dir):
         assert at.number_input(key="tr_beta").value == train_cfg.beta
         assert at.select_slider(key="tr_batch").value == train_cfg.batch_size
         assert not at.exception
+
+
+def test_every_preset_submitted_unchanged_trains_with_the_preset(runs_dir, monkeypatch):
+    # Issue 9: the form rebuilt the configs field by field and lost lr_floor and adam_betas, and snapped the learning
+    # rate to its list (5e-3 became 3e-3). No training process here: the configs are the point.
+    passed = []
+    real_start = runs.start_run
+    monkeypatch.setattr(runs, "start_run", lambda *a, **k: passed.append(a[1:3]) or real_start(*a, **k))
+    monkeypatch.setattr(runs, "_launch", lambda run_dir, cmd: 0)
+    at = open_page()
+    for preset, (model_cfg, train_cfg) in vae.PRESETS.items():
+        at.selectbox(key="tr_preset").set_value(preset).run()
+        assert at.select_slider(key="tr_lr").value == train_cfg.lr  # the preset's own lr is on the slider
+        button(at, "bundled test split").click().run()
+        assert not at.exception and not at.session_state["tr_error"], at.session_state["tr_error"]
+        assert passed[-1] == (model_cfg, train_cfg), preset
+        s = runs.read_status(runs_dir / at.session_state["train_run"])
+        assert (s.model_config, s.train_config) == (model_cfg, replace(train_cfg, threads=1)), preset  # 1 core
+    assert len(runs.list_runs(runs_dir)) == len(vae.PRESETS)
+
+
+def test_the_form_changes_only_what_it_shows(runs_dir, monkeypatch):
+    passed = []
+    monkeypatch.setattr(runs, "start_run", lambda *a, **k: passed.append(a[1:3]) or runs_dir)
+    at = open_page()
+    at.selectbox(key="tr_preset").set_value("conv-2d").run()
+    at.number_input(key="tr_epochs").set_value(3)
+    at.number_input(key="tr_beta").set_value(2.0)
+    at.select_slider(key="tr_lr").set_value(1e-3)
+    button(at, "bundled test split").click().run()
+    assert not at.exception and not at.error
+    model_cfg, train_cfg = vae.PRESETS["conv-2d"]
+    assert passed == [(model_cfg, replace(train_cfg, epochs=3, beta=2.0, lr=1e-3))]
 
 
 def test_missing_training_data_says_where_and_offers_the_demo(runs_dir, tmp_path, monkeypatch):

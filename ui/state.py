@@ -17,7 +17,7 @@ import streamlit as st
 import vae
 from vae import bundled
 from vae.atomic import write_atomic
-from vae.data import load_test_arrays
+from vae.data import DATASETS, load_test_arrays
 
 RUNS_DIR = Path("runs") / "app"  # the user's own training runs: runs/app/<run id>/checkpoint.pt
 UPLOAD_PREFIX = "uploaded-"  # uploaded checkpoints: runs/app/uploaded-<sha256[:12]>/checkpoint.pt
@@ -26,7 +26,6 @@ UPLOAD_PREFIX = "uploaded-"  # uploaded checkpoints: runs/app/uploaded-<sha256[:
 # (Size per upload: server.maxUploadSize in .streamlit/config.toml; one file per upload.)
 MAX_UPLOADED_CHECKPOINTS = 12
 WARM_UP_DELAY_S = 5.0  # after the first page is drawn, before torch is imported in the background (warm_up_torch)
-DATASETS = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", "kmnist": "KMNIST"}
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from dataclasses import fields
 from pathlib import Path
 
 from .config import PRESETS, ModelConfig, TrainConfig
+from .data import DATASETS
 from .train import Progress
 
 MODEL_FLAGS = {"arch", "latent_dim", "hidden", "likelihood", "obs_std", "beta_range"}
@@ -53,7 +54,7 @@ def _add_config_flags(p: argparse.ArgumentParser) -> None:
     m.add_argument("--beta-range", type=_beta_range, help="lo,hi: one model for every beta in the range, "
                                                           "conditioned on beta (Multi-Rate VAE); --beta is then unused")
     t = p.add_argument_group("training")
-    t.add_argument("--dataset", choices=["mnist", "fashion-mnist", "kmnist"])
+    t.add_argument("--dataset", choices=list(DATASETS))
     t.add_argument("--epochs", type=int)
     t.add_argument("--batch-size", type=int)
     t.add_argument("--lr", type=float)

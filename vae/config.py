@@ -45,7 +45,7 @@ class ModelConfig:
 
 @dataclass
 class TrainConfig:
-    dataset: str = "mnist"  # mnist | fashion-mnist | kmnist
+    dataset: str = "mnist"  # a key of vae.data.DATASETS: mnist | fashion-mnist | kmnist
     # The defaults below were chosen by measuring epochs to test -ELBO <= 104 on the textbook model (MLP 784-400-20,
     # grey MNIST, seed 0, one thread; bench/train_speed.py, bench/README.md), where the textbook loop needs 18 epochs.
     # This recipe gets there at epoch 7 (103.74; seed 1: 103.75), i.e. after 7 x 60k samples:

@@ -1,9 +1,10 @@
 """Datasets as in-memory uint8 tensors, and fast batching from memory.
 
-Each split is loaded once into one (N, 28, 28) uint8 tensor through torchvision.datasets (which downloads when
-the files are missing and the network is there). The MNIST test split also ships with the project under assets/,
-so the app and the tests work offline. torch is imported inside the functions that build tensors, so reading the
-bundled test split as NumPy (load_test_arrays, for the app's first page) does not import it.
+Each split is loaded once into one (N, 28, 28) uint8 tensor, read straight from its IDX files when they are in the
+data folder, else through torchvision.datasets (which downloads when the network is there). The MNIST test split
+also ships with the project under assets/, so the app and the tests work offline. torch is imported inside the
+functions that build tensors, so reading the bundled test split as NumPy (load_test_arrays, for the app's first page)
+does not import it.
 """
 from __future__ import annotations
 
@@ -24,7 +25,10 @@ BUNDLED_TEST_FILES = {  # the two t10k files, exactly as torchvision downloads t
     "t10k-images-idx3-ubyte.gz": "9fb629c4189551a2d022fa330f9573f3",
     "t10k-labels-idx1-ubyte.gz": "ec29112dd5afa0611ce80d1b7f02629c",
 }
-DATASET_CLASSES = {"mnist": "MNIST", "fashion-mnist": "FashionMNIST", "kmnist": "KMNIST"}
+# The datasets, defined once (the CLI's --dataset choices, the app's pickers, the loaders): key -> the name people
+# read. Their torchvision class, whose name is also their folder under the data root, drops the hyphen.
+DATASETS = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", "kmnist": "KMNIST"}
+DATASET_CLASSES = {key: name.replace("-", "") for key, name in DATASETS.items()}
 
 
 class DataUnavailableError(FileNotFoundError):
@@ -95,6 +99,29 @@ def load_test_arrays(dataset: str = "mnist") -> tuple[np.ndarray, np.ndarray]:
     return split.images.numpy(), split.labels.numpy()
 
 
+def _read_raw_split(raw: Path, split: str) -> tuple[np.ndarray, np.ndarray] | None:
+    """A split's images (N, 28, 28) uint8 and labels (N,) int64 straight from the IDX files in `raw` (as torchvision
+    leaves them, or only the .gz originals), without importing torchvision; None when they are missing or not
+    well-formed, and torchvision then tries (and downloads)."""
+    prefix = "train" if split == "train" else "t10k"
+    arrays = []
+    for kind, rank in (("images", 3), ("labels", 1)):
+        path = raw / f"{prefix}-{kind}-idx{rank}-ubyte"
+        try:
+            data = (path.read_bytes() if path.is_file()
+                    else gzip.decompress(path.with_name(path.name + ".gz").read_bytes()))
+        except (OSError, EOFError, gzip.BadGzipFile):
+            return None
+        shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(rank))
+        if data[:4] != bytes([0, 0, 8, rank]) or len(data) != 4 + 4 * rank + int(np.prod(shape)):
+            return None
+        arrays.append(np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * rank).reshape(shape))
+    images, labels = arrays
+    if len(images) != len(labels) or images.shape[1:] != (28, 28):
+        return None
+    return images.copy(), labels.astype(np.int64)
+
+
 def load_split(dataset: str = "mnist", train: bool = True, root: str | os.PathLike | None = None) -> Split:
     """Load one split of MNIST, Fashion-MNIST or KMNIST as uint8 tensors.
 
@@ -109,11 +136,15 @@ def load_split(dataset: str = "mnist", train: bool = True, root: str | os.PathLi
             return bundled_mnist_test()
         except DataUnavailableError:
             pass  # the bundled files were removed or damaged: fall back to the data folder
-    import torchvision  # imported here: it is slow, and the app's first page does not need it
+    split = "train" if train else "test"
+    arrays = _read_raw_split(data_root(root) / DATASET_CLASSES[dataset] / "raw", split)
+    if arrays is not None:
+        import torch
+        return Split(torch.from_numpy(arrays[0]), torch.from_numpy(arrays[1]), f"{dataset}/{split}")
+    import torchvision  # only here: it is slow (~2.6 s of CPU), and with the files on disk nothing needs it
 
     cls = getattr(torchvision.datasets, DATASET_CLASSES[dataset])
     folder = data_root(root)
-    split = "train" if train else "test"
     try:
         ds = cls(str(folder), train=train, download=True)
     except Exception as exc:  # no network, partial files, bad checksums: all mean "put the files here"

@@ -346,7 +346,9 @@ def read_status(run_dir: str | os.PathLike) -> RunStatus | None:
     epochs = prog.get("epochs") or (train_cfg.epochs if train_cfg else 0)
     state = prog.get("state", "starting")
     message = prog.get("message", "")
-    if state in FINAL_STATES and alive:
+    # A final state written by the run's own process counts at once: it is only exiting (which took 2.6 s on a busy
+    # machine, and the page showed the run training meanwhile). Written by an earlier process, the run was resumed.
+    if state in FINAL_STATES and alive and prog.get("pid") != info.get("pid"):
         state = "running"  # a resumed process that has not reported yet
     elif state not in FINAL_STATES and not alive:
         if (run_dir / "checkpoint.pt").is_file() or history:
