@@ -15,7 +15,8 @@ Goals: drag_fps >= 55, input->paint p95 <= 20 ms, release->Python p95 <= 100 ms,
 
 measures only the KL lab's beta dial at 1440 x 900 (bench/dial.py): beta dragged over its whole range, one slider
 step per animation frame. beta_dial_fps = panel redraws per second (each redraw: the 10k-point map interpolated,
-124 digits decoded at that beta, the rate-distortion point); beta_dial_frame_ms_p50/p95 = one redraw's script time;
+124 digits decoded at that beta, half of them in a Web Worker, the rate-distortion point); beta_dial_fps_without_worker
+= the same with every digit decoded on the page's thread; beta_dial_frame_ms_p50/p95 = one redraw's time;
 map_changed_share / manifold_changed_share = the share of consecutive redraws in which they changed. Goal: >= 30 fps.
 The browser is launched before the server (its start-up is not part of cold start), with an empty profile: like a
 student's first visit, it downloads and compiles Streamlit's frontend and Plotly's 4.7 MB chart bundle.
@@ -226,12 +227,15 @@ def beta_dial(seconds: float, timeout_ms: int) -> dict:
             open_dial(page, url, timeout_ms)
             page.wait_for_timeout(1000 * (WARM_UP_DELAY_S + 0.5))
             wait_until_idle(proc.pid)
+            alone = drag_beta(page, seconds, worker=False)
             drag = drag_beta(page, seconds)
             browser.close()
     finally:
         stop(proc)
     costs = sorted(drag["costs"])
-    return {"beta_dial_fps": round(drag["frames"] / drag["seconds"], 1), "beta_dial_frames": drag["frames"],
+    return {"beta_dial_fps": round(drag["frames"] / drag["seconds"], 1),
+            "beta_dial_fps_without_worker": round(alone["frames"] / alone["seconds"], 1),
+            "beta_dial_frames": drag["frames"],
             "beta_dial_slider_steps": drag["steps"], "beta_dial_seconds": round(drag["seconds"], 2),
             "beta_dial_frame_ms_p50": round(costs[len(costs) // 2], 1) if costs else None,
             "beta_dial_frame_ms_p95": round(p95(costs), 1) if costs else None,

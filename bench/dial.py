@@ -35,8 +35,10 @@ async ([seconds]) => {
 """
 
 
-def drag_beta(page, seconds: float) -> dict | None:
-    """Drag beta for `seconds` in an open KL lab whose dial is ready; None when there is no dial on the page."""
+def drag_beta(page, seconds: float, worker: bool = True) -> dict | None:
+    """Drag beta for `seconds` in an open KL lab whose dial is ready; None when there is no dial on the page.
+    worker=False decodes every digit on the page's own thread (the dial's fallback without workers)."""
+    page.evaluate("(off) => { window.__betaDial.noWorker = off; }", not worker)
     return page.evaluate(DRAG_BETA, [seconds])
 
 

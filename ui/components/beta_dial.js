@@ -282,7 +282,7 @@ export default function (component) {
         Z[(reconStart + c) * D + d] = (model.mu[a + i * D + d] * (1 - t) + model.mu[b + i * D + d] * t) * s;
       }
     }
-    const worker = decoderWorker(m, model.weights);
+    const worker = STATS.noWorker ? null : decoderWorker(m, model.weights);  // (a bench switch: all on the page)
     const half = worker ? Math.floor(B / 2) : B;
     const theirs = worker ? worker.post(Z.slice(half * D), B - half, logBeta) : Promise.resolve(null);
     output.set(model.decodeBatch(Z.subarray(0, half * D), half, logBeta));
