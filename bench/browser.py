@@ -42,7 +42,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.harness import CHROMIUM, CHROMIUM_ARGS, free_port, start_streamlit  # noqa: E402
+from bench.harness import CHROMIUM, CHROMIUM_ARGS, free_port, start_streamlit, stop  # noqa: E402
 from bench.dial import drag_beta, open_dial  # noqa: E402
 from ui.state import WARM_UP_DELAY_S  # noqa: E402
 
@@ -140,14 +140,6 @@ def wait_for_explore(page, timeout_ms: int = 120000) -> None:
     page.wait_for_function("window.__latentPad && window.__latentPad.ready && window.__digitDraws.length > 0",
                            timeout=timeout_ms)
     page.wait_for_selector(".js-plotly-plot .gl-container canvas, .js-plotly-plot canvas", timeout=timeout_ms)
-
-
-def stop(proc) -> None:
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
 
 
 def time_to_first_render(context, script: str, cwd: Path, port: int, ready, timeout_ms: int, keep: bool = False):

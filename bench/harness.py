@@ -44,3 +44,12 @@ def start_streamlit(script: str = "app.py", env: dict | None = None, cwd: Path =
             time.sleep(0.2)
     proc.kill()
     raise RuntimeError("streamlit did not become healthy in 60 s")
+
+
+def stop(proc) -> None:
+    """End a server started by start_streamlit: terminate, and kill it if it has not gone in 10 s."""
+    proc.terminate()
+    try:
+        proc.wait(10)
+    except subprocess.TimeoutExpired:
+        proc.kill()

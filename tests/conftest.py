@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -15,7 +14,7 @@ import vae
 ROOT = Path(__file__).resolve().parent.parent
 SHARED_MNIST = ROOT.parent / "shared" / "data" / "MNIST"
 sys.path.insert(0, str(ROOT))  # bench.harness: the server and browser helpers the benchmarks use too
-from bench.harness import CHROMIUM, CHROMIUM_ARGS, free_port, start_streamlit  # noqa: E402,F401
+from bench.harness import CHROMIUM, CHROMIUM_ARGS, free_port, start_streamlit, stop  # noqa: E402,F401
 
 torch.set_num_threads(1)  # tests are small; one thread leaves the other core for the browser and server
 
@@ -103,11 +102,7 @@ def app_server():
     browser_or_skip()
     proc, url = start_streamlit()
     yield url
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop(proc)
 
 
 @pytest.fixture(scope="session")

@@ -12,13 +12,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import time
 
 import pytest
 from PIL import Image
 
-from conftest import ROOT, browser_or_skip, make_finished_run, start_streamlit, wait_for_app
+from conftest import ROOT, browser_or_skip, make_finished_run, start_streamlit, stop, wait_for_app
 
 pytestmark = pytest.mark.browser
 
@@ -118,11 +117,7 @@ def server_with_a_run(tmp_path_factory, tiny_ckpt):
     make_finished_run(scratch / "runs" / "app", tiny_ckpt)
     proc, url = start_streamlit(str(ROOT / "app.py"), env={"VAE_DATA_DIR": str(scratch / "data")}, cwd=scratch)
     yield url
-    proc.terminate()
-    try:
-        proc.wait(10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    stop(proc)
 
 
 def shot(page, name: str) -> None:
