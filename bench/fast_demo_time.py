@@ -44,7 +44,7 @@ def main() -> None:
         classroom = subprocess.Popen([sys.executable, str(ROOT / "bench" / "load.py"), "--sessions",
                                       str(args.class_sessions), "--no-train", "--releases", "10000",
                                       "--max-seconds", "3600"], cwd=ROOT, stdout=subprocess.DEVNULL,
-                                     stderr=subprocess.DEVNULL)
+                                     stderr=subprocess.DEVNULL, start_new_session=True)  # its group: it + server
         time.sleep(20)
     model_cfg, train_cfg = PRESETS[args.preset]
     load_before = os.getloadavg()[0]
@@ -58,12 +58,17 @@ def main() -> None:
         runs._children[s.pid].wait()  # our child: its CPU time is in RUSAGE_CHILDREN once reaped
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     class_alive = classroom is not None and classroom.poll() is None
-    if classroom is not None:
-        classroom.send_signal(signal.SIGINT)
+    if classroom is not None:  # the class and its server (a SIGINT alone once left the server running)
+        os.killpg(classroom.pid, signal.SIGINT)
         try:
             classroom.wait(60)
         except subprocess.TimeoutExpired:
-            classroom.kill()
+            pass
+        try:
+            os.killpg(classroom.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        classroom.wait()
     if s.state != "finished":
         print(json.dumps({"preset": args.preset, "error": s.message or s.state}))
         sys.exit(1)
