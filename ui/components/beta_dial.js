@@ -1,6 +1,7 @@
-// The beta dial: drag beta (log scale) and, in the same animation frame, the latent map of the test digits moves
-// (interpolated between the encodings at the model's beta grid), and a manifold grid, fixed prior samples and a
-// few reconstructions are decoded at that exact beta (createBatchDecoder, prepended from latent_pad_decoder.js).
+// The beta dial: drag beta (log scale) and the latent map of the test digits moves (interpolated between the
+// encodings at the model's beta grid), while a manifold grid, fixed prior samples and a few reconstructions are
+// decoded at that exact beta (createBatchDecoder, prepended from latent_pad_decoder.js), all drawn together as soon
+// as the frame's digits are decoded.
 // A point moves along the rate-distortion curve. Python hears beta on release, through setStateValue("beta", ...).
 
 const MODELS = new Map();  // model id -> Promise<{decodeBatch, mu (Int16Array), labels, chosenPixels}>
@@ -47,7 +48,9 @@ function decoderWorker(m, weights) {
           const out = decode(msg.Z, msg.B, msg.logBeta).slice();
           postMessage({id: msg.id, out}, [out.buffer]);
         };`;
-      worker = new Worker(URL.createObjectURL(new Blob([source], {type: "text/javascript"})));
+      const url = URL.createObjectURL(new Blob([source], {type: "text/javascript"}));
+      worker = new Worker(url);
+      URL.revokeObjectURL(url);
       worker.postMessage({layers: m.layers, weights: weights.slice()});
     } catch (err) {
       worker = null;  // no workers here: the page decodes everything
@@ -55,12 +58,23 @@ function decoderWorker(m, weights) {
     if (!worker) {
       WORKERS.set(m.id, null);
     } else {
-      const waiting = new Map();
+      const waiting = new Map();  // id -> [resolve, reject]
       let next = 0;
-      worker.onmessage = (e) => { waiting.get(e.data.id)(e.data.out); waiting.delete(e.data.id); };
+      worker.onmessage = (e) => { waiting.get(e.data.id)[0](e.data.out); waiting.delete(e.data.id); };
+      // A worker that fails (blocked by a content policy, an error inside it) is dropped for good: the frames
+      // waiting for it are decoded on the page instead, and so are all later ones.
+      worker.onerror = worker.onmessageerror = () => {
+        WORKERS.set(m.id, null);
+        worker.terminate();
+        for (const [, reject] of waiting.values()) reject(new Error("decoder worker failed"));
+        waiting.clear();
+      };
       WORKERS.set(m.id, {post(Z, B, logBeta) {
         const id = next++;
-        return new Promise((resolve) => { waiting.set(id, resolve); worker.postMessage({id, Z, B, logBeta}); });
+        return new Promise((resolve, reject) => {
+          waiting.set(id, [resolve, reject]);
+          worker.postMessage({id, Z, B, logBeta});
+        });
       }});
     }
   }
@@ -283,17 +297,23 @@ export default function (component) {
       }
     }
     const worker = STATS.noWorker ? null : decoderWorker(m, model.weights);  // (a bench switch: all on the page)
-    const half = worker ? Math.floor(B / 2) : B;
-    const theirs = worker ? worker.post(Z.slice(half * D), B - half, logBeta) : Promise.resolve(null);
-    output.set(model.decodeBatch(Z.subarray(0, half * D), half, logBeta));
-    theirs.then((rest) => {
-      if (rest) output.set(rest, half * 784);
-      STATS.decodeMs = performance.now() - t0;
-      render(output, k, t, drawnBeta);
-      STATS.lastFrameMs = performance.now() - t0;
-      busy = false;
-      if (again) { again = false; schedule(); }
-    }).catch((err) => { busy = false; STATS.errors.push(String(err)); });
+    const onPage = worker ? Math.floor(B / 2) : B;  // digits decoded here; the rest in the worker
+    const theirs = worker ? worker.post(Z.slice(onPage * D), B - onPage, logBeta) : Promise.resolve(null);
+    output.set(model.decodeBatch(Z.subarray(0, onPage * D), onPage, logBeta));
+    theirs
+      .catch(() => model.decodeBatch(Z.slice(onPage * D), B - onPage, logBeta).slice())  // the worker failed
+      .then((rest) => {
+        if (root.__generation !== mount) return;  // a newer mount of the dial owns the canvases now
+        if (rest) output.set(rest, onPage * 784);
+        STATS.decodeMs = performance.now() - t0;
+        render(output, k, t, drawnBeta);
+        STATS.lastFrameMs = performance.now() - t0;
+      })
+      .catch((err) => STATS.errors.push(String(err)))
+      .finally(() => {
+        busy = false;
+        if (again) { again = false; schedule(); }
+      });
   }
 
   function render(out, k, t, shownBeta) {
@@ -330,6 +350,8 @@ export default function (component) {
     schedule();
   };
 
+  root.__generation = (root.__generation || 0) + 1;  // frames still in flight from an older mount are dropped
+  const mount = root.__generation;
   if (root.__resizeObserver) root.__resizeObserver.disconnect();  // one per mounted element, the newest's
   root.__resizeObserver = new ResizeObserver(() => { if (layout()) schedule(); });
   root.__resizeObserver.observe(root);

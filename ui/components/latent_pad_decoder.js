@@ -1,5 +1,5 @@
 // The VAE decoder in plain JavaScript, for the latent pad and the beta dial: it runs the layer list written by
-// vae.latent.export_decoder (linear, relu, gate, conv_transpose, sigmoid) over one flat Float32Array of weights.
+// vae.numpy_model.export_decoder (linear, relu, gate, conv_transpose, sigmoid) over one flat Float32Array of weights.
 // No imports or exports: latent_pad.py prepends this file to the component module, and the tests run it in node.
 
 // Returns decode(z) -> Float32Array(784) of pixel means in [0, 1]. The returned array is reused between calls
