@@ -162,8 +162,9 @@ def test_cli_evaluate_at_a_beta_equals_a_direct_computation(dial_ckpt, mnist_tes
 def test_cli_records_each_beta_apart(dial_ckpt, tmp_path):
     path = tmp_path / "copy.pt"
     path.write_bytes(dial_ckpt.read_bytes())
+    assert run("evaluate", str(path), "--beta", "4", "--limit", "100", "--record").returncode == 2  # partial: refused
     for beta in ("4", "1"):
-        assert run("evaluate", str(path), "--beta", beta, "--limit", "100", "--record").returncode == 0
+        assert run("evaluate", str(path), "--beta", beta, "--record").returncode == 0
     metrics = vae.load_checkpoint(path).metrics
     assert set(metrics["at_beta"]) == {"4", "1"} and metrics["at_beta"]["4"]["beta"] == 4
     assert metrics["neg_elbo"] == metrics["at_beta"]["1"]["neg_elbo"]  # beta = 1 also at the top, for `models`

@@ -12,7 +12,7 @@ import vae
 from ui.state import current_model_file, load_model, test_split
 from vae import latent
 from vae.atomic import write_atomic
-from vae.beta_dial import SHIPPED_DIR, DialData, dial_file_name, load_dial_data, make_dial_data, save_dial_data
+from vae.beta_dial import SHIPPED_DIR, DialData, dial_data_for, dial_file_name, load_dial_data, save_dial_data
 from vae.data import ASSETS
 from vae.numpy_model import NumpyDecoder, load_numpy_model, make_numpy_model, numpy_model_name, save_numpy_model
 
@@ -89,8 +89,6 @@ def map_view(sha256: str, dataset: str, method: str, _mu: np.ndarray):
 def dial_model(path: str, mtime: float) -> tuple[DialData, NumpyDecoder]:
     """What the KL lab's beta dial shows of a beta-conditioned checkpoint (vae.beta_dial), and its decoder in
     NumPy form. Found by the file's hash in assets/ or cache/, else computed once and saved to cache/."""
-    from vae.evaluation import test_images
-
     ck = load_model(path, mtime)
     name = dial_file_name(ck.sha256)
     decoder = NumpyDecoder.from_model(ck.model)
@@ -100,8 +98,7 @@ def dial_model(path: str, mtime: float) -> tuple[DialData, NumpyDecoder]:
                 return load_dial_data(folder / name, ck.sha256), decoder
             except ValueError:
                 pass  # unreadable or stale: made again below
-    split = test_split(ck.dataset)
-    data = make_dial_data(ck, split.floats().numpy(), test_images(split, "dynamic").numpy(), split.labels.numpy())
+    data = dial_data_for(ck, test_split(ck.dataset))
     try:
         save_dial_data(CACHE_DIR / "beta_dial" / name, data)
     except OSError:

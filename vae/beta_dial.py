@@ -105,6 +105,15 @@ def make_dial_data(ck, grey_images, binary_images, labels, n_betas: int = N_BETA
                     np.array(medians), chosen, np.stack(chosen_sigma).astype(np.float32))
 
 
+def dial_data_for(ck, split) -> DialData:
+    """make_dial_data on a test split: grey images for the maps, and for rate and distortion the images as
+    `vae evaluate` feeds them (the checkpoint's own binarisation, fixed seed)."""
+    from .evaluation import test_images
+
+    return make_dial_data(ck, split.floats().numpy(), test_images(split, ck.train_config.binarize).numpy(),
+                          split.labels.numpy())
+
+
 def save_dial_data(path: str | os.PathLike, data: DialData) -> Path:
     arrays = {f.name: getattr(data, f.name) for f in fields(DialData) if f.name != "sha256"}
     meta = np.array(f"{FORMAT_VERSION}:{data.sha256}")
