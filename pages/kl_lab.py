@@ -168,7 +168,7 @@ def side_by_side(models: dict[float, str]) -> None:
             st.markdown("**Manifold** (prior quantiles)")
             st.image(im.to_uint8(pics["manifold"], 2), output_format="PNG", width="stretch")
     facts = {beta: map_facts(path, _ck(path).sha256) for beta, path in models.items()}
-    metrics = {beta: _ck(path).metrics for beta, path in models.items()}
+    metrics = {beta: evaluation(path, _ck(path).sha256) for beta, path in models.items()}
     st.info("**What to notice.**\n\n" + "\n".join(f"- {line}" for line in what_to_notice(facts, metrics)))
     st.caption("Why the five maps do not line up: each network was trained on its own, and a rotated or mirrored "
                "latent plane fits the data just as well, so each found its own. The β dial on the first tab is one "

@@ -41,12 +41,12 @@ def scratch(tmp_path):
 
 def train_points(page) -> int:
     """Points on the train curve of the first (loss) chart = completed epochs drawn."""
-    return page.evaluate("""() => {
+    return page.wait_for_function("""() => {  // waits out a moment without a drawn chart (a redraw)
         const plot = document.querySelector('[data-testid=stPlotlyChart] .js-plotly-plot');
-        if (!plot || !plot.data) return 0;
+        if (!plot || !plot.data) return null;
         const train = plot.data.find(t => t.name === 'train');
-        return train ? train.x.length : 0;
-    }""")
+        return {n: train ? train.x.length : 0};
+    }""", timeout=TIMEOUT_MS).json_value()["n"]
 
 
 def wait_for_text(page, text: str) -> None:
@@ -78,13 +78,14 @@ def test_train_watch_kill_restart_resume(scratch, page):
         wait_for_text(page, "Epoch ")  # the fragment's progress bar
         page.wait_for_function("() => document.querySelector('[data-testid=stPlotlyChart] .js-plotly-plot')",
                                timeout=TIMEOUT_MS)
-        page.wait_for_function("""() => {
+        # The count comes from the very check that saw it: the fragment redraws the chart every poll, and a second
+        # read can fall in the moment Plotly rebuilds it (CI once read 0 there).
+        first = page.wait_for_function("""() => {
             const plot = document.querySelector('[data-testid=stPlotlyChart] .js-plotly-plot');
             const train = plot && plot.data && plot.data.find(t => t.name === 'train');
-            return train && train.x.length >= 2;
-        }""", timeout=TIMEOUT_MS)
+            return train && train.x.length >= 2 ? train.x.length : 0;
+        }""", timeout=TIMEOUT_MS).json_value()
         screenshot(page, "e2e-1-training.png")
-        first = train_points(page)
         assert first >= 2  # the curve grew while we watched, without touching the page
         assert page.locator("[data-testid=stException]").count() == 0
 

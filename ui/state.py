@@ -80,6 +80,8 @@ def model_choices(dataset: str | None = None) -> list[ModelChoice]:
             ck = load_model(str(ck_path), ck_path.stat().st_mtime)
         except (vae.CheckpointError, OSError):  # unreadable, or deleted since the glob (an old upload pruned)
             continue
+        if _unusable_here(ck):  # e.g. a --beta-range model put there by hand: the pages could not show it
+            continue
         kind = "Uploaded" if ck_path.parent.name.startswith(UPLOAD_PREFIX) else "Your run"
         label = f"{kind}: {ck.name or ck_path.parent.name} ({ck.epoch} epochs)"
         choices.append(ModelChoice(label, str(ck_path), ck.dataset, bundled=False))

@@ -46,8 +46,9 @@ def reconstruction_nll(logits: torch.Tensor, x: torch.Tensor, likelihood: str = 
 
 
 def neg_elbo(logits: torch.Tensor, x: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor,
-             beta: float = 1.0, likelihood: str = "bernoulli", obs_std: float = 0.1):
+             beta: float | torch.Tensor = 1.0, likelihood: str = "bernoulli", obs_std: float = 0.1):
     """beta-weighted negative ELBO per example: recon + beta * KL (Higgins et al. 2017 for beta != 1).
+    beta: one number, or one per example (B,), as a beta-conditioned model trains.
 
     logits may hold L samples of z per example, (L, B, P): the reconstruction term is then their mean,
     the L-sample Monte-Carlo estimate of E_q[-log p(x|z)]. Returns (loss, recon, kl), each (B,).

@@ -13,11 +13,15 @@ import os
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from .atomic import write_atomic
 from .config import ModelConfig, TrainConfig, config_from_dict, config_to_dict
+
+if TYPE_CHECKING:
+    from .model import VAE
 
 FORMAT_VERSION = 1
 
