@@ -1,4 +1,4 @@
-"""VAE latent-space explorer: the router and the shared sidebar. Pages live in pages/, the maths in vae/."""
+"""VAE latent-space explorer: the router and the shared sidebar. Pages live in app_pages/, the maths in vae/."""
 from pathlib import Path
 
 import streamlit as st
@@ -32,14 +32,14 @@ def run() -> None:
     st.set_page_config(page_title="VAE latent-space explorer", page_icon=FAVICON, layout="wide")
     page = st.navigation({
         "Explore": [
-            st.Page("pages/explore.py", title="Explore the latent space", icon=":material/explore:", default=True),
-            st.Page("pages/reconstruct.py", title="Reconstruct a digit", icon=":material/draw:"),
+            st.Page("app_pages/explore.py", title="Explore the latent space", icon=":material/explore:", default=True),
+            st.Page("app_pages/reconstruct.py", title="Reconstruct a digit", icon=":material/draw:"),
         ],
         "Learn": [
-            st.Page("pages/kl_lab.py", title="KL lab", icon=":material/balance:"),
-            st.Page("pages/maths.py", title="The maths, live", icon=":material/functions:"),
-            st.Page("pages/train.py", title="Train a VAE", icon=":material/model_training:"),
-            st.Page("pages/lessons.py", title="Classroom lessons", icon=":material/school:"),
+            st.Page("app_pages/kl_lab.py", title="KL lab", icon=":material/balance:"),
+            st.Page("app_pages/maths.py", title="The maths, live", icon=":material/functions:"),
+            st.Page("app_pages/train.py", title="Train a VAE", icon=":material/model_training:"),
+            st.Page("app_pages/lessons.py", title="Classroom lessons", icon=":material/school:"),
         ],
     })
     follow_lesson_switch(page.url_path)  # a lesson picked in the sidebar (or a lesson box's Next) opens its page

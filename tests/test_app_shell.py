@@ -11,9 +11,9 @@ def test_the_sidebar_survives_reruns_and_page_switches():
     assert not at.exception, at.exception
     labels = lambda: [s.label for s in at.sidebar.selectbox]  # noqa: E731
     assert labels()[:2] == ["Dataset", "Model"]
-    at.run()  # a rerun: Streamlit's legacy pages/ mode must not bypass app.py
+    at.run()  # a rerun goes through app.py (its navigation and sidebar), also for a page opened first
     assert labels()[:2] == ["Dataset", "Model"]
-    at.switch_page("pages/kl_lab.py").run()
+    at.switch_page("app_pages/kl_lab.py").run()
     assert not at.exception, at.exception
     assert labels()[:2] == ["Dataset", "Model"]
     assert at.title[0].value.startswith("KL lab")

@@ -69,5 +69,5 @@ def test_explore_page_opens_over_corrupt_caches(tiny_ckpt, cache_dir):
     for path in (cache_dir / "numpy_models" / numpy_model_name(sha), cache_dir / "encodings" / f"{sha[:16]}-mnist.npz"):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(b"garbage")
-    at = open_app_page(str(ROOT / "pages" / "explore.py"), model_path=str(tiny_ckpt))
+    at = open_app_page(str(ROOT / "app_pages" / "explore.py"), model_path=str(tiny_ckpt))
     assert at.title[0].value == "Explore the latent space" and not at.error

@@ -121,7 +121,7 @@ def test_lesson_2_the_draws_differ_in_a_few_pixels_and_the_magnified_row_shows_w
     from conftest import ROOT, open_app_page
     assert "only in a few pixels" in LESSONS[1].try_this and "magnified" in LESSONS[1].try_this
     for seed in (0, 1, 2):  # the first draws a class sees, and after 'Draw new ε'
-        at = open_app_page(str(ROOT / "pages" / "maths.py"), maths_tab="2 · Reparameterisation",
+        at = open_app_page(str(ROOT / "app_pages" / "maths.py"), maths_tab="2 · Reparameterisation",
                            maths_eps_seed=seed)
         caption = next(c.value for c in at.caption if "magnified" in c.value)
         factor = int(caption.split("magnified ")[1].split("×")[0])

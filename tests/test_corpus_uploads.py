@@ -102,7 +102,7 @@ def test_the_checkpoint_uploader_is_on_the_real_apps_sidebar(runs_dir):
 
 # ---- the Reconstruct page's image uploader ------------------------------------------------------------------------
 
-RECONSTRUCT = str(ROOT / "pages" / "reconstruct.py")
+RECONSTRUCT = str(ROOT / "app_pages" / "reconstruct.py")
 
 
 def upload_images(names: list[str]) -> AppTest:

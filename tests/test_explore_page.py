@@ -1,4 +1,4 @@
-"""AppTest for pages/explore.py: first open, switching the model, the pad's state, map clicks, the grid."""
+"""AppTest for app_pages/explore.py: first open, switching the model, the pad's state, map clicks, the grid."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,7 +10,7 @@ from streamlit.testing.v1 import AppTest
 from conftest import make_checkpoint, open_app_page, page_texts
 from vae import bundled
 
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "explore.py")
+PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "explore.py")
 
 
 def open_page(**state) -> AppTest:

@@ -13,7 +13,7 @@ import vae
 from conftest import ROOT, make_checkpoint
 from vae import analysis, bundled
 
-PAGE = str(ROOT / "pages" / "kl_lab.py")
+PAGE = str(ROOT / "app_pages" / "kl_lab.py")
 TABS = ["Trained separately", "Rate–distortion", "Posterior width", "KL per dimension", "Holes map"]
 DIAL_TAB = "β dial (one model)"
 

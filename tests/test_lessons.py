@@ -16,7 +16,7 @@ APP = str(ROOT / "app.py")
 
 def start_from_lessons_page(number: int) -> AppTest:
     at = AppTest.from_file(APP, default_timeout=240).run()
-    at.switch_page("pages/lessons.py").run()
+    at.switch_page("app_pages/lessons.py").run()
     assert not at.exception
     at.button(key=f"lesson_start_{number}").click().run()
     return at
@@ -68,10 +68,10 @@ def test_each_lesson_sets_its_state_and_opens_its_page(lesson):
 
 
 def test_the_lessons_page_names_pages_as_the_navigation_does():
-    navigation = dict(re.findall(r'st\.Page\("pages/(\w+)\.py", title="([^"]+)"', (ROOT / "app.py").read_text()))
+    navigation = dict(re.findall(r'st\.Page\("app_pages/(\w+)\.py", title="([^"]+)"', (ROOT / "app.py").read_text()))
     assert PAGE_TITLES == navigation  # the titles a class sees in the sidebar
     at = AppTest.from_file(APP, default_timeout=240).run()
-    at.switch_page("pages/lessons.py").run()
+    at.switch_page("app_pages/lessons.py").run()
     assert not at.exception
     assert [c.value for c in at.caption if c.value.startswith("Opens")] == \
            [f"Opens *{PAGE_TITLES[lesson.page]}*" for lesson in LESSONS]
@@ -81,7 +81,7 @@ def test_the_lessons_page_names_pages_as_the_navigation_does():
 
 def test_lesson_box_next_and_end():
     at = start_from_lessons_page(3)
-    at.switch_page("pages/kl_lab.py").run()
+    at.switch_page("app_pages/kl_lab.py").run()
     at.button(key="lesson_next").click().run()
     assert not at.exception
     assert at.session_state["lesson"] == 4 and at.session_state["kl_lab_tab"] == "Holes map"
@@ -111,7 +111,7 @@ def test_large_type_toggle_injects_css():
 
 
 def test_maths_page_closed_form_and_monte_carlo_kl_agree():
-    at = AppTest.from_file(str(ROOT / "pages" / "maths.py"), default_timeout=240)
+    at = AppTest.from_file(str(ROOT / "app_pages" / "maths.py"), default_timeout=240)
     at.session_state["maths_tab"] = "3 · Closed-form KL"
     at.session_state["maths_digit"] = 7
     at.run()
@@ -124,7 +124,7 @@ def test_maths_page_closed_form_and_monte_carlo_kl_agree():
 
 
 def test_maths_page_elbo_is_below_log_px():
-    at = AppTest.from_file(str(ROOT / "pages" / "maths.py"), default_timeout=240)
+    at = AppTest.from_file(str(ROOT / "app_pages" / "maths.py"), default_timeout=240)
     at.session_state["maths_tab"] = "4 · The ELBO"
     at.run()
     assert not at.exception

@@ -108,7 +108,7 @@ def test_the_session_toggle_decides(monkeypatch):
 
 def test_every_page_draws_its_charts_through_the_helper():
     """A chart drawn with st.plotly_chart directly would keep small text with large type."""
-    pages = Path(__file__).resolve().parent.parent / "pages"
+    pages = Path(__file__).resolve().parent.parent / "app_pages"
     direct = [f"{p.name}:{i}" for p in sorted(pages.glob("*.py"))
               for i, line in enumerate(p.read_text().splitlines(), 1) if re.search(r"\bst\.plotly_chart\(", line)]
     assert not direct, direct

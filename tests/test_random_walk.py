@@ -25,8 +25,8 @@ from vae import runs
 
 SEED = int(os.environ.get("VAE_WALK_SEED", "1130"))
 STEPS = int(os.environ.get("VAE_WALK_STEPS", "320"))
-PAGES = ["pages/explore.py", "pages/reconstruct.py", "pages/kl_lab.py", "pages/maths.py", "pages/train.py",
-         "pages/lessons.py"]
+PAGES = ["app_pages/explore.py", "app_pages/reconstruct.py", "app_pages/kl_lab.py", "app_pages/maths.py",
+         "app_pages/train.py", "app_pages/lessons.py"]
 LONG_WORK = ("Start training", "Start on the bundled test split", "Resume", "Compute the t-SNE view")
 KEYED_TABS = ("kl_lab_tab", "maths_tab")  # st.tabs(key=...): a click on a tab sets this state and reruns
 SELECTABLE_CHARTS = {"kl_lab_holes_chart": 8, "latent_map": 10_000}  # key: how many points carry a customdata

@@ -1,4 +1,4 @@
-"""AppTest for pages/reconstruct.py: first open, switching the model, uploads (good, bad, too many), a drawing
+"""AppTest for app_pages/reconstruct.py: first open, switching the model, uploads (good, bad, too many), a drawing
 injected as the canvas component's state, resampling eps, the 20-D projection and the magnified view.
 
 AppTest in Streamlit 1.67 supports st.file_uploader (`set_value((name, bytes, mime))`), so uploads go through the
@@ -18,7 +18,7 @@ from conftest import open_app_page, page_texts
 from ui.components.draw_canvas import drawing_state
 from vae import bundled
 
-PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "reconstruct.py")
+PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "reconstruct.py")
 TWENTY_D = str(bundled.by_key("mnist-20d-beta1").path)
 
 

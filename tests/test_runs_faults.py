@@ -88,7 +88,7 @@ def test_failing_save_is_reported_and_the_previous_checkpoint_survives(tmp_path,
     monkeypatch.undo()  # the page itself must not see the fault
     import ui.state
     monkeypatch.setattr(ui.state, "RUNS_DIR", run_dir.parent)
-    at = AppTest.from_file(str(ROOT / "pages" / "train.py"), default_timeout=60).run()
+    at = AppTest.from_file(str(ROOT / "app_pages" / "train.py"), default_timeout=60).run()
     assert not at.exception
     assert any(expected in e.value for e in at.error)
     assert any("▶ Resume" in b.label for b in at.button)
@@ -102,7 +102,7 @@ def test_run_folder_that_cannot_be_created_gives_a_clear_error(tmp_path, monkeyp
         raise PermissionError(errno.EACCES, "Permission denied")
 
     monkeypatch.setattr(runs, "start_run", refuse)
-    at = AppTest.from_file(str(ROOT / "pages" / "train.py"), default_timeout=60).run()
+    at = AppTest.from_file(str(ROOT / "app_pages" / "train.py"), default_timeout=60).run()
     next(b for b in at.button if "bundled test split" in b.label).click().run()
     assert not at.exception
     assert any("Permission denied" in e.value and "Could not create the run folder" in e.value for e in at.error)

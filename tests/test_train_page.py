@@ -20,7 +20,7 @@ from conftest import make_finished_run
 from vae import bundled, runs
 
 ROOT = Path(__file__).resolve().parent.parent
-PAGE = str(ROOT / "pages" / "train.py")
+PAGE = str(ROOT / "app_pages" / "train.py")
 TIMEOUT_S = 180
 
 
@@ -227,7 +227,7 @@ def test_stopping_another_browsers_run_asks_first_and_ones_own_does_not(runs_dir
 def open_train_in_app(monkeypatch) -> Browser:
     browser = Browser(AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT_S), monkeypatch)
     browser.load()
-    at = browser.switch_page("pages/train.py")
+    at = browser.switch_page("app_pages/train.py")
     assert not at.exception, at.exception
     return browser
 
@@ -244,7 +244,7 @@ def test_use_in_the_sidebar_selects_the_run_in_the_sidebar_and_on_other_pages(ru
         browser.interact(button(at, "Use in the sidebar").click())
         assert not at.exception, at.exception
         assert browser.shown_label(picker()) == "Your run: tiny mlp (1 epochs)"
-    browser.switch_page("pages/explore.py")
+    browser.switch_page("app_pages/explore.py")
     assert not at.exception, at.exception
     assert at.session_state["model_path"] == str(run / "checkpoint.pt")
     assert any(c.value.startswith("Model: tiny mlp") for c in at.caption)

@@ -21,8 +21,9 @@ PICKER_KEY = "lesson_picker"  # the sidebar's selectbox
 SIDEBAR_KEYS = ("dataset", "model_path", "large_type", PICKER_KEY)  # the shared sidebar's widgets (ui.state.sidebar)
 DELETE = object()  # a state value meaning "remove this key" (the page then applies its own defaults)
 
-PAGES = {"maths": "pages/maths.py", "kl_lab": "pages/kl_lab.py", "train": "pages/train.py",
-         "lessons": "pages/lessons.py", "explore": "pages/explore.py", "reconstruct": "pages/reconstruct.py"}
+PAGES = {"maths": "app_pages/maths.py", "kl_lab": "app_pages/kl_lab.py", "train": "app_pages/train.py",
+         "lessons": "app_pages/lessons.py", "explore": "app_pages/explore.py",
+         "reconstruct": "app_pages/reconstruct.py"}
 # What the class reads: each page's title in app.py's navigation (a test keeps the two in step).
 PAGE_TITLES = {"maths": "The maths, live", "kl_lab": "KL lab", "train": "Train a VAE", "lessons": "Classroom lessons",
                "explore": "Explore the latent space", "reconstruct": "Reconstruct a digit"}

@@ -36,23 +36,6 @@ class ModelChoice:
     bundled: bool = True
 
 
-def _leave_legacy_pages_mode() -> None:
-    """Route every run through app.py.
-
-    Streamlit treats a folder named pages/ as a legacy multipage app until the first st.navigation call in the
-    process: a fresh server's first request for /reconstruct (and AppTest's reruns) would run the page script on
-    its own, without app.py's navigation and sidebar. Switch the process to st.navigation mode and rerun, which
-    executes app.py and lands on the same page by its URL. (Private flag; ignored if Streamlit renames it.)
-    """
-    try:
-        from streamlit.runtime.pages_manager import PagesManager
-    except ImportError:
-        return
-    if getattr(PagesManager, "uses_pages_directory", False):
-        PagesManager.uses_pages_directory = False
-        st.rerun()
-
-
 @st.cache_resource(show_spinner=False)
 def one_blas_thread() -> None:
     """NumPy's BLAS on one thread, once per server process. The server's matrix products are tiny (one z through
@@ -65,7 +48,6 @@ def one_blas_thread() -> None:
 
 def init_state() -> None:
     """Defaults for the state every page reads. setdefault, so values set by another page or a lesson survive."""
-    _leave_legacy_pages_mode()
     one_blas_thread()
     st.session_state.setdefault("model_path", str(bundled.DEFAULT.path))
     st.session_state.setdefault("dataset", "mnist")
