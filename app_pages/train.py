@@ -1,6 +1,6 @@
 """Train a VAE: pick a recipe, train it in the background, watch the losses and the latent map change every
 epoch, then replay the map's evolution. The training itself is a separate `python -m vae train` process
-(vae.runs), so this page only starts, polls and stops it."""
+(ui.supervisor starts it, vae.runs reads its folder), so this page only starts, polls and stops it."""
 from __future__ import annotations
 
 import json
@@ -10,11 +10,12 @@ from dataclasses import replace
 import streamlit as st
 
 import vae
-from ui import state
+from ui import state, supervisor
 from ui.lessons import lesson_box
 from ui.plots import chart, latent_scatter_figure
 from ui.training import LARGE_TYPE_GAP, format_seconds, loss_curves_figure, replay_figure
 from vae import runs
+from vae.data import training_data_folder, training_data_present
 from vae.latent import project_2d
 
 POLL_SECONDS = 1.0  # how often the run panel redraws itself while a run trains
@@ -86,7 +87,7 @@ def configs_from_form() -> tuple[vae.ModelConfig, vae.TrainConfig]:
                         batch_size=int(ss["tr_batch"]), lr=float(ss["tr_lr"]), beta=float(ss["tr_beta"]),
                         kl_warmup=int(ss["tr_kl_warmup"]), binarize=ss["tr_binarize"], seed=int(ss["tr_seed"]),
                         train_subset=int(ss["tr_subset"]))
-    return model_cfg, train_cfg  # (runs.start_run pins one thread)
+    return model_cfg, train_cfg  # (supervisor.start_run pins one thread)
 
 
 def start(demo: bool) -> None:
@@ -96,14 +97,14 @@ def start(demo: bool) -> None:
     except ValueError as exc:
         st.session_state["tr_error"] = str(exc)
         return
-    busy = runs.active_runs(state.RUNS_DIR)
+    busy = supervisor.active_runs(state.RUNS_DIR)
     if len(busy) >= MAX_ACTIVE_RUNS:
         st.session_state["tr_error"] = (f"“{busy[0].name}” is still training and this computer trains one model "
                                         "at a time. Wait for it, or stop it first.")
         return
     try:
-        run_dir = runs.start_run(state.RUNS_DIR, model_cfg, train_cfg, st.session_state["tr_name"].strip() or "run",
-                                 demo=demo)
+        run_dir = supervisor.start_run(state.RUNS_DIR, model_cfg, train_cfg,
+                                       st.session_state["tr_name"].strip() or "run", demo=demo)
     except OSError as exc:
         st.session_state["tr_error"] = (f"Could not create the run folder in {state.RUNS_DIR.resolve()}: "
                                         f"{exc.strerror or exc}. Free some disk space or fix the folder's "
@@ -156,9 +157,9 @@ def config_form() -> None:
     st.caption(PRESET_NOTES[st.session_state["tr_preset"]])
     st.selectbox("Dataset", list(state.DATASETS), format_func=state.DATASETS.get, key="tr_dataset")
     dataset = st.session_state["tr_dataset"]
-    have_data = runs.training_data_present(dataset)
+    have_data = training_data_present(dataset)
     if not have_data:  # here, where it is seen: the button it explains is at the bottom of the form, below the fold
-        folder = runs.training_data_folder(dataset)
+        folder = training_data_folder(dataset)
         st.warning(f"**Start training** is off: the {state.DATASETS[dataset]} training split is not on this computer. "
                    + ("The demo button below trains on the bundled test split. " if dataset == "mnist" else "")
                    + f"To add it, put the original files `train-images-idx3-ubyte.gz` and `train-labels-idx1-ubyte.gz` "
@@ -278,11 +279,11 @@ def run_controls(s: runs.RunStatus) -> None:
     if s.can_resume:
         if cols[1].button("▶ Resume", key="tr_resume", type="primary",
                           help=f"Continue from epoch {s.epoch} to {s.epochs}."):
-            if runs.active_runs(state.RUNS_DIR):
+            if supervisor.active_runs(state.RUNS_DIR):
                 st.warning("Another run is training; stop it before resuming this one.")
             else:
                 try:
-                    runs.resume_run(s.run_dir)
+                    supervisor.resume_run(s.run_dir)
                 except OSError as exc:
                     st.error(f"Could not resume: {exc.strerror or exc}")
                 else:
@@ -317,7 +318,7 @@ def poll_seconds(state: str) -> float | None:
 
 def run_panel(run_dir) -> None:
     """Everything about one run that changes while it trains. Redrawn every poll_seconds(state) while active."""
-    s = runs.read_status(run_dir)
+    s = supervisor.read_status(run_dir)
     if s is None:
         st.warning("This run's folder is gone.")
         return
@@ -392,7 +393,7 @@ def main() -> None:
     with left:
         config_form()
     with right:
-        all_runs = runs.list_runs(state.RUNS_DIR)
+        all_runs = supervisor.list_runs(state.RUNS_DIR)
         if not all_runs:
             st.info("No runs yet. Pick a recipe and press Start training.")
             return

@@ -1,4 +1,4 @@
-"""How long the Train page's "fast 2-D demo" preset takes, exactly as the page runs it: through vae.runs.start_run
+"""How long the Train page's "fast 2-D demo" preset takes, exactly as the page runs it: through ui.supervisor.start_run
 (`python -m vae train` with the preset's configs, one thread, `nice` and its autogroup niced, in its own session)
 on the full 60k training split, from the start until the run's state is "finished" (the page shows it then).
 Prints one JSON line.
@@ -26,8 +26,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from vae import runs  # noqa: E402
+from ui import supervisor  # noqa: E402
 from vae.config import PRESETS  # noqa: E402
+from vae.data import training_data_present  # noqa: E402
 
 
 def main() -> None:
@@ -37,7 +38,7 @@ def main() -> None:
     parser.add_argument("--class-sessions", type=int, default=0, help="run bench/load.py's class meanwhile")
     args = parser.parse_args()
     data_dir = Path(args.data_dir or os.environ.get("VAE_DATA_DIR") or ROOT / "data").resolve()
-    if not runs.training_data_present("mnist", data_dir):
+    if not training_data_present("mnist", data_dir):
         sys.exit(f"no MNIST training files in {data_dir}/MNIST/raw: pass --data-dir")
     classroom = None
     if args.class_sessions:  # a class of students for longer than the run; stopped (cleanly: SIGINT) after it
@@ -50,12 +51,12 @@ def main() -> None:
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
-        run_dir = runs.start_run(tmp, model_cfg, train_cfg, args.preset, data_dir=data_dir)
-        while (s := runs.read_status(run_dir)).active:
+        run_dir = supervisor.start_run(tmp, model_cfg, train_cfg, args.preset, data_dir=data_dir)
+        while (s := supervisor.read_status(run_dir)).active:
             time.sleep(0.2)
         wall = time.perf_counter() - t0
         load_during = os.getloadavg()[0]
-        runs._children[s.pid].wait()  # our child: its CPU time is in RUSAGE_CHILDREN once reaped
+        supervisor._children[s.pid].wait()  # our child: its CPU time is in RUSAGE_CHILDREN once reaped
         usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     class_alive = classroom is not None and classroom.poll() is None
     if classroom is not None:  # the class and its server (a SIGINT alone once left the server running)
@@ -75,7 +76,7 @@ def main() -> None:
     last = s.history[-1]
     print(json.dumps({"preset": args.preset, "epochs": s.epoch, "wall_s": round(wall, 1),
                       "cpu_s": round(usage.ru_utime + usage.ru_stime, 1), "train_s": last["train_seconds"],
-                      "test_neg_elbo": round(last["test_neg_elbo"], 2), "via": "vae.runs.start_run, as the page",
+                      "test_neg_elbo": round(last["test_neg_elbo"], 2), "via": "ui.supervisor.start_run, as the page",
                       "class_sessions": args.class_sessions, "class_ran_throughout": class_alive,
                       "load_before": round(load_before, 2), "load_at_end": round(load_during, 2),
                       "cpus": os.cpu_count()}))

@@ -32,7 +32,9 @@ sys.path.insert(0, str(ROOT))
 
 from bench.browser import cpu_seconds  # noqa: E402  (user + system CPU seconds of a process)
 from bench.harness import CHROMIUM, CHROMIUM_ARGS, start_streamlit  # noqa: E402
+from ui import supervisor  # noqa: E402
 from vae import runs  # noqa: E402
+from vae.data import training_data_present  # noqa: E402
 
 TIMEOUT_MS = 600_000
 PROGRESS = "[data-testid=stProgress]"
@@ -40,7 +42,7 @@ PROGRESS = "[data-testid=stProgress]"
 
 def find_data_dir(given: str | None) -> Path:
     for folder in [given, os.environ.get("VAE_DATA_DIR"), ROOT / "data", ROOT.parent / "shared" / "data"]:
-        if folder and runs.training_data_present("mnist", folder):
+        if folder and training_data_present("mnist", folder):
             return Path(folder).resolve()
     sys.exit("no MNIST training files: pass --data-dir (a folder holding MNIST/raw/train-images-idx3-ubyte[.gz])")
 
@@ -51,7 +53,7 @@ class Watcher(threading.Thread):
     def __init__(self, runs_dir: Path, t0: float):
         super().__init__(daemon=True)
         self.runs_dir, self.t0, self.seen, self.done = runs_dir, t0, {}, threading.Event()
-        self.before = {s.run_id for s in runs.list_runs(runs_dir)}  # earlier rounds' runs
+        self.before = {s.run_id for s in supervisor.list_runs(runs_dir)}  # earlier rounds' runs
 
     def mark(self, what: str) -> None:
         self.seen.setdefault(what, round(time.perf_counter() - self.t0, 2))
@@ -59,7 +61,7 @@ class Watcher(threading.Thread):
     def run(self) -> None:
         pid = None
         while not self.done.is_set():
-            for s in [s for s in runs.list_runs(self.runs_dir) if s.run_id not in self.before][:1]:
+            for s in [s for s in supervisor.list_runs(self.runs_dir) if s.run_id not in self.before][:1]:
                 pid = pid or s.pid
                 prog = runs.read_json(s.run_dir / "progress.json") or {}
                 if prog:
@@ -72,7 +74,7 @@ class Watcher(threading.Thread):
                         pass
                 if prog.get("state") == "stopped":
                     self.mark("process_wrote_stopped_s")
-                if pid and "process_first_step_s" in self.seen and not runs.process_alive(pid, s.run_dir):
+                if pid and "process_first_step_s" in self.seen and not supervisor.process_alive(pid, s.run_dir):
                     self.mark("process_exited_s")
             time.sleep(0.02)
 
@@ -117,7 +119,7 @@ def one_round(browser, url: str, runs_dir: Path) -> dict:
         stop_offset = watcher.t_stop - t0
         seen = {k: (v if k.startswith(("process_imported", "process_first_step", "process_cpu")) else
                     round(v - stop_offset, 2)) for k, v in watcher.seen.items()}
-        run = runs.list_runs(runs_dir)[0]  # the page's default recipe (fast-2d), as a teacher would start it
+        run = supervisor.list_runs(runs_dir)[0]  # the page's default recipe (fast-2d), as a teacher would start it
         return {"start_to_first_progress_s": round(t_progress, 2), "stop_to_shown_s": round(t_shown, 2),
                 "first_progress_text": shown_progress, **seen, "run": run.name,
                 "epochs_done_at_stop": run.epoch, "state": run.state}
@@ -149,7 +151,7 @@ def main() -> None:
     finally:
         server.kill()
         server.wait(10)
-        for s in runs.list_runs(runs_dir):  # only the runs this bench started
+        for s in supervisor.list_runs(runs_dir):  # only the runs this bench started
             if s.active and s.pid:
                 try:
                     os.kill(s.pid, 9)

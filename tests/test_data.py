@@ -1,4 +1,5 @@
-"""Data: the bundled test split, batching, binarisation, and the message when the training files are missing."""
+"""Data: the bundled test split, batching, binarisation, the message when the training files are missing, and the
+check (no loading) the Train page makes for them."""
 import hashlib
 import urllib.error
 
@@ -7,7 +8,8 @@ import torch
 import torchvision
 
 import vae
-from vae.data import ASSETS, BUNDLED_TEST_FILES, batches, binarize_fixed
+from vae.data import (ASSETS, BUNDLED_TEST_FILES, batches, binarize_fixed, training_data_folder,
+                      training_data_present)
 
 
 def test_bundled_test_set_has_the_right_md5_and_shape(mnist_test):
@@ -26,6 +28,16 @@ def test_missing_training_split_names_the_folder(tmp_path, monkeypatch):
     with pytest.raises(vae.DataUnavailableError) as info:
         vae.load_split("mnist", train=True, root=tmp_path)
     assert str(tmp_path / "MNIST" / "raw") in str(info.value)
+
+
+def test_training_data_check_names_the_folder(tmp_path):
+    assert not training_data_present("mnist", tmp_path)
+    assert training_data_folder("mnist", tmp_path) == (tmp_path / "MNIST" / "raw").resolve()
+    raw = tmp_path / "MNIST" / "raw"
+    raw.mkdir(parents=True)
+    for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"):
+        (raw / name).write_bytes(b"x")
+    assert training_data_present("mnist", tmp_path)
 
 
 def test_full_mnist_loads_from_the_original_files(mnist_root):

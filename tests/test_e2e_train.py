@@ -15,7 +15,7 @@ import subprocess
 import pytest
 
 from conftest import ROOT, browser_or_skip, start_streamlit, wait_for_app
-from vae import runs
+from ui import supervisor
 
 TIMEOUT_MS = 300_000  # generous: a busy 2-core machine can take minutes for a first render
 
@@ -31,7 +31,7 @@ def scratch(tmp_path):
     (tmp_path / ".streamlit").mkdir()
     shutil.copy(ROOT / ".streamlit" / "config.toml", tmp_path / ".streamlit" / "config.toml")
     yield tmp_path
-    for s in runs.list_runs(tmp_path / "runs" / "app"):  # only the processes this test started
+    for s in supervisor.list_runs(tmp_path / "runs" / "app"):  # only the processes this test started
         if s.active and s.pid:
             try:
                 os.kill(s.pid, signal.SIGKILL)
@@ -89,10 +89,10 @@ def test_train_watch_kill_restart_resume(scratch, page):
         assert first >= 2  # the curve grew while we watched, without touching the page
         assert page.locator("[data-testid=stException]").count() == 0
 
-        [run] = runs.list_runs(scratch / "runs" / "app")
+        [run] = supervisor.list_runs(scratch / "runs" / "app")
         os.kill(run.pid, signal.SIGSTOP)  # hold it still while the server restarts, so the test is deterministic
         stop_server(server)  # the server dies mid-run; the training process lives in its own session
-        assert runs.read_status(run.run_dir).state == "running"
+        assert supervisor.read_status(run.run_dir).state == "running"
 
         server, url = start_streamlit(str(ROOT / "app.py"), env=env, cwd=scratch)
         page.goto(url + "/train", timeout=TIMEOUT_MS)
@@ -102,7 +102,7 @@ def test_train_watch_kill_restart_resume(scratch, page):
         os.kill(run.pid, signal.SIGKILL)  # now the training process dies too
         wait_for_text(page, "· interrupted")
         screenshot(page, "e2e-2-interrupted.png")
-        saved = runs.read_status(run.run_dir).epoch
+        saved = supervisor.read_status(run.run_dir).epoch
         assert saved >= 1 and page.get_by_text(f"Epoch {saved} of {EPOCHS} is saved").count() == 1
 
         page.get_by_role("button", name="▶ Resume").click()

@@ -21,7 +21,7 @@ from streamlit.testing.v1.element_tree import (Button, Checkbox, NumberInput, Ra
 
 from app_browser import Browser
 from conftest import ROOT, make_finished_run
-from vae import runs
+from ui import supervisor
 
 SEED = int(os.environ.get("VAE_WALK_SEED", "1130"))
 STEPS = int(os.environ.get("VAE_WALK_STEPS", "320"))
@@ -103,8 +103,8 @@ def walk_runs_dir(tmp_path, monkeypatch, tiny_ckpt):
     def no_training(*args, **kwargs):
         raise AssertionError("the walk started training")
 
-    monkeypatch.setattr(runs, "start_run", no_training)
-    monkeypatch.setattr(runs, "resume_run", no_training)
+    monkeypatch.setattr(supervisor, "start_run", no_training)
+    monkeypatch.setattr(supervisor, "resume_run", no_training)
     return folder
 
 

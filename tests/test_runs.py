@@ -1,4 +1,5 @@
-"""Background training runs (vae.runs): a real `python -m vae train` process on a tiny subset of the test split.
+"""Background training runs (ui.supervisor starts and watches the process, vae.runs is its folder): a real
+`python -m vae train` process on a tiny subset of the test split.
 
 start -> at least one epoch -> stop -> the checkpoint loads and is in the model picker; killed -> interrupted ->
 resume -> finished with a continuous history.
@@ -7,6 +8,8 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -14,8 +17,10 @@ import numpy as np
 import pytest
 
 import vae
+from ui import supervisor
 from vae import runs
 
+ROOT = Path(__file__).resolve().parent.parent
 TIMEOUT_S = 180  # generous: the machine may be busy; the runs themselves take seconds
 
 
@@ -28,7 +33,7 @@ def tiny_configs(epochs: int, subset: int = 1000, batch: int = 100):
 def wait_for(run_dir: Path, done, what: str, poll_s: float = 0.05) -> runs.RunStatus:
     deadline = time.time() + TIMEOUT_S
     while time.time() < deadline:
-        s = runs.read_status(run_dir)
+        s = supervisor.read_status(run_dir)
         if done(s):
             return s
         time.sleep(poll_s)
@@ -38,7 +43,7 @@ def wait_for(run_dir: Path, done, what: str, poll_s: float = 0.05) -> runs.RunSt
 
 def kill_leftovers(runs_dir: Path) -> None:
     """Kill the processes the test started and left running (only those: pids from the test's own run.json)."""
-    for s in runs.list_runs(runs_dir):
+    for s in supervisor.list_runs(runs_dir):
         if s.active and s.pid:
             try:
                 os.kill(s.pid, signal.SIGKILL)
@@ -55,9 +60,9 @@ def runs_dir(tmp_path):
 
 def test_run_trains_in_background_stops_and_appears_in_the_picker(runs_dir, monkeypatch):
     model_cfg, train_cfg = tiny_configs(epochs=200)
-    run_dir = runs.start_run(runs_dir, model_cfg, train_cfg, "tiny", demo=True)
-    s = runs.read_status(run_dir)
-    assert s.active and s.name.endswith(runs.DEMO_SUFFIX)
+    run_dir = supervisor.start_run(runs_dir, model_cfg, train_cfg, "tiny", demo=True)
+    s = supervisor.read_status(run_dir)
+    assert s.active and s.name.endswith(supervisor.DEMO_SUFFIX)
     assert s.train_config.threads == 1  # the app's runs leave the other core to the class
 
     s = wait_for(run_dir, lambda s: s.epoch >= 1, "the first epoch")
@@ -67,7 +72,7 @@ def test_run_trains_in_background_stops_and_appears_in_the_picker(runs_dir, monk
     theirs = Path(f"/proc/{s.pid}/autogroup").read_text().split() if Path("/proc/self/autogroup").is_file() else []
     if theirs:
         group, nice = theirs[0::2]
-        assert nice == str(runs.NICE)
+        assert nice == str(supervisor.NICE)
         ours = Path("/proc/self/autogroup").read_text().split()
         assert not ours or group != ours[0]  # its own group, not the test's
     runs.request_stop(run_dir)
@@ -94,7 +99,7 @@ def test_run_trains_in_background_stops_and_appears_in_the_picker(runs_dir, monk
 
 def test_killed_run_is_interrupted_keeps_its_epoch_and_resumes(runs_dir):
     model_cfg, train_cfg = tiny_configs(epochs=5, subset=2000, batch=50)
-    run_dir = runs.start_run(runs_dir, model_cfg, train_cfg, "killed", demo=True)
+    run_dir = supervisor.start_run(runs_dir, model_cfg, train_cfg, "killed", demo=True)
     s = wait_for(run_dir, lambda s: s.epoch >= 1, "the first epoch")
     os.kill(s.pid, signal.SIGKILL)  # like a crash, or the laptop's lid closing on the server and its child
     s = wait_for(run_dir, lambda s: not s.active, "the process to die")
@@ -103,7 +108,7 @@ def test_killed_run_is_interrupted_keeps_its_epoch_and_resumes(runs_dir):
     saved = vae.load_checkpoint(s.checkpoint)
     assert saved.epoch == s.epoch >= 1
 
-    runs.resume_run(run_dir)
+    supervisor.resume_run(run_dir)
     s = wait_for(run_dir, lambda s: s.state == "finished", "the resumed run to finish")
     ck = vae.load_checkpoint(s.checkpoint)
     assert ck.epoch == 5 and [h["epoch"] for h in ck.history] == [1, 2, 3, 4, 5]
@@ -119,7 +124,7 @@ def test_a_vanished_process_without_an_epoch_reads_as_failed(runs_dir):
     run_dir.mkdir(parents=True)
     runs.write_json_atomic(run_dir / "run.json", {"name": "x", "pid": 2**22 + 12345, "train_config": {"epochs": 3}})
     (run_dir / "log.txt").write_text("error: something broke\n")
-    s = runs.read_status(run_dir)
+    s = supervisor.read_status(run_dir)
     assert s.state == "failed" and "something broke" in s.message and not s.can_resume
 
 
@@ -137,23 +142,13 @@ def test_a_final_state_shows_while_its_process_exits_and_not_before_a_resumed_on
                                                       "train_config": {"epochs": 3}})
         done = {"state": "stopped", "epochs": 3, "history": [{"epoch": 1}]}
         runs.write_json_atomic(run_dir / "progress.json", {**done, "pid": process.pid})
-        assert runs.read_status(run_dir).state == "stopped"
+        assert supervisor.read_status(run_dir).state == "stopped"
         runs.write_json_atomic(run_dir / "progress.json", {**done, "pid": process.pid + 1})  # an earlier process
-        assert runs.read_status(run_dir).state == "running"
+        assert supervisor.read_status(run_dir).state == "running"
     finally:
         process.kill()
         process.wait()
-    assert runs.read_status(run_dir).state == "stopped"
-
-
-def test_training_data_check_names_the_folder(tmp_path):
-    assert not runs.training_data_present("mnist", tmp_path)
-    assert runs.training_data_folder("mnist", tmp_path) == (tmp_path / "MNIST" / "raw").resolve()
-    raw = tmp_path / "MNIST" / "raw"
-    raw.mkdir(parents=True)
-    for name in ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"):
-        (raw / name).write_bytes(b"x")
-    assert runs.training_data_present("mnist", tmp_path)
+    assert supervisor.read_status(run_dir).state == "stopped"
 
 
 def test_replay_frames_share_one_coordinate_system():
@@ -163,3 +158,40 @@ def test_replay_frames_share_one_coordinate_system():
     assert [v.shape for v in views] == [(50, 2)] * 3
     two_d = [f[:, :2] for f in frames]
     assert all(np.array_equal(a, b) for a, b in zip(runs.project_frames(two_d), two_d))
+
+
+def test_the_train_page_shows_runs_without_importing_torch(tmp_path):
+    """Only the training process imports torch (1.8 s): the Train page lists runs, reads their state (pid checks
+    included) and draws the curves, the live map and the replay (PCA for D > 2) with NumPy. A fresh interpreter:
+    this test process imported torch long ago."""
+    code = ("import sys\n"
+            "from pathlib import Path\n"
+            "import numpy as np\n"
+            "import ui.state\n"
+            "from vae import runs\n"
+            "from streamlit.testing.v1 import AppTest\n"
+            f"folder = Path({str(tmp_path / 'runs' / 'app')!r})\n"
+            "for run_id, dim in (('20250101-000000-two', 2), ('20250102-000000-ten', 10)):\n"
+            "    run_dir = folder / run_id\n"
+            "    (run_dir / 'latents').mkdir(parents=True)\n"
+            "    runs.write_json_atomic(run_dir / 'run.json', {'name': run_id, 'pid': 2**22 + 12345,\n"
+            "        'model_config': {'latent_dim': dim, 'hidden': [32, 16]}, 'train_config': {'epochs': 2}})\n"
+            "    history = [{'epoch': e, 'train_recon': 100.0 - e, 'train_kl': 5.0, 'train_neg_elbo': 105.0 - e}\n"
+            "               for e in (1, 2)]\n"
+            "    runs.write_json_atomic(run_dir / 'progress.json', {'state': 'finished', 'epochs': 2,\n"
+            "                                                       'history': history})\n"
+            "    np.save(run_dir / 'latents' / 'labels.npy', np.arange(100) % 10)\n"
+            "    for e in (0, 1, 2):\n"
+            "        np.save(run_dir / 'latents' / f'epoch_{e:04d}.npy', np.random.default_rng(e).normal(size=(100, dim)))\n"
+            "ui.state.RUNS_DIR = folder\n"
+            "for run_id in ('20250102-000000-ten', '20250101-000000-two'):  # the newest first, then the other\n"
+            "    at = AppTest.from_file('app_pages/train.py', default_timeout=300)\n"
+            "    at.session_state['train_run'] = run_id\n"
+            "    at.run()\n"
+            "    assert not at.exception, at.exception\n"
+            "    assert any('finished' in m.value for m in at.markdown), [m.value for m in at.markdown]\n"
+            "    assert len(at.get('plotly_chart')) == 3  # loss curves, live latent map, replay\n"
+            "print('TORCH', 'torch' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "TORCH False" in out.stdout, out.stdout

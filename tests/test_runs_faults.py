@@ -17,6 +17,7 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 import vae
+from ui import supervisor
 from vae import cli, runs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -77,7 +78,7 @@ def test_failing_save_is_reported_and_the_previous_checkpoint_survives(tmp_path,
     assert train_in_process(run_dir) == 1
     assert seen["calls"] == 2
 
-    status = runs.read_status(run_dir)
+    status = supervisor.read_status(run_dir)
     assert status.state == "failed" and status.error_kind == "save"
     assert expected in status.message and "unchanged" in status.message
     assert hashlib.sha256(ck_path.read_bytes()).hexdigest() == seen["before"]  # untouched by the failed save
@@ -101,7 +102,7 @@ def test_run_folder_that_cannot_be_created_gives_a_clear_error(tmp_path, monkeyp
     def refuse(*args, **kwargs):
         raise PermissionError(errno.EACCES, "Permission denied")
 
-    monkeypatch.setattr(runs, "start_run", refuse)
+    monkeypatch.setattr(supervisor, "start_run", refuse)
     at = AppTest.from_file(str(ROOT / "app_pages" / "train.py"), default_timeout=60).run()
     next(b for b in at.button if "bundled test split" in b.label).click().run()
     assert not at.exception

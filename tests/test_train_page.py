@@ -17,6 +17,7 @@ from streamlit.testing.v1 import AppTest
 import vae
 from app_browser import Browser
 from conftest import make_finished_run
+from ui import supervisor
 from vae import bundled, runs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -30,7 +31,7 @@ def runs_dir(tmp_path, monkeypatch):
     folder = tmp_path / "runs" / "app"
     monkeypatch.setattr(ui.state, "RUNS_DIR", folder)
     yield folder
-    for s in runs.list_runs(folder):  # only the processes this test started
+    for s in supervisor.list_runs(folder):  # only the processes this test started
         if s.active and s.pid:
             try:
                 os.kill(s.pid, signal.SIGKILL)
@@ -98,9 +99,9 @@ def test_every_preset_submitted_unchanged_trains_with_the_preset(runs_dir, monke
     # Issue 9: the form rebuilt the configs field by field and lost lr_floor and adam_betas, and snapped the learning
     # rate to its list (5e-3 became 3e-3). No training process here: the configs are the point.
     passed = []
-    real_start = runs.start_run
-    monkeypatch.setattr(runs, "start_run", lambda *a, **k: passed.append(a[1:3]) or real_start(*a, **k))
-    monkeypatch.setattr(runs, "_launch", lambda run_dir, cmd: 0)
+    real_start = supervisor.start_run
+    monkeypatch.setattr(supervisor, "start_run", lambda *a, **k: passed.append(a[1:3]) or real_start(*a, **k))
+    monkeypatch.setattr(supervisor, "_launch", lambda run_dir, cmd: 0)
     at = open_page()
     for preset, (model_cfg, train_cfg) in vae.PRESETS.items():
         at.selectbox(key="tr_preset").set_value(preset).run()
@@ -108,14 +109,14 @@ def test_every_preset_submitted_unchanged_trains_with_the_preset(runs_dir, monke
         button(at, "bundled test split").click().run()
         assert not at.exception and not at.session_state["tr_error"], at.session_state["tr_error"]
         assert passed[-1] == (model_cfg, train_cfg), preset
-        s = runs.read_status(runs_dir / at.session_state["train_run"])
+        s = supervisor.read_status(runs_dir / at.session_state["train_run"])
         assert (s.model_config, s.train_config) == (model_cfg, replace(train_cfg, threads=1)), preset  # 1 core
-    assert len(runs.list_runs(runs_dir)) == len(vae.PRESETS)
+    assert len(supervisor.list_runs(runs_dir)) == len(vae.PRESETS)
 
 
 def test_the_form_changes_only_what_it_shows(runs_dir, monkeypatch):
     passed = []
-    monkeypatch.setattr(runs, "start_run", lambda *a, **k: passed.append(a[1:3]) or runs_dir)
+    monkeypatch.setattr(supervisor, "start_run", lambda *a, **k: passed.append(a[1:3]) or runs_dir)
     at = open_page()
     at.selectbox(key="tr_preset").set_value("conv-2d").run()
     at.number_input(key="tr_epochs").set_value(3)
@@ -143,7 +144,7 @@ def test_bad_layer_widths_give_an_error_not_a_traceback(runs_dir):
     button(at, "bundled test split").click().run()
     assert not at.exception
     assert any("whole numbers" in e.value for e in at.error)
-    assert not runs.list_runs(runs_dir)
+    assert not supervisor.list_runs(runs_dir)
 
 
 def test_a_tiny_run_shows_live_progress_then_lands_in_the_picker(runs_dir):
@@ -151,7 +152,7 @@ def test_a_tiny_run_shows_live_progress_then_lands_in_the_picker(runs_dir):
     tiny_form(at, epochs=3)
     button(at, "bundled test split").click().run()
     assert not at.exception and not at.error
-    [run] = runs.list_runs(runs_dir)
+    [run] = supervisor.list_runs(runs_dir)
     assert at.session_state["train_run"] == run.run_id and run.demo
 
     poll(at, lambda at: any(t.startswith("Epoch ") for t in progress_texts(at)), "live progress in the fragment")
@@ -175,9 +176,9 @@ def test_killed_run_offers_resume_and_resumes(runs_dir):
     tiny_form(at, epochs=4, subset=2000)
     at.select_slider(key="tr_batch").set_value(64)
     button(at, "bundled test split").click().run()
-    [run] = runs.list_runs(runs_dir)
-    poll(at, lambda at: runs.read_status(run.run_dir).epoch >= 1, "the first epoch")
-    os.kill(runs.read_status(run.run_dir).pid, signal.SIGKILL)
+    [run] = supervisor.list_runs(runs_dir)
+    poll(at, lambda at: supervisor.read_status(run.run_dir).epoch >= 1, "the first epoch")
+    os.kill(supervisor.read_status(run.run_dir).pid, signal.SIGKILL)
     poll(at, lambda at: any("· interrupted" in m.value for m in at.markdown), "the page to notice")
     assert any("Resume continues" in w.value for w in at.warning)
 
@@ -195,8 +196,8 @@ def test_stopping_another_browsers_run_asks_first_and_ones_own_does_not(runs_dir
     teacher = open_page()
     tiny_form(teacher, epochs=500)
     button(teacher, "bundled test split").click().run()
-    [run] = runs.list_runs(runs_dir)
-    poll(teacher, lambda at: runs.read_status(run.run_dir).epoch >= 1, "the first epoch")
+    [run] = supervisor.list_runs(runs_dir)
+    poll(teacher, lambda at: supervisor.read_status(run.run_dir).epoch >= 1, "the first epoch")
 
     student = open_page()  # another browser: it sees the one shared run
     assert student.selectbox(key="train_run").options[0].endswith("· training")  # no epoch count to go stale
@@ -206,20 +207,20 @@ def test_stopping_another_browsers_run_asks_first_and_ones_own_does_not(runs_dir
     assert not (run.run_dir / "stop").exists()  # asked, not yet stopped
     button(student, "Keep it training").click().run()
     assert not asks_before_stopping(student) and not (run.run_dir / "stop").exists()
-    assert runs.read_status(run.run_dir).active
+    assert supervisor.read_status(run.run_dir).active
 
     student.button(key="tr_stop").click().run()
     button(student, "Stop it for everyone").click().run()
     assert (run.run_dir / "stop").exists()
-    poll(student, lambda at: runs.read_status(run.run_dir).state == "stopped", "the run to stop")
+    poll(student, lambda at: supervisor.read_status(run.run_dir).state == "stopped", "the run to stop")
 
     teacher.run()
     button(teacher, "▶ Resume").click().run()
-    poll(teacher, lambda at: runs.read_status(run.run_dir).state == "running", "the resumed run")
+    poll(teacher, lambda at: supervisor.read_status(run.run_dir).state == "running", "the resumed run")
     assert not (run.run_dir / "stop").exists()
     teacher.button(key="tr_stop").click().run()  # the browser that (re)started it stops it at once
     assert not asks_before_stopping(teacher) and (run.run_dir / "stop").exists()
-    poll(teacher, lambda at: runs.read_status(run.run_dir).state == "stopped", "the run to stop again")
+    poll(teacher, lambda at: supervisor.read_status(run.run_dir).state == "stopped", "the run to stop again")
 
 
 # ---- with app.py, as a browser drives it: the sidebar, fragments, and what a selectbox shows -------------------------

@@ -4,7 +4,8 @@ Each split is loaded once into one (N, 28, 28) uint8 tensor, read straight from 
 data folder, else through torchvision.datasets (which downloads when the network is there). The MNIST test split
 also ships with the project under assets/, so the app and the tests work offline. torch is imported inside the
 functions that build tensors, so reading the bundled test split as NumPy (load_test_arrays, for the app's first page)
-does not import it.
+does not import it. training_data_present says, without loading anything, whether a training split is on disk (the
+Train page offers its Start button only then).
 """
 from __future__ import annotations
 
@@ -55,6 +56,18 @@ class Split:
 def data_root(root: str | os.PathLike | None = None) -> Path:
     """The data folder: the argument, else $VAE_DATA_DIR, else ./data."""
     return Path(root or os.environ.get("VAE_DATA_DIR") or "data")
+
+
+def training_data_folder(dataset: str = "mnist", root: str | os.PathLike | None = None) -> Path:
+    """Where torchvision looks for (and downloads) the dataset's files: <data root>/<Class>/raw."""
+    return (data_root(root) / DATASET_CLASSES[dataset] / "raw").resolve()
+
+
+def training_data_present(dataset: str = "mnist", root: str | os.PathLike | None = None) -> bool:
+    """A cheap check (no loading, no network): are the training images and labels on disk?"""
+    raw = training_data_folder(dataset, root)
+    return all((raw / name).is_file() or (raw / (name + ".gz")).is_file()
+               for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"))
 
 
 def _md5(path: Path) -> str:

@@ -1,6 +1,7 @@
-"""Background training runs: one folder and one `python -m vae train` process per run (no Streamlit in here).
+"""A training run's folder: its format, what the training process writes into it, and reading it back with NumPy
+alone (no Streamlit, and no torch at import: the Train page shows runs without paying torch's 1.8 s import).
 
-A run lives in `<runs dir>/<run id>/`:
+A run lives in `<runs dir>/<run id>/` (new_run_id: the start time, then the name, so ids sort by age):
     run.json                what was asked: the configs, the name, which split, the pid and command of the process
     progress.json           what the process reports, rewritten atomically every few steps: state, epoch, history
     checkpoint.pt           the last completed epoch (vae.train writes it atomically)
@@ -9,36 +10,31 @@ A run lives in `<runs dir>/<run id>/`:
     stop                    present = "please stop at the next step" (the last completed epoch stays saved)
     log.txt                 the process's own output
 
-The training runs in its own process, started with lower priority and one thread, so the app stays responsive
-and other users are not slowed. It also outlives the app: after a server restart the page finds it again by pid,
-and when it died with the server, `resume_run` continues from the last completed epoch.
+The folder is all that the two sides share. The training process (`python -m vae train --run-dir`) writes it
+through ProgressReporter. The app's supervisor (ui/supervisor.py) creates it, starts and watches that process, and
+reads it with read_status, which needs to be told whether the run's process lives: only the supervisor knows.
 """
 from __future__ import annotations
 
 import json
 import os
 import re
-import shutil
-import subprocess
-import sys
 import time
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
-import torch
 
 from .atomic import write_atomic
-from .config import ModelConfig, TrainConfig, config_from_dict, config_to_dict
-from .data import DATASET_CLASSES, data_root
+from .config import ModelConfig, TrainConfig, config_from_dict
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+if TYPE_CHECKING:
+    import torch
+
 SNAPSHOT_SIZE = 1000  # test digits whose latent positions are stored every epoch (the live map and the replay)
-DEMO_SUFFIX = " [demo: trained on the test split]"
 FINAL_STATES = ("finished", "stopped", "failed")
-NICE = 10  # lower priority: a class's interactive sessions come first
-AUTOGROUP_ENV = "VAE_AUTOGROUP_NICE"  # set for the training process the app starts; see lower_autogroup_priority
-_children: dict[int, subprocess.Popen] = {}  # processes this app started, so they can be reaped (no zombies)
+AUTOGROUP_ENV = "VAE_AUTOGROUP_NICE"  # the supervisor sets it for the process it starts; see lower_autogroup_priority
 
 
 # ---- small file helpers ------------------------------------------------------------------------------------------
@@ -60,21 +56,22 @@ def _save_npy_atomic(path: Path, array: np.ndarray) -> None:
     write_atomic(path, lambda f: np.save(f, array))
 
 
-# ---- the data question -------------------------------------------------------------------------------------------
+# ---- the folder --------------------------------------------------------------------------------------------------
 
-def training_data_folder(dataset: str = "mnist", root: str | os.PathLike | None = None) -> Path:
-    """Where torchvision looks for (and downloads) the dataset's files: <data root>/<Class>/raw."""
-    return (data_root(root) / DATASET_CLASSES[dataset] / "raw").resolve()
-
-
-def training_data_present(dataset: str = "mnist", root: str | os.PathLike | None = None) -> bool:
-    """A cheap check (no loading, no network): are the training images and labels on disk?"""
-    raw = training_data_folder(dataset, root)
-    return all((raw / name).is_file() or (raw / (name + ".gz")).is_file()
-               for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"))
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "run"
 
 
-# ---- what the training process writes ----------------------------------------------------------------------------
+def new_run_id(name: str) -> str:
+    return time.strftime("%Y%m%d-%H%M%S") + "-" + _slug(name)
+
+
+def request_stop(run_dir: str | os.PathLike) -> None:
+    """Ask the process to stop at its next progress report; the last completed epoch's checkpoint stays."""
+    (Path(run_dir) / "stop").touch()
+
+
+# ---- the training process's side --------------------------------------------------------------------------------
 
 class ProgressReporter:
     """The callback `python -m vae train --run-dir DIR` hands to vae.train.
@@ -134,12 +131,14 @@ class ProgressReporter:
         self.data.update(state=state, message=message, error_kind=kind, eta_s=None, updated_at=time.time())
         self._write()
 
-    @torch.no_grad()
     def _snapshot(self, model, epoch: int) -> None:
+        import torch  # here, not at the top: the app reads run folders through this module without torch
+
         device = next(model.parameters()).device
         was_training = model.training
         model.eval()
-        mu, _ = model.encode(self.snapshot_x.to(device))
+        with torch.no_grad():
+            mu, _ = model.encode(self.snapshot_x.to(device))
         model.train(was_training)
         _save_npy_atomic(self.run_dir / "latents" / f"epoch_{epoch:04d}.npy", mu.cpu().numpy().astype(np.float32))
 
@@ -154,7 +153,28 @@ class ProgressReporter:
             pass
 
 
-# ---- what the app does ------------------------------------------------------------------------------------------
+def lower_autogroup_priority() -> None:
+    """Make `nice` count against the server, on Linux with autogroup scheduling.
+
+    The app starts training in a new session (so it survives a server restart), and Linux then puts it in its own
+    autogroup, which gets as much CPU as the server's whole group whatever the process's nice value. Setting the
+    group's own nice value gives the server the priority `nice` was meant to. Called by `python -m vae train` when
+    the app set AUTOGROUP_ENV; only then, because in a terminal the autogroup is the terminal's session.
+    Best effort: no such file (other systems, autogroup off) changes nothing.
+    """
+    # Here, not with the rest of the priority settings in ui/supervisor.py: it runs inside the training process,
+    # which imports only vae (vae never imports the app), and only a process can set its own autogroup's nice value.
+    value = os.environ.get(AUTOGROUP_ENV)
+    if not value:
+        return
+    try:
+        with open("/proc/self/autogroup", "w") as f:
+            f.write(value)
+    except OSError:
+        pass
+
+
+# ---- reading a run (the app) ------------------------------------------------------------------------------------
 
 @dataclass
 class RunStatus:
@@ -193,144 +213,15 @@ class RunStatus:
                 and self.epoch < self.epochs)
 
 
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:40] or "run"
+ProcessAlive = Callable[[int | None, Path], bool]  # (pid in run.json, run folder) -> does the run's process live?
 
 
-def new_run_id(name: str) -> str:
-    return time.strftime("%Y%m%d-%H%M%S") + "-" + _slug(name)
+def read_status(run_dir: str | os.PathLike, process_alive: ProcessAlive) -> RunStatus | None:
+    """The state of a run from its files and whether its process lives. None when the folder is not a run.
 
-
-def train_command(run_dir: Path, model_cfg: ModelConfig, train_cfg: TrainConfig, name: str, *, demo: bool,
-                  data_dir: str | os.PathLike | None = None, resume: bool = False) -> list[str]:
-    """The `python -m vae train` command line for a run: every config field as its flag, so the log shows a
-    command a student can copy and run in a terminal."""
-    cmd = [sys.executable, "-m", "vae", "train"]
-    for cfg in (model_cfg, train_cfg):
-        for f in fields(cfg):
-            if f.name == "image_size":
-                continue
-            value = getattr(cfg, f.name)
-            if value is None:  # an optional field left unset (beta_range): its flag's default
-                continue
-            value = ",".join(str(v) for v in value) if isinstance(value, tuple) else str(value)
-            cmd += ["--" + f.name.replace("_", "-"), value]
-    ck = str((run_dir / "checkpoint.pt").resolve())
-    cmd += ["--out", ck, "--run-dir", str(run_dir.resolve()), "--name", name]
-    if demo:
-        cmd += ["--train-split", "test"]
-    if data_dir:
-        cmd += ["--data-dir", str(data_dir)]
-    if resume:
-        cmd += ["--resume", ck]
-    return cmd
-
-
-def lower_autogroup_priority() -> None:
-    """Make `nice` count against the server, on Linux with autogroup scheduling.
-
-    The app starts training in a new session (so it survives a server restart), and Linux then puts it in its own
-    autogroup, which gets as much CPU as the server's whole group whatever the process's nice value. Setting the
-    group's own nice value gives the server the priority `nice` was meant to. Called by `python -m vae train` when
-    the app set AUTOGROUP_ENV; only then, because in a terminal the autogroup is the terminal's session.
-    Best effort: no such file (other systems, autogroup off) changes nothing.
+    `process_alive` is the supervisor's (ui.supervisor.process_alive): it knows the processes it started (and reaps
+    them), and how to tell a live training process from a reused pid.
     """
-    value = os.environ.get(AUTOGROUP_ENV)
-    if not value:
-        return
-    try:
-        with open("/proc/self/autogroup", "w") as f:
-            f.write(value)
-    except OSError:
-        pass
-
-
-def _launch(run_dir: Path, cmd: list[str]) -> int:
-    """Start the training process: lower priority, one thread, its own session (it survives a server restart)."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONUNBUFFERED": "1",
-           AUTOGROUP_ENV: str(NICE),
-           "PYTHONPATH": os.pathsep.join([str(PROJECT_ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])}
-    nice = shutil.which("nice")  # a prefix, not preexec_fn: preexec_fn is unsafe in a threaded server
-    full = ([nice, "-n", str(NICE)] if nice else []) + cmd
-    with open(run_dir / "log.txt", "ab") as log:
-        proc = subprocess.Popen(full, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                env=env, start_new_session=True, close_fds=True)
-    _children[proc.pid] = proc
-    return proc.pid
-
-
-def start_run(runs_dir: str | os.PathLike, model_cfg: ModelConfig, train_cfg: TrainConfig, name: str, *,
-              demo: bool = False, data_dir: str | os.PathLike | None = None) -> Path:
-    """Create a run folder and start training in the background. Returns the run folder.
-
-    demo=True trains on the bundled test split (for when the training split is missing); the name says so.
-    Raises OSError when the folder cannot be created (disk full, no permission).
-    """
-    train_cfg = TrainConfig(**{**config_to_dict(train_cfg), "threads": 1})  # one core: the class keeps the other
-    if demo and not name.endswith(DEMO_SUFFIX):
-        name += DEMO_SUFFIX
-    run_dir = Path(runs_dir) / new_run_id(name)
-    while run_dir.exists():  # two starts in the same second
-        run_dir = run_dir.with_name(run_dir.name + "-b")
-    run_dir.mkdir(parents=True)
-    cmd = train_command(run_dir, model_cfg, train_cfg, name, demo=demo, data_dir=data_dir)
-    info = {"name": name, "demo": demo, "model_config": config_to_dict(model_cfg),
-            "train_config": config_to_dict(train_cfg), "data_dir": str(data_dir) if data_dir else None,
-            "created_at": time.time(), "command": cmd}
-    write_json_atomic(run_dir / "run.json", info)
-    info["pid"] = _launch(run_dir, cmd)
-    write_json_atomic(run_dir / "run.json", info)
-    return run_dir
-
-
-def resume_run(run_dir: str | os.PathLike) -> int:
-    """Continue a stopped, failed or interrupted run from its last completed epoch. Returns the new pid."""
-    run_dir = Path(run_dir)
-    info = read_json(run_dir / "run.json")
-    if info is None:
-        raise FileNotFoundError(f"{run_dir} is not a training run (no run.json)")
-    if not (run_dir / "checkpoint.pt").is_file():
-        raise FileNotFoundError("This run has no saved epoch to resume from; start a new run instead.")
-    (run_dir / "stop").unlink(missing_ok=True)
-    cmd = train_command(run_dir, config_from_dict(ModelConfig, info["model_config"]),
-                        config_from_dict(TrainConfig, info["train_config"]), info["name"], demo=info.get("demo"),
-                        data_dir=info.get("data_dir"), resume=True)
-    info.update(pid=_launch(run_dir, cmd), command=cmd)
-    write_json_atomic(run_dir / "run.json", info)
-    return info["pid"]
-
-
-def request_stop(run_dir: str | os.PathLike) -> None:
-    """Ask the process to stop at its next progress report; the last completed epoch's checkpoint stays."""
-    (Path(run_dir) / "stop").touch()
-
-
-def process_alive(pid: int | None, run_dir: Path | None = None) -> bool:
-    """Is this pid a live (not zombie) process, and, where /proc tells, still our training of this run?"""
-    if not pid:
-        return False
-    proc = _children.get(pid)
-    if proc is not None:
-        return proc.poll() is None
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # exists, belongs to someone else
-    stat, cmdline = Path(f"/proc/{pid}/stat"), Path(f"/proc/{pid}/cmdline")
-    try:
-        if stat.read_text().rsplit(")", 1)[1].split()[0] == "Z":
-            return False
-        if run_dir is not None and str(run_dir.resolve()) not in cmdline.read_bytes().decode(errors="replace"):
-            return False  # the pid was reused by another program
-    except (OSError, IndexError):
-        pass
-    return True
-
-
-def read_status(run_dir: str | os.PathLike) -> RunStatus | None:
-    """The state of a run from its files and its process. None when the folder is not a run."""
     run_dir = Path(run_dir)
     info = read_json(run_dir / "run.json")
     if info is None:
@@ -384,17 +275,14 @@ def _log_tail(run_dir: Path, lines: int = 3) -> str:
     return "Last output: " + " / ".join(tail) if tail else ""
 
 
-def list_runs(runs_dir: str | os.PathLike) -> list[RunStatus]:
-    """All runs in the folder, newest first."""
+def list_runs(runs_dir: str | os.PathLike, process_alive: ProcessAlive) -> list[RunStatus]:
+    """All runs in the folder, newest first (see read_status for `process_alive`)."""
     runs_dir = Path(runs_dir)
     if not runs_dir.is_dir():
         return []
-    found = [read_status(d) for d in sorted(runs_dir.iterdir(), reverse=True) if d.is_dir()]
+    found = [read_status(d, process_alive) for d in sorted(runs_dir.iterdir(), reverse=True) if d.is_dir()]
     return [s for s in found if s is not None]
 
-
-def active_runs(runs_dir: str | os.PathLike) -> list[RunStatus]:
-    return [s for s in list_runs(runs_dir) if s.active]
 
 
 # ---- the replay -------------------------------------------------------------------------------------------------
