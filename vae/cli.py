@@ -6,13 +6,12 @@ import json
 import sys
 import time
 from dataclasses import fields
-from pathlib import Path
 
 from .config import PRESETS, ModelConfig, TrainConfig
 from .data import DATASETS
 from .train import Progress
 
-MODEL_FLAGS = {"arch", "latent_dim", "hidden", "likelihood", "obs_std", "beta_range"}
+MODEL_FLAGS = {"arch", "latent_dim", "hidden", "likelihood", "obs_std", "beta_range", "gate_heads"}
 
 
 def _hidden(text: str) -> tuple[int, ...]:
@@ -23,6 +22,14 @@ def _hidden(text: str) -> tuple[int, ...]:
     if not sizes:
         raise argparse.ArgumentTypeError("--hidden needs at least one width")
     return sizes
+
+
+def _bool(text: str) -> bool:
+    if text.lower() in ("true", "1", "yes"):
+        return True
+    if text.lower() in ("false", "0", "no"):
+        return False
+    raise argparse.ArgumentTypeError(f"expected true or false, not {text!r}")
 
 
 def _betas(text: str) -> tuple[float, float]:
@@ -53,6 +60,8 @@ def _add_config_flags(p: argparse.ArgumentParser) -> None:
     m.add_argument("--obs-std", type=float, help="std of the Gaussian likelihood")
     m.add_argument("--beta-range", type=_beta_range, help="lo,hi: one model for every beta in the range, "
                                                           "conditioned on beta (Multi-Rate VAE); --beta is then unused")
+    m.add_argument("--gate-heads", type=_bool, metavar="true|false",
+                   help="with --beta-range: gate the encoder's outputs (mu, log sigma^2) by beta too")
     t = p.add_argument_group("training")
     t.add_argument("--dataset", choices=list(DATASETS))
     t.add_argument("--epochs", type=int)
@@ -63,6 +72,8 @@ def _add_config_flags(p: argparse.ArgumentParser) -> None:
     t.add_argument("--adam-betas", type=_betas, help="Adam's beta1,beta2, e.g. 0.9,0.99")
     t.add_argument("--warmup-steps", type=int, help="linear learning-rate warm-up steps")
     t.add_argument("--beta", type=float, help="KL weight (0 = autoencoder, 1 = VAE)")
+    t.add_argument("--beta-tilt", type=float, help="with --beta-range: draw log beta with density ~ exp(tilt u) "
+                                                   "over the range, u from 0 (bottom) to 1 (top); 0 = uniform")
     t.add_argument("--kl-warmup", type=int, help="epochs to ramp the KL weight from 0 to beta")
     t.add_argument("--binarize", choices=["none", "dynamic"])
     t.add_argument("--mc-samples", type=int, help="samples of z per example (L)")

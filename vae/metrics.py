@@ -17,7 +17,7 @@ def elbo_parts(model: VAE, x: torch.Tensor, batch_size: int = 1000, seed: int = 
     model.eval()
     cfg = model.cfg
     torch.manual_seed(seed)
-    totals = torch.zeros(3, dtype=torch.float64)
+    totals = torch.zeros(3, dtype=torch.float64, device=x.device)  # on x's device: no copy per batch
     for start in range(0, len(x), batch_size):
         xb = x[start:start + batch_size]
         logits, mu, logvar, _ = model(xb, beta=beta)

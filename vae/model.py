@@ -33,14 +33,16 @@ class BetaGate(nn.Module):
         return h * torch.sigmoid(self.a * u + self.b)  # (B, n)
 
 
-def _mlp(sizes: list[int], beta_range: tuple[float, float] | None = None) -> nn.Sequential:
-    """Linear layers with ReLU between them (none after the last); with beta_range a BetaGate before each ReLU."""
+def _mlp(sizes: list[int], beta_range: tuple[float, float] | None = None, gate_last: bool = False) -> nn.Sequential:
+    """Linear layers with ReLU between them (none after the last); with beta_range a BetaGate before each ReLU,
+    and with gate_last one after the last layer too."""
     layers: list[nn.Module] = []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         layers.append(nn.Linear(n_in, n_out))
-        if i < len(sizes) - 2:
-            if beta_range is not None:
-                layers.append(BetaGate(n_out, beta_range))
+        last = i == len(sizes) - 2
+        if beta_range is not None and (not last or gate_last):
+            layers.append(BetaGate(n_out, beta_range))
+        if not last:
             layers.append(nn.ReLU())
     return nn.Sequential(*layers)
 
@@ -93,7 +95,7 @@ class VAE(nn.Module):
         self.cfg = cfg
         n_pixels = cfg.image_size * cfg.image_size
         if cfg.arch == "mlp":
-            self.encoder = _mlp([n_pixels, *cfg.hidden, 2 * cfg.latent_dim], cfg.beta_range)
+            self.encoder = _mlp([n_pixels, *cfg.hidden, 2 * cfg.latent_dim], cfg.beta_range, cfg.gate_heads)
             self.decoder = _mlp([cfg.latent_dim, *cfg.hidden[::-1], n_pixels], cfg.beta_range)
         else:
             self.encoder = ConvEncoder(cfg)

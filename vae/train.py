@@ -73,10 +73,13 @@ def reference_beta(model_cfg: ModelConfig) -> float | None:
     return min(max(1.0, lo), hi)
 
 
-def sample_betas(beta_range: tuple[float, float], n: int, gen: torch.Generator) -> torch.Tensor:
-    """n values with log beta ~ U[log lo, log hi] (Multi-Rate VAE's sampling), (n,)."""
+def sample_betas(beta_range: tuple[float, float], n: int, gen: torch.Generator, tilt: float = 0.0) -> torch.Tensor:
+    """n values of beta, (n,): log beta = lo + (hi - lo) u with u's density on [0, 1] proportional to exp(tilt u);
+    tilt 0 is Multi-Rate VAE's log beta ~ U[log lo, log hi]."""
     lo, hi = (math.log(b) for b in beta_range)
-    return torch.exp(lo + (hi - lo) * torch.rand(n, generator=gen))
+    r = torch.rand(n, generator=gen)
+    u = r if tilt == 0 else torch.log1p(r * math.expm1(tilt)) / tilt  # inverse of the tilted CDF
+    return torch.exp(lo + (hi - lo) * u)
 
 
 def learning_rate(cfg: TrainConfig, step: int, total_steps: int) -> float:
@@ -139,7 +142,7 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig, train_split: Split, test_spl
         if stopped:
             break
         model.train()
-        sums = torch.zeros(3, dtype=torch.float64)
+        sums = torch.zeros(3, dtype=torch.float64, device=device)  # on the device: no GPU -> CPU sync per step
         n_epoch = 0
         # The clock covers everything an epoch's steps do, drawing batches from memory included; it pauses only
         # while a callback runs (a UI drawing), and evaluation happens after it stops.
@@ -153,7 +156,7 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig, train_split: Split, test_spl
             ramp = kl_ramp(cfg, (epoch - 1) + step / steps_per_epoch)
             cond = None  # a conditioned model: each example its own beta, all scaled by the warm-up
             if model_cfg.beta_range is not None:
-                cond = sample_betas(model_cfg.beta_range, len(xb), gen).to(device)  # (B,)
+                cond = sample_betas(model_cfg.beta_range, len(xb), gen, cfg.beta_tilt).to(device)  # (B,)
             beta = cfg.beta * ramp if cond is None else cond * ramp
             logits, mu, logvar, _ = model(xb, n_samples=cfg.mc_samples if cfg.mc_samples > 1 else 0, beta=cond)
             loss, recon, kl = neg_elbo(logits, xb, mu, logvar, beta, model_cfg.likelihood, model_cfg.obs_std)
@@ -161,7 +164,7 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig, train_split: Split, test_spl
             loss.mean().backward()
             opt.step()
             with torch.no_grad():
-                sums += torch.stack([(recon + kl).sum(), recon.sum(), kl.sum()]).double().cpu()
+                sums += torch.stack([(recon + kl).sum(), recon.sum(), kl.sum()]).double()
             n_epoch += len(xb)
             if callback and step_every and (step + 1) % step_every == 0:
                 t_epoch += time.perf_counter() - t0
