@@ -43,7 +43,7 @@ class Checkpoint:
     dataset: str = "mnist"
     epoch: int = 0  # completed epochs
     name: str = ""  # friendly name, e.g. "2-D · β = 1 (default)"
-    sha256: str = ""  # content hash of the file, a cache key for derived data (t-SNE)
+    sha256: str = ""  # content hash of the file: the key of everything derived from it (vae.store)
     resume_state: dict = field(default_factory=dict)  # optimizer and RNG state, for resuming
     half: bool = False  # weights were stored as float16
 
@@ -100,8 +100,11 @@ def _check_unpacked_size(data: bytes) -> None:
                               f"{MAX_UNPACKED_BYTES // 2**20} MB limit for a checkpoint; it was not opened.")
 
 
-def load_checkpoint(source) -> Checkpoint:
+def load_checkpoint(source, *, sha256: str | None = None) -> Checkpoint:
     """Load and validate a checkpoint from a path, bytes or a binary file object.
+
+    sha256: the hash of these very bytes when the caller has it already (vae.store hashes each file version once
+    and passes it here), else computed.
 
     Raises CheckpointError for anything that is not a valid checkpoint of this project: empty, truncated, corrupt,
     a hostile pickle (refused by weights_only, never executed), a foreign state dict, another format version,
@@ -164,6 +167,6 @@ def load_checkpoint(source) -> Checkpoint:
     return Checkpoint(model=model, model_config=model_cfg, train_config=train_cfg, history=history,
                       metrics=metrics, dataset=str(payload.get("dataset", "mnist")),
                       epoch=epoch, name=str(payload.get("name", "")),
-                      sha256=hashlib.sha256(data).hexdigest(), resume_state=payload.get("resume_state") or {},
+                      sha256=sha256 or hashlib.sha256(data).hexdigest(), resume_state=payload.get("resume_state") or {},
                       half=any(v.dtype == torch.float16 for v in state.values()))
 
