@@ -13,7 +13,7 @@ import streamlit as st
 import vae
 from ui import images
 from ui.components.latent_pad import dims_plane, latent_pad, pca_plane, publish_model
-from ui.cache import CACHE_DIR, current_numpy_model, map_view
+from ui.cache import current_numpy_model, map_view, view_is_quick
 from ui.plots import add_marker, chart, latent_scatter_figure, latent_scatter_png, selected_customdata
 from ui.state import init_state, test_arrays
 from vae import latent
@@ -50,10 +50,6 @@ def pad_pca_plane(sha256: str, dataset: str, _pca, _points: np.ndarray):
 @st.cache_data(max_entries=16, show_spinner=False)
 def slider_limit(sha256: str, dataset: str, _mu: np.ndarray) -> float:
     return float(max(4.0, np.ceil(np.percentile(np.abs(_mu), 99.5))))
-
-
-def tsne_on_disk(sha256: str, dataset: str, n: int) -> bool:
-    return (CACHE_DIR / "tsne" / f"tsne-{sha256[:16]}-{dataset}-{n}-0.npy").is_file()
 
 
 # The pictures below are cached as PNG bytes, not arrays: st.image would re-encode an array on every run (the
@@ -98,7 +94,7 @@ def latent_map(ck: NumpyModel, mu: np.ndarray, labels: np.ndarray) -> tuple[np.n
                         help="PCA is a linear projection (distances along it are real); t-SNE keeps neighbours "
                              "together but distorts distances. t-SNE takes about a minute, once per model.")
         method = "pca" if view == "PCA" else "tsne"
-        if method == "tsne" and not (tsne_on_disk(ck.sha256, ck.dataset, len(mu))
+        if method == "tsne" and not (view_is_quick(ck, "tsne")
                                      or st.session_state.get("tsne_ready") == ck.sha256):
             st.info("t-SNE is slow (about a minute on this machine), so it runs only when you ask. "
                     "It is saved, so each model needs it once.")
@@ -106,7 +102,7 @@ def latent_map(ck: NumpyModel, mu: np.ndarray, labels: np.ndarray) -> tuple[np.n
                 method = "pca"
             else:
                 st.session_state["tsne_ready"] = ck.sha256
-    points, _ = map_view(ck.sha256, ck.dataset, "pca" if method == "identity" else method, mu)
+    points, _ = map_view(ck.sha256, "pca" if method == "identity" else method, ck)
     axes = {"identity": ("z₁", "z₂"), "pca": ("PC1", "PC2"), "tsne": ("t-SNE 1", "t-SNE 2")}[method]
     clicked = selected_customdata(st.session_state.get("latent_map"))
     if clicked is not None and clicked != st.session_state.get("explore_digit_clicked"):
@@ -172,7 +168,7 @@ def pad_section(ck: NumpyModel, mu: np.ndarray, labels: np.ndarray) -> None:
         kind = st.radio("The pad moves in", ["the PCA plane", "two latent dimensions"], horizontal=True,
                         key="pad_plane", help="The other dimensions keep their slider values.")
         if kind == "the PCA plane":
-            points, pca = map_view(ck.sha256, ck.dataset, "pca", mu)
+            points, pca = map_view(ck.sha256, "pca", ck)
             plane = pad_pca_plane(ck.sha256, ck.dataset, pca, points)
         else:
             c1, c2 = st.columns(2)
@@ -187,7 +183,7 @@ def pad_section(ck: NumpyModel, mu: np.ndarray, labels: np.ndarray) -> None:
         plane = pad_dims_plane(ck.sha256, ck.dataset, 0, 1, mu) if dim == 2 else None
     if plane is None:
         return
-    model_info = publish_model(ck.sha256, ck.dataset, ck.decoder, mu, labels)
+    model_info = publish_model(ck.sha256, ck.decoder, mu, labels)
     # Where the pad starts: the origin, or the last point Python put there. Not the user's last release, so that
     # releasing does not change the component's data (which would rebuild it in the browser).
     start = st.session_state.get("pad_start")
@@ -223,7 +219,7 @@ def manifold_section(ck: NumpyModel, mu: np.ndarray) -> None:
                         help="The PCA plane: the two directions along which the test digits' means vary most. "
                              "Two dimensions: the others are held at 0; the lists start with the most varied.")
         if kind == "the PCA plane":
-            _, pca = map_view(ck.sha256, ck.dataset, "pca", mu)
+            _, pca = map_view(ck.sha256, "pca", ck)
             plane, axes, names = ("pca",), np.asarray(pca.components_[:2], np.float32), ("PC1", "PC2")
         else:
             order = dims_by_variance(ck.sha256, mu)

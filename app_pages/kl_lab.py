@@ -11,7 +11,7 @@ import vae
 from ui import images as im
 from ui import kl_figures
 from ui.claims import what_to_notice
-from ui.cache import dial_model
+from ui.cache import checkpoint_sha256, dial_model, evaluated_encodings
 from ui.components import beta_dial as dial_component
 from ui.lessons import lesson_box
 from ui.plots import chart, latent_scatter_figure, selected_customdata
@@ -38,7 +38,7 @@ def sweep_models() -> dict[float, str]:
             if bundled.by_key(key).path.is_file()}
 
 
-# ---- cached computations, keyed by the checkpoint's content hash (sha) -------------------------------------------
+# ---- cached computations, keyed by the checkpoint's content hash (sha: ui.cache.checkpoint_sha256, no load) -----
 
 def evaluation(path: str, sha: str) -> dict:
     """The test metrics of one checkpoint, as `python -m vae evaluate CKPT --json` gives them: recorded in the
@@ -56,11 +56,9 @@ def _evaluate(path: str, sha: str) -> dict:
     return vae.evaluate_checkpoint(ck, test_split=test_split(ck.dataset))
 
 
-@st.cache_data(show_spinner=False, max_entries=32)
 def encodings(path: str, sha: str) -> tuple[np.ndarray, np.ndarray]:
-    """mu and logvar of every test digit, as `vae evaluate` sees them."""
-    ck = _ck(path)
-    return analysis.encode_test_split(ck.model, test_split(ck.dataset), ck.train_config.binarize)
+    """mu and logvar of every test digit, as `vae evaluate` sees them (kept by the model store)."""
+    return evaluated_encodings(sha, path)
 
 
 @st.cache_data(show_spinner=False)
@@ -147,9 +145,9 @@ def side_by_side(models: dict[float, str]) -> None:
     per_row = LARGE_TYPE_PER_ROW if st.session_state.get("large_type") else len(models)
     cols = [col for _ in range(0, len(models), per_row) for col in st.columns(per_row)]
     for col, (beta, path) in zip(cols, models.items()):
-        ck = _ck(path)
-        mu, logvar = encodings(path, ck.sha256)
-        pics = model_pictures(path, ck.sha256, n_grid, int(prior_seed))
+        sha = checkpoint_sha256(path)  # a rerun with everything cached loads no checkpoint
+        mu, logvar = encodings(path, sha)
+        pics = model_pictures(path, sha, n_grid, int(prior_seed))
         with col:
             st.markdown(f"### {kl_figures.beta_label(beta)}")
             fig = latent_scatter_figure(mu[:N_MAP_POINTS, :2], labels, height=300, marker_size=3)
@@ -169,8 +167,8 @@ def side_by_side(models: dict[float, str]) -> None:
             st.image(im.to_uint8(pics["prior"], 2), output_format="PNG", width="stretch")
             st.markdown("**Manifold** (prior quantiles)")
             st.image(im.to_uint8(pics["manifold"], 2), output_format="PNG", width="stretch")
-    facts = {beta: map_facts(path, _ck(path).sha256) for beta, path in models.items()}
-    metrics = {beta: evaluation(path, _ck(path).sha256) for beta, path in models.items()}
+    facts = {beta: map_facts(path, checkpoint_sha256(path)) for beta, path in models.items()}
+    metrics = {beta: evaluation(path, checkpoint_sha256(path)) for beta, path in models.items()}
     st.info("**What to notice.**\n\n" + "\n".join(f"- {line}" for line in what_to_notice(facts, metrics)))
     st.caption("Why the five maps do not line up: each network was trained on its own, and a rotated or mirrored "
                "latent plane fits the data just as well, so each found its own. The β dial on the first tab is one "
@@ -225,7 +223,7 @@ def posterior_width(models: dict[float, str]) -> None:
                 "deterministic autoencoder.")
     log_sigmas, medians = {}, {}
     for beta, path in models.items():
-        _, logvar = encodings(path, _ck(path).sha256)
+        _, logvar = encodings(path, checkpoint_sha256(path))
         values, medians[beta] = analysis.log10_sigma(np.exp(0.5 * logvar))
         log_sigmas[beta] = values[:: max(1, len(values) // 4000)]  # a thinned copy is plenty for a violin
     per_row = LARGE_TYPE_METRICS_PER_ROW if st.session_state.get("large_type") else len(models)  # else cut short
@@ -281,7 +279,7 @@ def holes_map(models: dict[float, str]) -> None:
                     key="kl_lab_holes_view", help="μ: a histogram of the posterior means. q(z): every digit's "
                     "Gaussian, width included; the holes are computed from this one.")
     path = two_d[name]
-    data = holes_data(path, _ck(path).sha256, 4.0, 32)
+    data = holes_data(path, checkpoint_sha256(path), 4.0, 32)
     holes = data["holes"]
     # The hole picker's labels are coordinates, different for every model. A browser keeps showing the label it was
     # drawn with until the server sets a value, and sends it back: after a switch of model that label is no option,

@@ -11,7 +11,7 @@ import streamlit as st
 from ui import images as im
 from ui.lessons import lesson_box
 from ui.plots import chart
-from ui.state import current_checkpoint, init_state, load_model, test_split
+from ui.state import current_checkpoint, init_state, test_split
 from vae import analysis
 from vae.losses import kl_per_dim
 from vae import latent as lat
@@ -23,10 +23,10 @@ N_CHOICES = [10, 30, 100, 300, 1000, 3000, 10000, 100000]
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
-def digit_numbers(path: str, sha: str, index: int, n: int, k: int, seed: int) -> analysis.DigitELBO:
-    ck = load_model(path, Path(path).stat().st_mtime)
-    x = digit_input(ck.dataset, index, ck.train_config.binarize)
-    return analysis.digit_elbo(ck.model, x, n=n, k=k, seed=seed)
+def digit_numbers(sha: str, index: int, n: int, k: int, seed: int, _ck) -> analysis.DigitELBO:
+    """The page's numbers for one test digit; sha is _ck's (the page's checkpoint, passed in: never loaded twice)."""
+    x = digit_input(_ck.dataset, index, _ck.train_config.binarize)
+    return analysis.digit_elbo(_ck.model, x, n=n, k=k, seed=seed)
 
 
 def digit_input(dataset: str, index: int, binarize: str) -> np.ndarray:
@@ -161,7 +161,7 @@ def main() -> None:
     x = digit_input(ck.dataset, index, ck.train_config.binarize)
     top[3].image(im.to_uint8(x, 4), output_format="PNG", width=DIGIT_PX,
                  caption=f"#{index} · label {int(test_split(ck.dataset).labels[index])}")
-    d = digit_numbers(st.session_state["model_path"], ck.sha256, index, int(n), int(k), 0)
+    d = digit_numbers(ck.sha256, index, int(n), int(k), 0, ck)
     st.session_state.setdefault("maths_tab", TABS[0])
     if st.session_state["maths_tab"] not in TABS:
         st.session_state["maths_tab"] = TABS[0]

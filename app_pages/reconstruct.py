@@ -118,8 +118,8 @@ def _bump(key: str) -> None:
 
 def posterior_map(ck: vae.Checkpoint, results: list[tuple[str, dict]], key: str) -> None:
     """The test set's map with each digit's mu, its 1-sigma posterior ellipse at true scale, and the sampled z."""
-    mu_test, _ = encodings(ck.sha256, ck.dataset, ck)
-    points, pca = map_view(ck.sha256, ck.dataset, "pca", mu_test)  # identity for 2-D, as on Explore
+    mu_test, _ = encodings(ck.sha256, ck)
+    points, pca = map_view(ck.sha256, "pca", ck)  # identity for 2-D, as on Explore
     labels = test_split(ck.dataset).labels.numpy()
     axes = ("z₁", "z₂") if pca is None else ("PC1", "PC2")
     fig = latent_scatter_figure(points, labels, axis_titles=axes, height=520, opacity=0.35)

@@ -193,7 +193,8 @@ def test_cli_models_lists_every_beta_range():
 def test_the_bundled_dial_model_matches_its_recorded_metrics_and_dial_data(mnist_test):
     """README's table comes from these records (assets/train_models.sh: evaluate --beta B --record)."""
     from vae import bundled
-    from vae.beta_dial import SHIPPED_DIR, dial_file_name
+    from vae.data import ASSETS
+    from vae.store import relpath
     path = bundled.BETA_DIAL.path
     if not path.is_file():
         pytest.skip("the beta-conditioned model is not bundled")
@@ -205,7 +206,7 @@ def test_the_bundled_dial_model_matches_its_recorded_metrics_and_dial_data(mnist
         for key in ("neg_elbo", "recon", "kl", "objective"):
             assert recorded[key] == pytest.approx(fresh[key], abs=0.02), (beta, key)
     assert "nll_iw" in ck.metrics["at_beta"]["1"] and ck.metrics["neg_elbo"] == ck.metrics["at_beta"]["1"]["neg_elbo"]
-    dial = load_dial_data(SHIPPED_DIR / dial_file_name(ck.sha256), ck.sha256)  # shipped for this very file
+    dial = load_dial_data(ASSETS / relpath("dial", ck.sha256), ck.sha256)  # shipped for this very file
     top = ck.metrics["at_beta"]["16"]
     assert dial.rate[-1] == pytest.approx(top["kl"], abs=0.02)
     assert dial.distortion[-1] == pytest.approx(top["recon"], abs=0.02)

@@ -9,7 +9,9 @@ import vae
 from ui.claims import rare_classes, what_to_notice
 from ui.lessons import LESSONS
 from vae import analysis, bundled, latent
-from vae.beta_dial import SHIPPED_DIR, dial_file_name, load_dial_data
+from vae.beta_dial import load_dial_data
+from vae.data import ASSETS
+from vae.store import relpath
 
 SWEEP = {beta: bundled.by_key(key).path for beta, key in bundled.BETA_SWEEP.items()}
 
@@ -93,7 +95,7 @@ def test_the_beta_dial_map_shrinks_onto_the_prior_as_lesson_3_says():
     if not path.is_file():
         pytest.skip("the beta-conditioned model is not bundled")
     sha = vae.load_checkpoint(path).sha256
-    dial = load_dial_data(SHIPPED_DIR / dial_file_name(sha), sha)
+    dial = load_dial_data(ASSETS / relpath("dial", sha), sha)  # shipped
     rms = np.sqrt((dial.mu ** 2).sum(-1).mean(-1))  # (K,) the map's size at each beta
     assert rms[-1] < 0.8 * rms[0] and np.all(np.diff(rms) < 0.01 * rms[0])  # shrinks, never grows by much
     assert dial.facts(16).outside_3sigma < 0.01 < dial.facts(0.01).outside_3sigma  # "onto the prior" at 16

@@ -13,8 +13,8 @@ import torch
 import vae
 from vae import bundled, latent
 from vae.cli import main as cli_main
-from vae.numpy_model import (FORMAT_VERSION, NumpyDecoder, load_numpy_model, make_numpy_model, numpy_model_name,
-                             save_numpy_model)
+from vae.numpy_model import FORMAT_VERSION, NumpyDecoder, load_numpy_model, make_numpy_model, save_numpy_model
+from vae.store import relpath
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_save_load_round_trip_decodes_like_torch(tiny_ckpt, mnist_test, tmp_path):
     ck = vae.load_checkpoint(tiny_ckpt)
     mu, sigma = latent.posterior(ck.model, mnist_test.subset(200).floats().numpy())
-    path = save_numpy_model(tmp_path / numpy_model_name(ck.sha256), make_numpy_model(ck, mu, sigma))
+    path = save_numpy_model(tmp_path / "nm.npz", make_numpy_model(ck, mu, sigma))
     nm = load_numpy_model(path, sha256=ck.sha256)
     assert (nm.sha256, nm.name, nm.dataset, nm.epoch) == (ck.sha256, ck.name, ck.dataset, ck.epoch)
     assert nm.model_config == ck.model_config and nm.train_config == ck.train_config
@@ -52,7 +52,7 @@ def test_a_file_from_another_checkpoint_or_garbage_is_refused(tiny_ckpt, mnist_t
 def test_the_shipped_default_is_the_bundled_default_checkpoint(mnist_test):
     """assets/numpy_models must match assets/models: same file hash, same decoder, same posteriors."""
     sha = hashlib.sha256(bundled.DEFAULT.path.read_bytes()).hexdigest()
-    shipped = ROOT / "assets" / "numpy_models" / numpy_model_name(sha)
+    shipped = ROOT / "assets" / relpath("numpy_model", sha)
     assert shipped.is_file(), "rerun: python -m vae export-numpy assets/models/mnist-2d-beta1.pt --out-dir " \
                               "assets/numpy_models"
     nm = load_numpy_model(shipped, sha256=sha)
@@ -68,8 +68,8 @@ def test_the_shipped_default_is_the_bundled_default_checkpoint(mnist_test):
 def test_cli_export_numpy_writes_the_file_the_app_looks_for(tiny_ckpt, tmp_path, capsys):
     assert cli_main(["export-numpy", str(tiny_ckpt), "--out-dir", str(tmp_path)]) == 0
     sha = hashlib.sha256(tiny_ckpt.read_bytes()).hexdigest()
-    assert capsys.readouterr().out.strip() == str(tmp_path / numpy_model_name(sha))
-    assert load_numpy_model(tmp_path / numpy_model_name(sha), sha256=sha).mu.shape == (10000, 2)
+    assert capsys.readouterr().out.strip() == str(tmp_path / relpath("numpy_model", sha).name)
+    assert load_numpy_model(tmp_path / relpath("numpy_model", sha).name, sha256=sha).mu.shape == (10000, 2)
     assert cli_main(["export-numpy", str(tmp_path / "missing.pt"), "--out-dir", str(tmp_path)]) == 2
 
 

@@ -1,5 +1,5 @@
 """vae.store: one naming rule, one cache folder ($VAE_CACHE_DIR, absolute), shipped files first, corrupt or stale
-files made again, and each checkpoint file hashed once."""
+files made again, each checkpoint file hashed once, and pages that never load a checkpoint twice."""
 from __future__ import annotations
 
 import collections
@@ -11,10 +11,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import streamlit as st
 
 import vae
 import vae.checkpoint
-from conftest import ROOT
+from conftest import ROOT, open_app_page
 from vae import analysis, bundled, store
 from vae.data import ASSETS
 from vae.store import DEFAULT_CACHE_DIR, ENV_VAR, KINDS, ModelStore, relpath
@@ -184,3 +185,28 @@ def test_a_checkpoint_file_is_hashed_once(fresh_ckpt, tmp_path, hashes):
     assert hashes["hashed"] == {sha: 1} and hashes["loaded"] == {sha: 2}
     fresh_ckpt.write_bytes(fresh_ckpt.read_bytes() + b"\0")  # a new version of the file: hashed anew
     assert store.file_sha256(fresh_ckpt) != sha and sum(hashes["hashed"].values()) == 2
+
+
+def test_the_maths_page_loads_and_hashes_its_checkpoint_once(fresh_ckpt, hashes):
+    at = open_app_page(str(ROOT / "app_pages" / "maths.py"), model_path=str(fresh_ckpt))
+    sha = store.file_sha256(fresh_ckpt)
+    assert at.title and hashes["hashed"] == {sha: 1} and hashes["loaded"] == {sha: 1}
+
+
+def test_the_kl_lab_loads_and_hashes_each_checkpoint_once(tmp_path, monkeypatch, hashes):
+    from ui import cache, state
+    monkeypatch.setenv(ENV_VAR, str(tmp_path))  # nothing stored: every encoding is computed from its checkpoint
+    for c in (cache.model_store, state.load_model, cache.evaluated_encodings):
+        c.clear()
+    st.cache_data.clear()
+    monkeypatch.setattr(store, "_hashes", {})
+    try:
+        at = open_app_page(str(ROOT / "app_pages" / "kl_lab.py"), kl_lab_tab="Trained separately",
+                           kl_lab_betas=[0.0, 1.0])
+        assert [m.value for m in at.markdown if m.value.startswith("### ")] == ["### β = 0", "### β = 1"]
+        shas = {store.file_sha256(bundled.by_key(bundled.BETA_SWEEP[b]).path) for b in (0.0, 1.0)}
+        assert set(hashes["loaded"]) == set(hashes["hashed"]) == shas
+        assert set(hashes["loaded"].values()) == set(hashes["hashed"].values()) == {1}
+        assert len(list(tmp_path.glob("encodings/*-evaluated.npz"))) == 2
+    finally:
+        cache.model_store.clear()

@@ -15,7 +15,7 @@ import numpy as np
 import streamlit as st
 
 import vae
-from vae import bundled
+from vae import bundled, store
 from vae.atomic import write_atomic
 from vae.data import DATASETS, load_test_arrays
 
@@ -79,8 +79,9 @@ def _mtime(path: Path) -> float:
 
 @st.cache_resource(max_entries=32, show_spinner=False)
 def load_model(path: str, mtime: float) -> vae.Checkpoint:
-    """One shared, read-only copy per checkpoint file version (mtime is part of the key so retrains show up)."""
-    return vae.load_checkpoint(path)
+    """One shared, read-only copy per checkpoint file version (mtime is part of the key so retrains show up). The file
+    is hashed once per version (vae.store), however many pages ask for its hash or its derived forms."""
+    return store.load_checkpoint(path)
 
 
 def current_model_file() -> tuple[str, float]:

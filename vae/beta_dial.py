@@ -4,7 +4,8 @@ One conditioned model encodes the test digits at every beta, so the class can dr
 The browser cannot run the encoder on 10,000 digits per frame, so the map is encoded here at `N_BETAS` log-spaced
 beta and interpolated there between neighbours; the decoder is small enough to run there at the exact beta.
 Also here, per beta: the test rate (KL) and distortion (reconstruction NLL) on the fixed binarisation of
-`vae evaluate`, and the median posterior sigma. Stored as a plain .npz (no pickle).
+`vae evaluate`, and the median posterior sigma. Stored as a plain .npz (no pickle) that records the checkpoint's
+hash; vae.store names, finds (the bundled model's ships in assets/beta_dial) and makes it.
 """
 from __future__ import annotations
 
@@ -16,17 +17,10 @@ from pathlib import Path
 import numpy as np
 
 from .atomic import write_atomic
-from .data import ASSETS
 
 N_BETAS = 64  # encodings per model; neighbouring maps differ by a few % of the map's radius (tests/test_beta_dial)
 N_CHOSEN = 8  # test digits whose reconstructions and posteriors the dial follows: the first of classes 0..7
 FORMAT_VERSION = 1
-SHIPPED_DIR = ASSETS / "beta_dial"  # the bundled conditioned model's data ships here (a minute to make on one core)
-
-
-def dial_file_name(sha256: str) -> str:
-    """The file name of a checkpoint's dial data: its hash, so it can never describe another file."""
-    return f"{sha256[:16]}.npz"
 
 
 def dial_betas(beta_range: tuple[float, float], n: int = N_BETAS) -> np.ndarray:

@@ -302,28 +302,28 @@ def cmd_models(args) -> int:
 
 
 def cmd_export_numpy(args) -> int:
-    """The checkpoint's NumPy form (vae.numpy_model), named by the checkpoint's hash as the app looks it up."""
+    """The checkpoint's NumPy form (vae.numpy_model), named by the model store's rule, where the app looks for it."""
     from .checkpoint import CheckpointError, load_checkpoint
-    from .data import load_split
-    from .latent import posterior
-    from .numpy_model import make_numpy_model, numpy_model_name, save_numpy_model
+    from .numpy_model import save_numpy_model
+    from .store import ModelStore
 
     try:
         ck = load_checkpoint(args.checkpoint)
     except (CheckpointError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    mu, sigma = posterior(ck.model, load_split(ck.dataset, train=False).floats().numpy())
-    path = save_numpy_model(Path(args.out_dir) / numpy_model_name(ck.sha256), make_numpy_model(ck, mu, sigma))
+    store = ModelStore()
+    path = save_numpy_model(store.path("numpy_model", ck.sha256, folder=args.out_dir), store.make_numpy_model(ck))
     print(path)
     return 0
 
 
 def cmd_export_dial(args) -> int:
-    """A beta-conditioned checkpoint's beta-dial data (vae.beta_dial), named by the checkpoint's hash."""
-    from .beta_dial import dial_data_for, dial_file_name, save_dial_data
+    """A beta-conditioned checkpoint's beta-dial data (vae.beta_dial), named by the model store's rule."""
+    from .beta_dial import dial_data_for, save_dial_data
     from .checkpoint import CheckpointError, load_checkpoint
     from .data import load_split
+    from .store import ModelStore
 
     try:
         ck = load_checkpoint(args.checkpoint)
@@ -331,7 +331,7 @@ def cmd_export_dial(args) -> int:
     except (CheckpointError, OSError, ValueError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(save_dial_data(Path(args.out_dir) / dial_file_name(ck.sha256), data))
+    print(save_dial_data(ModelStore().path("dial", ck.sha256, folder=args.out_dir), data))
     return 0
 
 
@@ -369,13 +369,14 @@ def main(argv=None) -> int:
     x = sub.add_parser("export-numpy", help="write a checkpoint's NumPy form (decoder + test posteriors) that the "
                                             "app's Explore page draws from without importing torch")
     x.add_argument("checkpoint")
-    x.add_argument("--out-dir", default="cache/numpy_models", help="the app looks in assets/numpy_models and "
-                                                                  "cache/numpy_models")
+    x.add_argument("--out-dir", help="default: the app's cache folder ($VAE_CACHE_DIR, else cache/)/numpy_models; "
+                                     "the app looks in assets/numpy_models first")
     x.set_defaults(func=cmd_export_numpy)
     d = sub.add_parser("export-dial", help="encode the test set at 64 betas for the KL lab's beta dial (a "
                                            "beta-conditioned model only)")
     d.add_argument("checkpoint")
-    d.add_argument("--out-dir", default="cache/beta_dial", help="the app looks in assets/beta_dial and cache/beta_dial")
+    d.add_argument("--out-dir", help="default: the app's cache folder ($VAE_CACHE_DIR, else cache/)/beta_dial; the "
+                                     "app looks in assets/beta_dial first")
     d.set_defaults(func=cmd_export_dial)
     args = parser.parse_args(argv)
     return args.func(args)

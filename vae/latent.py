@@ -6,15 +6,11 @@ inside the functions that need it, so a page that only decodes with a NumpyDecod
 """
 from __future__ import annotations
 
-import hashlib
-import os
-from pathlib import Path
 from statistics import NormalDist
 from typing import TYPE_CHECKING, Union
 
 import numpy as np
 
-from .atomic import write_atomic
 from .numpy_model import NumpyDecoder
 
 if TYPE_CHECKING:
@@ -115,13 +111,12 @@ def interpolate(model: Decoder, z_a, z_b, steps: int = 10, mode: str = "linear")
     return decode(model, z.astype(np.float32))
 
 
-def project_2d(mu: np.ndarray, method: str = "pca", cache_dir: str | os.PathLike | None = None,
-               cache_key: str = "", max_points: int = 10000, seed: int = 0):
+def project_2d(mu: np.ndarray, method: str = "pca", max_points: int = 10000, seed: int = 0):
     """A 2-D view of the posterior means: identity for D = 2, else PCA or t-SNE (scikit-learn).
 
     Returns (points (N, 2), pca) where pca is the fitted sklearn PCA (None otherwise), so a point on the plane
-    can be mapped back with pca.inverse_transform. t-SNE results are cached in cache_dir under the checkpoint's
-    content hash; a corrupt cache file is rebuilt silently. t-SNE is capped at max_points (the first N).
+    can be mapped back with pca.inverse_transform. t-SNE is capped at max_points (the first N) and takes about a
+    minute: vae.store.ModelStore.view_2d keeps it on disk, once per model.
     """
     mu = np.asarray(mu, np.float32)
     if mu.shape[1] == 2:
@@ -132,21 +127,9 @@ def project_2d(mu: np.ndarray, method: str = "pca", cache_dir: str | os.PathLike
         return pca.transform(mu).astype(np.float32), pca
     if method != "tsne":
         raise ValueError(f"method must be 'pca' or 'tsne', not {method!r}")
-    mu = mu[:max_points]
-    digest = hashlib.sha256(mu.tobytes()).hexdigest()[:16]
-    path = Path(cache_dir) / f"tsne-{cache_key or digest}-{len(mu)}-{seed}.npy" if cache_dir else None
-    if path and path.is_file():
-        try:
-            cached = np.load(path, allow_pickle=False)
-            if cached.shape == (len(mu), 2) and np.isfinite(cached).all():
-                return cached, None
-        except (OSError, ValueError, EOFError):
-            pass  # corrupt or truncated: rebuild below
     from sklearn.manifold import TSNE
-    points = TSNE(n_components=2, init="pca", random_state=seed, perplexity=30).fit_transform(mu).astype(np.float32)
-    if path:
-        write_atomic(path, lambda f: np.save(f, points))
-    return points, None
+    points = TSNE(n_components=2, init="pca", random_state=seed, perplexity=30).fit_transform(mu[:max_points])
+    return points.astype(np.float32), None
 
 
 def sample_posterior(mu, sigma, seed: int | None = None) -> np.ndarray:

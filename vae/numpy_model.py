@@ -3,8 +3,9 @@
 Importing torch takes ~1.8 s, more than half of the app's 3 s cold-start budget. The Explore page only ever runs
 the decoder (the same small forward pass the browser's latent pad runs) and shows the test set's posteriors, so a
 NumPy model holds exactly that: the decoder in export_decoder's flat format, mu and sigma of q(z|x) for every test
-digit, and the checkpoint's description. It is derived from a checkpoint (keyed by the file's SHA-256, so it can
-never describe another file) and stored as a plain .npz (no pickle: loading runs no code).
+digit, and the checkpoint's description. It is derived from a checkpoint (it records the file's SHA-256, so it can
+never describe another file) and stored as a plain .npz (no pickle: loading runs no code); vae.store names, finds
+and makes it.
 """
 from __future__ import annotations
 
@@ -24,11 +25,6 @@ if TYPE_CHECKING:
     from .model import VAE
 
 FORMAT_VERSION = 1
-
-
-def numpy_model_name(sha256: str) -> str:
-    """The file name the app looks for: the checkpoint's hash (which fixes its dataset too)."""
-    return f"{sha256[:16]}.npz"
 
 
 @dataclass(frozen=True)

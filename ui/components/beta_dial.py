@@ -20,8 +20,8 @@ from vae.atomic import write_atomic
 from vae.beta_dial import DialData
 from vae.latent import grid_coordinates
 from vae.numpy_model import NumpyDecoder
+from vae.store import relpath
 
-SUBDIR = "beta_dial"
 N_GRID = 10  # the manifold: N_GRID x N_GRID digits over the prior's central 90 % (AEVB fig. 4 spacing)
 N_PRIOR = 16  # prior samples, z ~ N(0, I) with a fixed seed: the same z's decode differently as beta moves
 PRIOR_SEED = 0
@@ -42,13 +42,13 @@ def publish(sha256: str, _decoder: NumpyDecoder, _dial: DialData, _labels: np.nd
     chosen_pixels = np.round(np.asarray(_images)[_dial.chosen].reshape(len(_dial.chosen), -1)).astype(np.uint8)
     parts = [weights.tobytes(), mu16.tobytes(), np.asarray(_labels, np.uint8).tobytes(), chosen_pixels.tobytes()]
     blob = b"".join(parts)
-    name = f"{sha256[:16]}.bin"
-    path = STATIC_DIR / SUBDIR / name
+    rel = relpath("dial_file", sha256)  # named by the model store's rule; under static/, which Streamlit serves
+    path = STATIC_DIR / rel
     if not path.is_file() or path.stat().st_size != len(blob):
         write_atomic(path, lambda f: f.write(blob))
     offsets = np.cumsum([0] + [len(p) for p in parts]).tolist()
     n_betas, n_points, dim = _dial.mu.shape
-    return {"id": sha256[:16], "url": static_url(SUBDIR, name), "layers": list(_decoder.layers),
+    return {"id": rel.stem, "url": static_url(*rel.parts), "layers": list(_decoder.layers),
             "n_weights": int(weights.size), "mu_offset": offsets[1], "labels_offset": offsets[2],
             "chosen_offset": offsets[3], "n_points": int(n_points), "latent_dim": int(dim), "mu_scale": scale,
             "half_extent": half, "betas": _dial.betas.tolist(), "rate": _dial.rate.tolist(),

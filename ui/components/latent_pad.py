@@ -19,10 +19,10 @@ import streamlit as st
 from ui.plots import CLASS_COLORS
 from vae.atomic import write_atomic
 from vae.numpy_model import NumpyDecoder
+from vae.store import relpath
 
 HERE = Path(__file__).resolve().parent
 STATIC_DIR = HERE.parent.parent / "static"  # Streamlit serves <main script folder>/static at app/static/
-WEIGHTS_SUBDIR = "latent_pad"
 
 
 @dataclass(frozen=True)
@@ -68,17 +68,17 @@ def static_url(subdir: str, name: str) -> str:
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
-def publish_model(sha256: str, dataset: str, _decoder: NumpyDecoder, _mu: np.ndarray, _labels: np.ndarray) -> dict:
+def publish_model(sha256: str, _decoder: NumpyDecoder, _mu: np.ndarray, _labels: np.ndarray) -> dict:
     """Write the decoder weights, posterior means and labels as one float32 file under static/ (once per model)
     and return what the browser needs to read it. Cached by the checkpoint's hash, so reruns cost nothing."""
     layers, weights = list(_decoder.layers), _decoder.weights
-    name = f"{sha256[:16]}-{dataset}.bin"
-    path = STATIC_DIR / WEIGHTS_SUBDIR / name
+    rel = relpath("pad_file", sha256)  # named by the model store's rule; under static/, which Streamlit serves
+    path = STATIC_DIR / rel
     mu = np.asarray(_mu, np.float32)
     blob = np.concatenate([weights.astype(np.float32), mu.ravel(), np.asarray(_labels, np.float32)])
     if not path.is_file() or path.stat().st_size != blob.nbytes:
         write_atomic(path, lambda f: f.write(blob.tobytes()))
-    return {"id": f"{sha256[:16]}-{dataset}", "url": static_url(WEIGHTS_SUBDIR, name), "layers": layers, "latent_dim": int(mu.shape[1]),
+    return {"id": rel.stem, "url": static_url(*rel.parts), "layers": layers, "latent_dim": int(mu.shape[1]),
             "n_points": int(len(mu)), "mu_offset": int(weights.size),
             "labels_offset": int(weights.size + mu.size)}
 
