@@ -4,6 +4,7 @@ from pathlib import Path
 import streamlit as st
 
 from ui.lessons import follow_lesson_switch, lesson_sidebar
+from ui.share import read_link
 from ui.state import sidebar, warm_up_torch
 
 FAVICON = Path(__file__).resolve().parent / "assets" / "favicon.png"
@@ -43,6 +44,7 @@ def run() -> None:
         ],
     })
     follow_lesson_switch(page.url_path)  # a lesson picked in the sidebar (or a lesson box's Next) opens its page
+    read_link()  # a shared link's model, before the sidebar draws its picker
     sidebar()
     with st.sidebar:
         lesson_sidebar()

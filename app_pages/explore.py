@@ -1,8 +1,10 @@
-"""Explore the latent space: the map of the test digits' posterior means, the latent pad that decodes in the
-browser while you drag, and the decoded manifold, prior samples and interpolations.
+"""Explore the latent space on one surface: the map of the test digits' posterior means IS the decoder. Hover
+anywhere and the digit at that z is decoded in the browser every frame; click a dot to select that test digit;
+zoom in and the dots become the digits. Below: the decoded manifold, prior samples and interpolations.
 
 Everything here draws from the model's NumPy form (vae.numpy_model: the decoder and the test set's posteriors),
-not the torch checkpoint: this is the page a class opens first, and importing torch would take 1.8 s of it."""
+not the torch checkpoint, and no Plotly: this is the page a class opens first, and importing torch would take 1.8 s
+of it, drawing a Plotly chart several more (issue 11's cold-start goal)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,10 +13,11 @@ import numpy as np
 import streamlit as st
 
 import vae
-from ui import images
-from ui.components.latent_pad import dims_plane, latent_pad, pca_plane, publish_model
+from ui import images, share
 from ui.cache import current_numpy_model, map_view, view_is_quick
-from ui.plots import add_marker, chart, latent_scatter_figure, latent_scatter_png, selected_customdata
+from ui.map_png import latent_scatter_png
+from ui.components.latent_pad import (Plane, _extent, dims_plane, latent_pad, pca_plane, publish_images,
+                                      publish_model, publish_points)
 from ui.state import init_state, test_arrays
 from vae import latent
 from vae.numpy_model import NumpyDecoder, NumpyModel
@@ -22,33 +25,22 @@ from vae.numpy_model import NumpyDecoder, NumpyModel
 DIGIT_PX = 112  # a 28 x 28 digit shown 4x
 
 
-# ---- cached figures and pictures ---------------------------------------------------------------------------------
-
-@st.cache_resource(max_entries=8, show_spinner=False)
-def map_figure(sha256: str, dataset: str, method: str, chosen: int | None, _points: np.ndarray, _labels: np.ndarray,
-               axes: tuple[str, str]):
-    """The map's figure, built once per model, view and chosen digit (10k points take ~0.1 s to build) and shared
-    read-only: st.plotly_chart does not modify it."""
-    fig = latent_scatter_figure(_points, _labels, axis_titles=axes, height=560)
-    if chosen is not None:
-        add_marker(fig, float(_points[chosen, 0]), float(_points[chosen, 1]), f"test digit #{chosen}")
-    return fig
-
+# ---- cached geometry and pictures ------------------------------------------------------------------------------
 
 # The pad's geometry takes percentiles over the 10k means: cached per model, since the pad's fragment reruns on every
 # release of every student.
 @st.cache_data(max_entries=64, show_spinner=False)
-def pad_dims_plane(sha256: str, dataset: str, i: int, j: int, _mu: np.ndarray):
+def pad_dims_plane(sha256: str, i: int, j: int, _mu: np.ndarray):
     return dims_plane(_mu.shape[1], i, j, _mu)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def pad_pca_plane(sha256: str, dataset: str, _pca, _points: np.ndarray):
+def pad_pca_plane(sha256: str, _pca, _points: np.ndarray):
     return pca_plane(_pca, _points)
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
-def slider_limit(sha256: str, dataset: str, _mu: np.ndarray) -> float:
+def slider_limit(sha256: str, _mu: np.ndarray) -> float:
     return float(max(4.0, np.ceil(np.percentile(np.abs(_mu), 99.5))))
 
 
@@ -84,121 +76,109 @@ def test_digits_png(dataset: str, indices: tuple[int, ...], _images: np.ndarray)
 
 # ---- sections ----------------------------------------------------------------------------------------------------
 
-def latent_map(ck: NumpyModel, mu: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, str]:
-    """The scatter of posterior means; returns the plotted points and the view's name."""
+VIEWS_HIGH_D = ["the PCA plane", "t-SNE", "two latent dimensions"]
+GESTURES = ("Hover: decode the point under the cursor · press and drag: move z · click a dot: select that test "
+            "digit · scroll or pinch: zoom · Shift+drag or two fingers: pan · +, −, 0 keys when the map has focus.")
+
+
+def surface_plane(ck: NumpyModel, mu: np.ndarray) -> tuple[Plane, dict | None, np.ndarray] | None:
+    """The plane the surface shows, for t-SNE the points file (that view has no inverse), and the test digits'
+    2-D positions in it (for the PNG download); None when there is nothing to draw yet."""
     dim = ck.model_config.latent_dim
-    method = "identity"
-    if dim > 2:
-        view = st.radio("View of the 20-D means" if dim == 20 else f"View of the {dim}-D means",
-                        ["PCA", "t-SNE"], horizontal=True, key="explore_view",
-                        help="PCA is a linear projection (distances along it are real); t-SNE keeps neighbours "
-                             "together but distorts distances. t-SNE takes about a minute, once per model.")
-        method = "pca" if view == "PCA" else "tsne"
-        if method == "tsne" and not (view_is_quick(ck, "tsne")
-                                     or st.session_state.get("tsne_ready") == ck.sha256):
+    if dim == 2:
+        return pad_dims_plane(ck.sha256, 0, 1, mu), None, mu
+    kind = st.radio(f"View of the {dim}-D means", VIEWS_HIGH_D, horizontal=True, key="explore_view",
+                    help="The PCA plane: the two directions along which the means vary most; moving there moves z "
+                         "along them (the other directions keep their slider values). t-SNE keeps neighbours "
+                         "together but distorts distances and has no inverse: there the map decodes the mean of "
+                         "the digit nearest the cursor. t-SNE takes about a minute, once per model.")
+    if kind == "the PCA plane":
+        points, pca = map_view(ck.sha256, "pca", ck)
+        return pad_pca_plane(ck.sha256, pca, points), None, points
+    if kind == "t-SNE":
+        if not (view_is_quick(ck, "tsne") or st.session_state.get("tsne_ready") == ck.sha256):
             st.info("t-SNE is slow (about a minute on this machine), so it runs only when you ask. "
                     "It is saved, so each model needs it once.")
             if not st.button("Compute the t-SNE view", key="compute_tsne"):
-                method = "pca"
-            else:
-                st.session_state["tsne_ready"] = ck.sha256
-    points, _ = map_view(ck.sha256, "pca" if method == "identity" else method, ck)
-    axes = {"identity": ("z₁", "z₂"), "pca": ("PC1", "PC2"), "tsne": ("t-SNE 1", "t-SNE 2")}[method]
-    clicked = selected_customdata(st.session_state.get("latent_map"))
-    if clicked is not None and clicked != st.session_state.get("explore_digit_clicked"):
-        # A new click on the map (read before drawing, so the marker shows without a second rerun).
-        st.session_state["explore_digit"] = st.session_state["explore_digit_clicked"] = clicked
-    chosen = st.session_state.get("explore_digit")
-    fig = map_figure(ck.sha256, ck.dataset, method, chosen if chosen is not None and 0 <= chosen < len(points)
-                     else None, points, labels, axes)
-    chart(fig, key="latent_map", on_select="rerun", selection_mode="points", config={"displaylogo": False})
-    st.caption("Each dot is one test digit x, placed at the mean μ(x) of its posterior q(z|x) = N(μ, diag σ²) "
-               "and coloured by its true label (the VAE never saw the labels). Click a dot to inspect it; click "
-               "a legend entry to hide a class, double-click to show only that class.")
-    st.download_button("Download the map (PNG)", key="download_map", mime="image/png",
-                       file_name=f"latent-map-{ck.sha256[:8]}-{method}.png",
-                       data=lambda: latent_scatter_png(points, labels, axis_titles=tuple(
-                           a.replace("₁", "1").replace("₂", "2") for a in axes)))
-    return points, method
+                return None
+            st.session_state["tsne_ready"] = ck.sha256
+        points, _ = map_view(ck.sha256, "tsne", ck)
+        eye = np.eye(dim)
+        plane = Plane((0.0,) * dim, tuple(eye[0]), tuple(eye[1]), _extent(points), ("t-SNE 1", "t-SNE 2"))
+        return plane, publish_points(ck.sha256, "tsne", points), points
+    c1, c2 = st.columns(2)
+    order = dims_by_variance(ck.sha256, mu)
+    i = c1.selectbox("Horizontal axis", order, index=0, format_func=lambda d: f"z{d + 1}", key="pad_i")
+    j = c2.selectbox("Vertical axis", order, index=1, format_func=lambda d: f"z{d + 1}", key="pad_j")
+    if i == j:
+        st.warning("Pick two different dimensions.")
+        return None
+    return pad_dims_plane(ck.sha256, i, j, mu), None, mu[:, [i, j]]
 
 
-def chosen_digit(ck: NumpyModel, test_images: np.ndarray, labels: np.ndarray) -> None:
-    """The clicked digit: the image, its reconstruction from mu, and its posterior."""
+@st.fragment
+def surface_section(ck: NumpyModel, test_images: np.ndarray, labels: np.ndarray) -> None:
+    """The one surface. A fragment: a release or a click reruns only this, not the tabs below."""
     mu, sigma = ck.mu, ck.sigma
-    index = st.session_state.get("explore_digit")
-    if index is None or not 0 <= index < len(mu):
-        st.caption("Click a digit on the map to see it, its reconstruction and its posterior here.")
+    dim = ck.model_config.latent_dim
+    if dim == 1:
+        st.info("This model has a 1-D latent space: there is no plane to draw. Prior samples and interpolation "
+                "below work.")
         return
-    x = test_images[index] / 255.0
-    recon = latent.decode(ck.decoder, mu[index:index + 1])[0]
-    st.markdown(f"**Test digit #{index}** (label {int(labels[index])})")
-    c1, c2, c3 = st.columns([1, 1, 2])
-    c1.image(images.to_uint8(x, 4), caption="the digit x", output_format="PNG")
-    c2.image(images.to_uint8(recon, 4), caption="decoded from μ", output_format="PNG")
-    with c3:
+    chosen = surface_plane(ck, mu)
+    if chosen is None:
+        return
+    plane, view, points = chosen
+    large = bool(st.session_state.get("large_type"))
+    start = st.session_state.get("pad_start")
+    start = start if start is not None and len(start) == dim else [0.0] * dim
+    limit = slider_limit(ck.sha256, mu)
+    pad = latent_pad(publish_model(ck.sha256, ck.decoder, mu, labels, sigma), plane, start,
+                     z_nonce=st.session_state.get("pad_nonce", 0), slider_range=(-limit, limit), key="latent_pad",
+                     images=publish_images(ck.dataset, test_images), view=view,
+                     selected=st.session_state.get("explore_digit"),
+                     select_nonce=st.session_state.get("select_nonce", 0), large=large,
+                     digit_px=260 if large else 220, surface_px=640, hint=GESTURES)
+    # What Python last heard: a release sends z, a click on a dot the digit (and the browser moves z to its mu)
+    heard = st.session_state.setdefault("explore_heard", {"z": start, "selected": None})
+    if pad.selected != heard["selected"]:
+        heard["selected"] = pad.selected
+        st.session_state["explore_digit"] = pad.selected
+        if pad.selected is not None:
+            heard["z"] = mu[pad.selected].tolist()
+    elif pad.z != heard.get("sent"):
+        heard["z"] = pad.z
+    heard["sent"] = pad.z
+    index = st.session_state.get("explore_digit")
+    z = heard["z"] if len(heard["z"]) == dim else start
+    share.write_link(z, index)
+    coords = ", ".join(f"{v:+.2f}" for v in z[:6]) + (", …" if dim > 6 else "")
+    c1, c2 = st.columns([3, 1])
+    c1.markdown(f"Python received **z = ({coords})** when you let go.")
+    axes = tuple(a.replace("₁", "1").replace("₂", "2") for a in plane.axis_labels)
+    c2.download_button("Download the map (PNG)", key="download_map", mime="image/png",
+                       file_name=f"latent-map-{ck.sha256[:8]}-{axes[0]}-{axes[1]}.png".replace(" ", ""),
+                       data=lambda: latent_scatter_png(points, labels, axis_titles=axes))
+    if index is not None and 0 <= index < len(mu):
+        chosen_digit(ck, index, labels)
+
+
+def chosen_digit(ck: NumpyModel, index: int, labels: np.ndarray) -> None:
+    """What Python adds to a digit selected on the map: its posterior per dimension, and interpolation."""
+    mu, sigma = ck.mu, ck.sigma
+    with st.container(border=True):
+        st.markdown(f"**Test digit #{index}** (label {int(labels[index])}): its posterior q(z|x) = N(μ, diag σ²)")
         rows = [f"| z{i + 1} | {m:+.2f} | {s:.3f} |" for i, (m, s) in enumerate(zip(mu[index], sigma[index]))]
         st.markdown("| dim | μ | σ |\n|---|---|---|\n" + "\n".join(rows[:8]))
         if len(rows) > 8:
             st.caption(f"(first 8 of {len(rows)} dimensions)")
-    b1, b2, b3 = st.columns(3)
-    b1.button("Put it on the pad", key="digit_to_pad", on_click=_move_pad, args=(mu[index].tolist(),))
-    b2.button("Interpolate from it", key="digit_to_a", on_click=_set, args=("interp_a", index))
-    b3.button("Interpolate to it", key="digit_to_b", on_click=_set, args=("interp_b", index))
-
-
-def _set(key: str, value) -> None:
-    st.session_state[key] = value
-
-
-def _move_pad(z: list[float]) -> None:
-    """Move the pad from Python: its committed state and a new nonce, so the browser adopts z once."""
-    st.session_state["latent_pad"] = {"z": z}
-    st.session_state["pad_start"] = z
-    st.session_state["pad_nonce"] = st.session_state.get("pad_nonce", 0) + 1
-
-
-@st.fragment
-def pad_section(ck: NumpyModel, mu: np.ndarray, labels: np.ndarray) -> None:
-    """The latent pad. A fragment: releasing the pad reruns only this, not the 10k-point map."""
-    dim = ck.model_config.latent_dim
-    if dim == 1:
-        st.info("This model has a 1-D latent space: there is no plane for the pad. The manifold tab below needs "
-                "two dimensions too; prior samples and interpolation work.")
-    if dim > 2:
-        kind = st.radio("The pad moves in", ["the PCA plane", "two latent dimensions"], horizontal=True,
-                        key="pad_plane", help="The other dimensions keep their slider values.")
-        if kind == "the PCA plane":
-            points, pca = map_view(ck.sha256, "pca", ck)
-            plane = pad_pca_plane(ck.sha256, ck.dataset, pca, points)
-        else:
-            c1, c2 = st.columns(2)
-            options = list(range(dim))
-            i = c1.selectbox("Horizontal axis", options, index=0, format_func=lambda d: f"z{d + 1}", key="pad_i")
-            j = c2.selectbox("Vertical axis", options, index=1, format_func=lambda d: f"z{d + 1}", key="pad_j")
-            if i == j:
-                st.warning("Pick two different dimensions.")
-                return
-            plane = pad_dims_plane(ck.sha256, ck.dataset, i, j, mu)
-    else:
-        plane = pad_dims_plane(ck.sha256, ck.dataset, 0, 1, mu) if dim == 2 else None
-    if plane is None:
-        return
-    model_info = publish_model(ck.sha256, ck.decoder, mu, labels)
-    # Where the pad starts: the origin, or the last point Python put there. Not the user's last release, so that
-    # releasing does not change the component's data (which would rebuild it in the browser).
-    start = st.session_state.get("pad_start")
-    start = start if start is not None and len(start) == dim else [0.0] * dim
-    limit = slider_limit(ck.sha256, ck.dataset, mu)
-    z = latent_pad(model_info, plane, start, z_nonce=st.session_state.get("pad_nonce", 0),
-                   slider_range=(-limit, limit), key="latent_pad")
-    decoded = latent.decode(ck.decoder, np.asarray([z], np.float32))[0]
-    c1, c2 = st.columns([1, 2] if st.session_state.get("large_type") else [1, 3])  # large: the caption fits
-    c1.image(images.to_uint8(decoded, 3), caption="decoded in Python", output_format="PNG")
-    coords = ", ".join(f"{v:+.2f}" for v in z[:6]) + (", …" if dim > 6 else "")
-    c2.markdown(f"Python received **z = ({coords})** when you let go.")
-    c2.caption("Hover over the plane to preview, press and drag to move z, or drag a slider: the digit is "
-               "decoded in your browser on every frame. The decoder turns z into p(x|z), one Bernoulli per pixel; "
-               "the picture shows the means sigmoid(f_θ(z)). An encoded digit lands at z = μ + σ·ε, ε ~ N(0, I).")
+        b1, b2 = st.columns(2)
+        if b1.button("Interpolate from it", key="digit_to_a"):
+            st.session_state["interp_a"] = index
+            st.rerun()  # the Interpolation tab is outside this fragment
+        if b2.button("Interpolate to it", key="digit_to_b"):
+            st.session_state["interp_b"] = index
+            st.rerun()
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -281,23 +261,16 @@ def main() -> None:
     except vae.DataUnavailableError as exc:
         st.error(f"The {ck.dataset} test set is not available: {exc}")
         return
-    mu = ck.mu
-    st.caption(f"Model: {ck.name or Path(st.session_state['model_path']).stem} · "
-               f"{ck.model_config.latent_dim}-D latent · {ck.model_config.arch.upper()} · "
-               f"β = {ck.train_config.beta:g}")
-
-    left, right = st.columns([1, 1.1], gap="medium")
-    with left:
-        st.subheader("The latent map")
-        latent_map(ck, mu, labels)
-        chosen_digit(ck, test_images, labels)
-    with right:
-        st.subheader("The latent pad")
-        pad_section(ck, mu, labels)
+    st.caption(f"Model: {ck.name or Path(st.session_state['model_path']).stem} "
+               f"({ck.model_config.latent_dim}-D latent, {ck.model_config.arch.upper()}, "
+               f"β = {ck.train_config.beta:g}). Each dot is one test digit x at the mean μ(x) of its posterior "
+               "q(z|x), coloured by its true label (the VAE never saw the labels).")
+    share.apply_link(ck.mu)
+    surface_section(ck, test_images, labels)
 
     tab_grid, tab_prior, tab_interp = st.tabs(["Decoded manifold", "Prior samples", "Interpolation"])
     with tab_grid:
-        manifold_section(ck, mu)
+        manifold_section(ck, ck.mu)
     with tab_prior:
         prior_section(ck)
     with tab_interp:

@@ -36,7 +36,8 @@ def digit_input(dataset: str, index: int, binarize: str) -> np.ndarray:
 
 
 def _sync_digit() -> None:
-    st.session_state["explore_digit"] = int(st.session_state["maths_digit"])  # the Explore page's chosen digit
+    st.session_state["explore_digit"] = int(st.session_state["maths_digit"])  # the Explore page's chosen digit,
+    st.session_state["select_nonce"] = st.session_state.get("select_nonce", 0) + 1  # which its map then shows
 
 
 def digit_picker(ck) -> int:

@@ -3,19 +3,19 @@ MNIST preprocessing step by step, the reconstruction, and where the digit lands 
 posterior q(z|x) drawn as an ellipse at true scale."""
 from __future__ import annotations
 
+import base64
 import hashlib
 from pathlib import Path
 
 import numpy as np
-import plotly.graph_objects as go
 import streamlit as st
 
 import vae
 from ui import images
 from ui.components.draw_canvas import draw_canvas
-from ui.cache import encodings, map_view
-from ui.plots import add_marker, chart, latent_scatter_figure
-from ui.state import current_checkpoint, init_state, test_split
+from ui.cache import current_numpy_model, map_view
+from ui.components.latent_pad import dims_plane, latent_pad, pca_plane, publish_model
+from ui.state import current_checkpoint, init_state, test_arrays, test_split
 from vae import latent
 from vae.digits import InputError, Preprocessed, preprocess
 
@@ -25,7 +25,6 @@ STEP_PX = 84  # every preprocessing step is shown this wide (fits seven columns 
 LARGE_TYPE_STEP_PX, LARGE_TYPE_STEPS_PER_ROW = 120, 4  # with large type: wide enough for a caption's longest word
 DIGIT_SCALE = 4  # 28 px digits shown 4x, nearest neighbour (crisp pixels) ...
 DIGIT_PX = 28 * DIGIT_SCALE  # ... at exactly that width
-MAGNIFY_STD = 4.0  # the magnified view spans mu +- 4 sigma (of the larger axis)
 
 
 # ---- cached data (keyed by the checkpoint's content hash) ----------------------------------------------------------
@@ -117,65 +116,43 @@ def _bump(key: str) -> None:
 # ---- the latent map with posteriors ------------------------------------------------------------------------------
 
 def posterior_map(ck: vae.Checkpoint, results: list[tuple[str, dict]], key: str) -> None:
-    """The test set's map with each digit's mu, its 1-sigma posterior ellipse at true scale, and the sampled z."""
-    mu_test, _ = encodings(ck.sha256, ck)
-    points, pca = map_view(ck.sha256, "pca", ck)  # identity for 2-D, as on Explore
-    labels = test_split(ck.dataset).labels.numpy()
-    axes = ("z₁", "z₂") if pca is None else ("PC1", "PC2")
-    fig = latent_scatter_figure(points, labels, axis_titles=axes, height=520, opacity=0.35)
-    for name, r in results:
-        draw_posterior(fig, r, pca, name)
-    chart(fig, key=f"{key}_map", config={"displaylogo": False})
-    if pca is None:
-        st.caption("Dots: the posterior means of the 10,000 test digits. ✕ marks μ of your digit, the ellipse is "
-                   "μ ± σ along each axis (one standard deviation) at the map's true scale, and ○ is the sampled "
-                   "z = μ + σ·ε. Small ellipse = the encoder is sure where this digit belongs.")
+    """The same surface as Explore, with each of your digits marked by its number and its own picture, and its
+    posterior's 1-sigma ellipse (magnified, with the factor written, when too small to see)."""
+    nm = current_numpy_model()
+    dim = ck.model_config.latent_dim
+    if dim < 2:
+        st.info("This model's latent space has one dimension: there is no plane to draw.")
+        return
+    if dim == 2:
+        plane = dims_plane(2, 0, 1, nm.mu)
     else:
-        st.caption(f"This model's latent space has {ck.model_config.latent_dim} dimensions, so the map is the same "
-                   "PCA view as on the Explore page. The ellipse is the **projection** of the "
-                   f"{ck.model_config.latent_dim}-D posterior onto this plane (its shadow: covariance "
-                   "W·diag(σ²)·Wᵀ), not a slice through it; ✕ is μ, ○ is the sampled z, both projected.")
-    if st.toggle("Magnified view of each posterior", key=f"{key}_magnify"):
-        span = float(np.ptp(points, axis=0).max())
-        cols = st.columns(min(len(results), 4))
-        for i, (name, r) in enumerate(results):
-            with cols[i % len(cols)]:
-                magnified_view(points, labels, r, pca, name, span, key=f"{key}_zoom{i}")
-
-
-def _to_view(z: np.ndarray, pca) -> np.ndarray:
-    return z[None] if pca is None else pca.transform(z[None]).astype(np.float32)
-
-
-def draw_posterior(fig: go.Figure, r: dict, pca, name: str, *, size: int = 14) -> None:
-    outline = latent.posterior_ellipse(r["mu"], r["sigma"], pca)
-    fig.add_trace(go.Scatter(x=outline[:, 0], y=outline[:, 1], mode="lines", fill="toself", name=f"{name}: μ ± σ",
-                             line=dict(color="#0f172a", width=2), fillcolor="rgba(15, 23, 42, 0.15)",
-                             hoverinfo="skip"))
-    m, z = _to_view(r["mu"], pca)[0], _to_view(r["z"], pca)[0]
-    add_marker(fig, float(m[0]), float(m[1]), f"{name}: μ", size=size)
-    add_marker(fig, float(z[0]), float(z[1]), f"{name}: z", symbol="circle-open", color="#dc2626", size=size - 4)
-
-
-def magnified_view(points, labels, r: dict, pca, name: str, map_span: float, key: str) -> None:
-    outline = latent.posterior_ellipse(r["mu"], r["sigma"], pca)
-    centre = _to_view(r["mu"], pca)[0]
-    half = max(MAGNIFY_STD * float(np.abs(outline - centre).max()), 1e-3)  # the 1-sigma radius x 4
-    near = np.all(np.abs(points - centre) <= half, axis=1)
-    fig = latent_scatter_figure(points[near], labels[near], axis_titles=("", ""), height=300, marker_size=7,
-                                opacity=0.5)
-    draw_posterior(fig, r, pca, name, size=16)
-    two = latent.posterior_ellipse(r["mu"], r["sigma"], pca, n_std=2)
-    fig.add_trace(go.Scatter(x=two[:, 0], y=two[:, 1], mode="lines", name="μ ± 2σ", hoverinfo="skip",
-                             line=dict(color="#0f172a", width=1, dash="dot")))
-    magnification = map_span / (2 * half)
-    fig.update_xaxes(range=[centre[0] - half, centre[0] + half])
-    fig.update_yaxes(range=[centre[1] - half, centre[1] + half])
-    fig.update_layout(title=f"{name}: magnified ×{magnification:,.0f}", showlegend=False,
-                      margin=dict(l=10, r=10, t=40, b=10))
-    chart(fig, key=key, config={"displaylogo": False})
-    st.caption(f"Magnified ×{magnification:,.0f} relative to the full map: the window is μ ± {MAGNIFY_STD:g}σ "
-               "(dotted: 2σ). Nearby test digits are shown as dots.")
+        points, pca = map_view(ck.sha256, "pca", nm)
+        plane = pca_plane(pca, points)
+    labels = test_arrays(ck.dataset)[1]
+    names = [name for name, _ in results]
+    state_key = f"{key}_highlight"
+    if st.session_state.get(state_key) not in names:
+        st.session_state[state_key] = names[0]
+    marks = [{"z": r["mu"].tolist(), "sigma": r["sigma"].tolist(), "name": name, "short": name[1:] if name.startswith("#") else str(i + 1),
+              "image": base64.b64encode(images.to_uint8(r["digit"], 1).tobytes()).decode("ascii")}
+             for i, (name, r) in enumerate(results)]
+    highlight = names.index(st.session_state[state_key])
+    pad = latent_pad(publish_model(nm.sha256, nm.decoder, nm.mu, labels, nm.sigma), plane, results[highlight][1]["mu"],
+                     z_nonce=highlight, key=f"{key}_surface", marks=marks, highlight=highlight,
+                     large=bool(st.session_state.get("large_type")), digit_px=160, surface_px=560,
+                     hint="Each of your digits is marked by its number, beside its own picture, at μ; the ring is "
+                          "its posterior's 1σ ellipse. Hover to decode, scroll or pinch to zoom.")
+    if pad.mark is not None and pad.mark != st.session_state.get(f"{key}_mark_heard"):
+        st.session_state[f"{key}_mark_heard"] = pad.mark  # a mark clicked on the map: select its entry
+        st.session_state[state_key] = names[pad.mark]
+        st.rerun()
+    if len(names) > 1:
+        st.radio("Highlight", names, key=state_key, horizontal=True,
+                 help="Or click a numbered mark on the map.")
+    if dim > 2:
+        st.caption(f"This model's latent space has {dim} dimensions, so the map is the same PCA view as on the "
+                   "Explore page. The ellipse is the **projection** of the posterior onto this plane (its shadow: "
+                   "covariance W·diag(σ²)·Wᵀ), not a slice through it.")
 
 
 def download_reconstructions(results: list[tuple[str, dict]], key: str, file_stem: str) -> None:

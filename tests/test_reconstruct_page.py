@@ -6,6 +6,9 @@ real widget; the drawing is injected as the CCv2 component's state (`at.session_
 """
 from __future__ import annotations
 
+import base64
+import json
+
 import io
 from pathlib import Path
 
@@ -21,6 +24,28 @@ from vae import bundled
 PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "reconstruct.py")
 TWENTY_D = str(bundled.by_key("mnist-20d-beta1").path)
 
+
+
+def _components(node, out):
+    if getattr(node, "type", None) == "bidi_component" and "latent_pad" in node.proto.component_name:
+        out.append(node)
+    for child in getattr(node, "children", {}).values():
+        _components(child, out)
+    return out
+
+
+def surface_specs(at) -> list[dict]:
+    """The data each latent surface on the page was drawn with."""
+    specs = []
+    for el in _components(at._tree, []):
+        data = json.loads(el.proto.json or "{}")
+        if "spec" in data:
+            specs.append(json.loads(data["spec"]))
+    return specs
+
+
+def surfaces(at) -> int:
+    return len(_components(at._tree, []))
 
 def open_page(**state) -> AppTest:
     return open_app_page(PAGE, **state)
@@ -76,8 +101,8 @@ def test_upload_shows_steps_reconstruction_and_map(digit_png):
     assert not at.exception and not at.error
     assert len(at.image) >= n_images + 7 + 3  # seven preprocessing steps, the input, two reconstructions
     shown = page_texts(at)
-    assert "seven.png" in shown and "μ = (" in shown and "true scale" in shown
-    assert len(at.get("plotly_chart")) == 1
+    assert "seven.png" in shown and "μ = (" in shown
+    assert surfaces(at) == 1
     assert any(b.label == "Download the reconstructions (PNG)" for b in at.get("download_button"))
 
 
@@ -92,7 +117,7 @@ def test_bad_upload_shows_an_error_and_the_good_one_still_shows(digit_png):
     errors = [e.value for e in at.error]
     assert len(errors) == 2 and "notes.txt" in errors[0] and "not an image" in errors[0]
     assert "cut.png" in errors[1] and "truncated" in errors[1]
-    assert "μ = (" in page_texts(at) and len(at.get("plotly_chart")) == 1
+    assert "μ = (" in page_texts(at) and surfaces(at) == 1
 
 
 def test_too_many_uploads_are_capped(digit_png):
@@ -111,17 +136,29 @@ def test_drawing_yields_a_reconstruction_and_eps_resamples(mnist_test):
     at.run()
     assert not at.exception and len(at.info) == 1
     z_line = [line for line in page_texts(at).splitlines() if line.startswith("z = (")]
-    assert z_line and len(at.get("plotly_chart")) == 1
+    assert z_line and surfaces(at) == 1
     at.button(key="drawn_resample").click().run()
     assert not at.exception
     assert [line for line in page_texts(at).splitlines() if line.startswith("z = (")] != z_line  # a new eps, a new z
     assert any("(draw 2)" in c for img in at.image for c in img.captions)
 
 
-def test_20d_model_says_the_ellipse_is_a_projection_and_magnifies(digit_png):
+def test_20d_model_says_the_ellipse_is_a_projection(digit_png):
     at = open_page(model_path=TWENTY_D)
     at.file_uploader(key="upload_files").set_value(("seven.png", digit_png, "image/png")).run()
-    assert not at.exception and "projection" in page_texts(at)
-    at.toggle(key="upload_magnify").set_value(True).run()
+    assert not at.exception and "projection" in page_texts(at) and surfaces(at) == 1
+
+
+def test_marks_carry_each_upload_and_a_click_on_one_highlights_its_entry(digit_png):
+    at = open_page()
+    at.file_uploader(key="upload_files").set_value([(f"d{i}.png", digit_png, "image/png") for i in range(3)]).run()
+    [spec] = surface_specs(at)
+    assert [m["short"] for m in spec["marks"]] == ["1", "2", "3"] and spec["highlight"] == 0
+    assert all(len(base64.b64decode(m["image"])) == 784 and len(m["sigma"]) == 2 for m in spec["marks"])
+    assert at.radio(key="upload_highlight").value == "#1"
+    at.session_state["upload_surface"] = {"mark": 2}  # the third mark clicked on the map
+    at.run()
     assert not at.exception
-    assert "Magnified ×" in page_texts(at) and len(at.get("plotly_chart")) == 2
+    assert at.radio(key="upload_highlight").value == "#3" and surface_specs(at)[0]["highlight"] == 2
+    at.radio(key="upload_highlight").set_value("#2").run()  # and an entry picked below it
+    assert surface_specs(at)[0]["highlight"] == 1

@@ -15,7 +15,7 @@ import numpy as np
 import streamlit as st
 
 from ui.components.latent_pad import HERE, STATIC_DIR, static_url
-from ui.plots import CLASS_COLORS
+from ui.palette import CLASS_COLORS
 from vae.atomic import write_atomic
 from vae.beta_dial import DialData
 from vae.latent import grid_coordinates

@@ -1,45 +1,57 @@
-// The latent pad: hover or drag on a plane of the latent space, or drag a per-dimension slider, and the decoded
-// digit redraws in the same animation frame, computed here from the decoder weights (createDecoder, prepended
-// from latent_pad_decoder.js). Python only hears the final z, on release, through setStateValue("z", ...).
+// The latent surface: the map of the test digits IS the decoder. Every test digit sits at its posterior mean mu,
+// coloured by label; hover anywhere and the digit at that z is decoded in the same animation frame (createDecoder,
+// prepended from latent_pad_decoder.js); press and drag moves z; click a dot to select that test digit (its image,
+// its reconstruction and its posterior ellipse show at once, and Python hears the index). Wheel or pinch zooms,
+// Shift+drag or two fingers pan; zoomed in far enough, the dots become the digits themselves.
+// Python hears z on release (setStateValue("z")), a selected test digit ("selected") and a clicked mark ("mark").
 //
-// The state is one vector z (D values). The pad shows a plane through latent space: origin o, orthonormal axes
-// u and v. Pad coordinates are a = (z - o).u and b = (z - o).v; moving the pad to (a', b') adds (a'-a) u + (b'-b) v
-// to z, so the rest of z (the dimensions off the plane) keeps the sliders' values.
+// The state is one vector z (D values). The surface shows a plane through latent space: origin o, orthonormal axes
+// u and v. Plane coordinates are a = (z - o).u and b = (z - o).v; moving to (a', b') adds (a'-a) u + (b'-b) v to z,
+// so the dimensions off the plane keep the sliders' values. A t-SNE view has no inverse: there the surface decodes
+// the mu of the test digit nearest the pointer ("snap" mode).
 
-// Module scope survives reruns (Streamlit imports this module once per page): weights are fetched once per model.
-const MODELS = new Map();     // model id -> Promise<{decode, mu, labels}>
-const INSTANCES = new Map();  // component key -> {z, nonce}: the user's z survives re-invocations
+// Module scope survives reruns (Streamlit imports this module once per page): files are fetched once per model.
+const MODELS = new Map();     // model id -> Promise<{decode, mu, sigma, labels}>
+const FILES = new Map();      // url -> Promise<ArrayBuffer> (test images, t-SNE points)
+const INSTANCES = new Map();  // component key -> {z, nonce, view, hidden, selected, selectNonce}: survives reruns
 
-// Test and benchmark hook: counts, and the time of each digit draw.
+// Test and benchmark hook.
 const STATS = (window.__latentPad = window.__latentPad || {draws: 0, lastDrawMs: 0, ready: false, errors: [],
                                                           invocations: 0});
+Object.assign(STATS, {selected: null, highlightMs: 0, thumbs: 0, zoom: 1, hidden: [], imagesReady: false,
+                      backgroundMs: 0, marks: 0, stacked: false, surfacePx: 0});
+
+function fetchBuffer(url, gz) {
+  if (!FILES.has(url)) {
+    const p = fetch(url).then((r) => {
+      if (!r.ok) throw new Error(`could not load ${url} (${r.status} ${r.statusText})`);
+      if (gz && typeof DecompressionStream !== "undefined")
+        return new Response(r.body.pipeThrough(new DecompressionStream("gzip"))).arrayBuffer();
+      if (gz) throw new Error("this browser cannot unpack the digit images");
+      return r.arrayBuffer();
+    });
+    p.catch(() => FILES.delete(url));  // a later rerun may retry
+    FILES.set(url, p);
+  }
+  return FILES.get(url);
+}
 
 function loadModel(model) {
   if (!MODELS.has(model.id)) {
-    const promise = fetch(model.url)
-      .then((r) => {
-        if (!r.ok) throw new Error(`could not load the decoder weights (${r.status} ${r.statusText})`);
-        return r.arrayBuffer();
-      })
-      .then((buffer) => {
-        const all = new Float32Array(buffer);
-        const n = model.n_points, d = model.latent_dim;
-        return {
-          decode: createDecoder(model.layers, all.subarray(0, model.mu_offset)),
-          mu: all.subarray(model.mu_offset, model.mu_offset + n * d),
-          labels: all.subarray(model.labels_offset, model.labels_offset + n),
-        };
-      });
-    promise.catch(() => MODELS.delete(model.id));  // a later rerun may retry
+    const promise = fetchBuffer(model.url, false).then((buffer) => {
+      const all = new Float32Array(buffer);
+      const n = model.n_points, d = model.latent_dim;
+      return {
+        decode: createDecoder(model.layers, all.subarray(0, model.mu_offset)),
+        mu: all.subarray(model.mu_offset, model.mu_offset + n * d),
+        sigma: model.sigma_offset ? all.subarray(model.sigma_offset, model.sigma_offset + n * d) : null,
+        labels: all.subarray(model.labels_offset, model.labels_offset + n),
+      };
+    });
+    promise.catch(() => MODELS.delete(model.id));
     MODELS.set(model.id, promise);
   }
   return MODELS.get(model.id);
-}
-
-function dot(a, b) {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += a[i] * b[i];
-  return s;
 }
 
 function gaussian() {  // Box-Muller
@@ -52,132 +64,353 @@ function fmt(x) {
   return (x >= 0 ? "\u2007" : "") + x.toFixed(2);  // figure space keeps columns aligned
 }
 
+function niceStep(span, target) {  // a 1-2-5 step giving about `target` grid lines over span
+  const raw = span / target, p = Math.pow(10, Math.floor(Math.log10(raw))), f = raw / p;
+  return p * (f < 1.5 ? 1 : f < 3.5 ? 2 : f < 7.5 ? 5 : 10);
+}
+
+function toGrey(ctxCanvas, pixels) {  // 784 values in [0, 1] (or 0..255 with scale) -> white ink on black
+  const ctx = ctxCanvas.getContext("2d"), img = ctx.createImageData(28, 28);
+  const scale = pixels instanceof Uint8Array ? 1 : 255;
+  for (let i = 0; i < 784; i++) {
+    const g = Math.round(pixels[i] * scale);
+    img.data[4 * i] = img.data[4 * i + 1] = img.data[4 * i + 2] = g;
+    img.data[4 * i + 3] = 255;
+  }
+  ctx.putImageData(img, 0, 0);
+}
+
+function base64Bytes(text) {
+  const raw = atob(text), out = new Uint8Array(raw.length);
+  for (let i = 0; i < raw.length; i++) out[i] = raw.charCodeAt(i);
+  return out;
+}
+
 export default function (component) {
   STATS.invocations += 1;  // Streamlit re-invokes us only when the data changes (tests count this)
   const {parentElement, setStateValue, key} = component;
   const data = JSON.parse(component.data.spec);
   const root = parentElement.querySelector(".lp");
-  const pad = root.querySelector(".lp-pad");
-  const digit = root.querySelector(".lp-digit");
-  const readout = root.querySelector(".lp-z");
-  const status = root.querySelector(".lp-status");
-  const slidersBox = root.querySelector(".lp-sliders");
+  const $ = (sel) => root.querySelector(sel);
+  const pad = $(".lp-pad"), digit = $(".lp-digit"), readout = $(".lp-z"), status = $(".lp-status");
+  const note = $(".lp-note"), slidersBox = $(".lp-sliders"), legend = $(".lp-legend"), row = $(".lp-row");
+  const selBox = $(".lp-selected");
   const D = data.model.latent_dim;
   const plane = data.plane;
-  const padPx = data.pad_px;
+  const snap = !!data.view;  // t-SNE: points at given 2-D positions, the pointer picks the nearest digit
   const [lo, hi] = plane.extent;
+  const large = !!data.large;
+  const fontPx = large ? 18 : 12;
+  root.classList.toggle("lp-large", large);
+  $(".lp-hint").textContent = data.hint || "";
+  const marks = (data.marks || []).map((m) => ({...m, pixels: m.image ? base64Bytes(m.image) : null}));
+  STATS.marks = marks.length;
 
-  // --- state: z survives reruns; Python can move it by sending a new nonce (e.g. "put this digit on the pad")
+  // --- state that survives reruns; Python moves z or the selection by sending a new nonce
   let inst = INSTANCES.get(key);
-  if (!inst || inst.nonce !== data.z_nonce || inst.z.length !== D) {
-    inst = {z: Float64Array.from(data.z), nonce: data.z_nonce};
+  if (!inst || inst.z.length !== D) {
+    inst = {z: Float64Array.from(data.z), nonce: data.z_nonce, view: null, hidden: new Set(), selected: null,
+            selectNonce: null, extent: null};
     INSTANCES.set(key, inst);
   }
-  const z = inst.z;  // the committed z, shared with Python on release
+  if (inst.nonce !== data.z_nonce) { inst.z = Float64Array.from(data.z); inst.nonce = data.z_nonce; }
+  if (inst.selectNonce !== data.select_nonce) { inst.selected = data.selected ?? null; inst.selectNonce = data.select_nonce; }
+  if (!inst.view || inst.extent !== `${lo},${hi},${snap}`) {  // a new plane or view: show all of it
+    inst.view = {cx: (lo + hi) / 2, cy: (lo + hi) / 2, span: hi - lo};
+    inst.extent = `${lo},${hi},${snap}`;
+  }
+  const z = inst.z, view = inst.view, hidden = inst.hidden;
+  let highlight = data.highlight ?? null;  // the mark Python asked to highlight
   let preview = null;  // z under a hovering (not pressed) pointer; drawn but not committed
-  let cursor = null;  // pad pixel position of the pointer, or null when it is outside
+  let cursor = null;  // surface pixel position of the pointer, or null when it is outside
+  let snapIndex = null;  // snap mode: the digit whose mu z is
 
-  // --- canvases
+  // --- geometry: the surface is a square canvas, W css px, sized to the column (and the screen's height)
   const dpr = window.devicePixelRatio || 1;
-  pad.width = Math.round(padPx * dpr);
-  pad.height = Math.round(padPx * dpr);
-  pad.style.width = pad.style.height = padPx + "px";
-  digit.style.width = digit.style.height = data.digit_px + "px";
-  root.querySelector(".lp-padwrap").style.width = padPx + 2 + "px";  // the legend wraps under the pad
+  if (!data.digit_px) data.digit_px = 196;
+  let W = 300, digitPx = data.digit_px;
+  const background = document.createElement("canvas");
   const padCtx = pad.getContext("2d");
   const digitCtx = digit.getContext("2d");
   const image = digitCtx.createImageData(28, 28);
-  const background = document.createElement("canvas");
-  background.width = pad.width;
-  background.height = pad.height;
 
-  const toPx = (a) => ((a - lo) / (hi - lo)) * padPx;
-  const fromPx = (px) => lo + (px / padPx) * (hi - lo);
+  function layout() {
+    const avail = Math.max(root.clientWidth || parentElement.clientWidth || 360, 240);
+    const side = Math.max(digitPx, 250) + 16;
+    const stacked = avail < side + 380;
+    // the whole surface on the first screen: from where it starts down to the window's bottom edge
+    const top = root.getBoundingClientRect().top + window.scrollY;
+    // (a projector's 720 rows: at least 62 % of them, even if its bottom edge then needs a little scroll)
+    const tall = Math.max(320, Math.round(Math.min(Math.max(window.innerHeight - Math.min(top, 400) - 16,
+                                                            window.innerHeight * (large ? 0.62 : 0.5)),
+                                                   window.innerHeight * 0.9)));
+    const w = Math.floor(stacked ? Math.min(avail - 2, Math.max(tall, 0.9 * avail)) :
+                         Math.min(avail - side - 2, data.surface_px || 640, tall));
+    row.classList.toggle("lp-stacked", stacked);
+    const d = stacked ? Math.min(data.digit_px, Math.floor(avail * 0.62)) : data.digit_px;
+    STATS.stacked = stacked;
+    if (w === W && d === digitPx && pad.width === Math.round(w * dpr)) return false;
+    W = w; digitPx = d;
+    STATS.surfacePx = W;
+    pad.width = pad.height = background.width = background.height = Math.round(W * dpr);
+    pad.style.width = pad.style.height = W + "px";
+    digit.style.width = digit.style.height = digitPx + "px";
+    $(".lp-surfacewrap").style.width = W + 2 + "px";
+    $(".lp-side").style.width = stacked ? "100%" : side - 16 + "px";
+    return true;
+  }
+
+  const scale = () => W / view.span;  // css px per latent unit
+  const toX = (a) => (a - view.cx) * scale() + W / 2;
+  const toY = (b) => W / 2 - (b - view.cy) * scale();
+  const fromX = (x) => view.cx + (x - W / 2) / scale();
+  const fromY = (y) => view.cy - (y - W / 2) / scale();
   const o = Float64Array.from(plane.origin), u = Float64Array.from(plane.u), v = Float64Array.from(plane.v);
-  const planeCoords = (vec) => {
+  const planeCoords = (vec, off = 0) => {
     let a = 0, b = 0;
-    for (let i = 0; i < D; i++) { a += (vec[i] - o[i]) * u[i]; b += (vec[i] - o[i]) * v[i]; }
+    for (let i = 0; i < D; i++) { const d = vec[off + i] - o[i]; a += d * u[i]; b += d * v[i]; }
     return [a, b];
   };
-  const moveInPlane = (vec, a, b) => {  // returns a copy of vec with plane coordinates (a, b)
+  const moveInPlane = (vec, a, b) => {  // a copy of vec with plane coordinates (a, b)
     const [a0, b0] = planeCoords(vec);
     const out = Float64Array.from(vec);
     for (let i = 0; i < D; i++) out[i] += (a - a0) * u[i] + (b - b0) * v[i];
     return out;
   };
 
-  function drawBackground(model) {
+  // --- the model's points in plane (or t-SNE) coordinates, filled once loaded
+  let model = null, PA = null, PB = null, byClass = null, images = null, selSigma = null;
+  const thumbCache = new Map();
+
+  function projectPoints(points2d) {
+    const n = model.labels.length;
+    PA = new Float32Array(n); PB = new Float32Array(n);
+    for (let k = 0; k < n; k++) {
+      if (points2d) { PA[k] = points2d[2 * k]; PB[k] = points2d[2 * k + 1]; }
+      else { const [a, b] = planeCoords(model.mu, k * D); PA[k] = a; PB[k] = b; }
+    }
+    byClass = new Map();
+    for (let k = 0; k < n; k++) {
+      const c = model.labels[k];
+      if (!byClass.has(c)) byClass.set(c, []);
+      byClass.get(c).push(k);
+    }
+  }
+
+  function thumb(k) {  // the test digit's ink in its class colour, on transparent, cached
+    let c = thumbCache.get(k);
+    if (!c) {
+      c = document.createElement("canvas");
+      c.width = c.height = 28;
+      const ctx = c.getContext("2d"), img = ctx.createImageData(28, 28);
+      const hex = data.colors[model.labels[k] % data.colors.length];
+      const r = parseInt(hex.slice(1, 3), 16), g = parseInt(hex.slice(3, 5), 16), b = parseInt(hex.slice(5, 7), 16);
+      for (let i = 0; i < 784; i++) {
+        img.data[4 * i] = r; img.data[4 * i + 1] = g; img.data[4 * i + 2] = b;
+        img.data[4 * i + 3] = images[k * 784 + i];
+      }
+      ctx.putImageData(img, 0, 0);
+      if (thumbCache.size > 4000) thumbCache.delete(thumbCache.keys().next().value);
+      thumbCache.set(k, c);
+    }
+    return c;
+  }
+
+  function drawBackground() {
+    const t0 = performance.now();
     const ctx = background.getContext("2d");
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.fillStyle = "#ffffff";
-    ctx.fillRect(0, 0, padPx, padPx);
-    ctx.strokeStyle = "#e2e8f0";
+    ctx.fillRect(0, 0, W, W);
+    // grid and tick labels at a 1-2-5 step, so the numbers stay readable at every zoom
+    const step = niceStep(view.span, W / (fontPx * 6));
+    const a0 = fromX(0), a1 = fromX(W), b0 = fromY(W), b1 = fromY(0);
     ctx.lineWidth = 1;
-    for (let t = Math.ceil(lo); t <= Math.floor(hi); t++) {  // unit grid
+    ctx.font = `${fontPx}px sans-serif`;
+    const ticks = [];
+    for (let t = Math.ceil(a0 / step) * step; t <= a1; t += step) ticks.push(["x", t]);
+    for (let t = Math.ceil(b0 / step) * step; t <= b1; t += step) ticks.push(["y", t]);
+    for (const [axis, t] of ticks) {
+      const zero = Math.abs(t) < step / 1e3;
+      ctx.strokeStyle = zero && !snap ? "#94a3b8" : "#e9eef5";
       ctx.beginPath();
-      ctx.moveTo(toPx(t), 0); ctx.lineTo(toPx(t), padPx);
-      ctx.moveTo(0, padPx - toPx(t)); ctx.lineTo(padPx, padPx - toPx(t));
+      if (axis === "x") { ctx.moveTo(toX(t), 0); ctx.lineTo(toX(t), W); }
+      else { ctx.moveTo(0, toY(t)); ctx.lineTo(W, toY(t)); }
       ctx.stroke();
     }
-    ctx.strokeStyle = "#94a3b8";
-    ctx.beginPath();
-    ctx.moveTo(toPx(0), 0); ctx.lineTo(toPx(0), padPx);
-    ctx.moveTo(0, padPx - toPx(0)); ctx.lineTo(padPx, padPx - toPx(0));
-    ctx.stroke();
-    if (model && data.show_points) {  // the latent map, faintly, so you can see which digit's region you are in
-      ctx.globalAlpha = 0.35;
-      const vec = new Float64Array(D);
-      for (let n = 0; n < model.labels.length; n++) {
-        for (let i = 0; i < D; i++) vec[i] = model.mu[n * D + i];
-        const [a, b] = planeCoords(vec);
-        ctx.fillStyle = data.colors[model.labels[n] % data.colors.length];
-        ctx.fillRect(toPx(a) - 1, padPx - toPx(b) - 1, 2, 2);
-      }
-      ctx.globalAlpha = 1;
-    }
+    if (model) drawPoints(ctx);
     ctx.fillStyle = "#475569";
-    ctx.font = "12px sans-serif";
-    ctx.fillText(plane.axis_labels[0] + " \u2192", padPx - 48, padPx - toPx(0) - 6);
-    ctx.fillText(plane.axis_labels[1] + " \u2191", toPx(0) + 6, 14);
+    const label = (t) => (Math.abs(t) < step / 1e3 ? "0" : +t.toFixed(6) + "");
+    for (const [axis, t] of ticks) {
+      if (axis === "x") { const x = toX(t); if (x > 14 && x < W - 30) ctx.fillText(label(t), x + 3, W - 5); }
+      else { const y = toY(t); if (y > fontPx + 36 && y < W - fontPx - 8) ctx.fillText(label(t), 4, y - 3); }
+    }
+    ctx.font = `600 ${fontPx + 1}px sans-serif`;
+    ctx.fillStyle = "#334155";
+    const [nx, ny] = data.axis_labels || plane.axis_labels;
+    const xw = ctx.measureText(nx + " \u2192").width;
+    ctx.fillText(nx + " \u2192", W - xw - 6, W - fontPx - 10);
+    ctx.fillText(ny + " \u2191", 6, fontPx + 4 + (large ? 6 : 0) + 26);
+    STATS.backgroundMs = performance.now() - t0;
+    STATS.zoom = (hi - lo) / view.span;
+  }
+
+  function drawPoints(ctx) {
+    const a0 = fromX(0), a1 = fromX(W), b0 = fromY(W), b1 = fromY(0);
+    const visible = [];
+    for (const [c, idx] of byClass) {
+      if (hidden.has(c)) continue;
+      for (const k of idx) if (PA[k] >= a0 && PA[k] <= a1 && PB[k] >= b0 && PB[k] <= b1) visible.push(k);
+    }
+    // zoomed in far enough that each digit has room: draw the digits themselves, as the Embedding Projector does
+    const room = Math.sqrt((W * W) / Math.max(visible.length, 1));
+    STATS.thumbs = 0;
+    if (images && data.show_points && visible.length <= 1500 && room >= 14 && STATS.zoom >= 2) {
+      const size = Math.min(Math.max(room * 0.9, 16), 64);
+      ctx.imageSmoothingEnabled = true;
+      for (const k of visible) ctx.drawImage(thumb(k), toX(PA[k]) - size / 2, toY(PB[k]) - size / 2, size, size);
+      STATS.thumbs = visible.length;
+      return;
+    }
+    if (!data.show_points) return;
+    const r = Math.min(1.3 * Math.sqrt(Math.max(STATS.zoom, 1)), 4);
+    ctx.globalAlpha = marks.length ? 0.22 : 0.5;
+    for (const [c, idx] of byClass) {
+      if (hidden.has(c)) continue;
+      ctx.fillStyle = data.colors[c % data.colors.length];
+      for (const k of idx) ctx.fillRect(toX(PA[k]) - r, toY(PB[k]) - r, 2 * r, 2 * r);
+    }
+    ctx.globalAlpha = 1;
+  }
+
+  // the posterior N(mu, diag sigma^2) seen in the plane: covariance [u v]^T diag(sigma^2) [u v], its 1-sigma ellipse
+  function ellipse(sig) {
+    let a = 0, b = 0, c = 0;
+    for (let i = 0; i < D; i++) { const s2 = sig[i] * sig[i]; a += u[i] * u[i] * s2; b += u[i] * v[i] * s2; c += v[i] * v[i] * s2; }
+    const mid = (a + c) / 2, rad = Math.sqrt(((a - c) / 2) ** 2 + b * b);
+    return {r1: Math.sqrt(mid + rad), r2: Math.sqrt(Math.max(mid - rad, 0)), angle: 0.5 * Math.atan2(2 * b, a - c)};
+  }
+
+  function drawEllipse(ctx, x, y, e, colour, width) {  // returns the magnification used (1 = true scale)
+    const s = scale();
+    let mag = 1;
+    while (e.r2 * s * mag < 5 && mag < 1000) mag *= 10;
+    ctx.strokeStyle = colour;
+    ctx.lineWidth = width;
+    ctx.beginPath();
+    ctx.ellipse(x, y, Math.max(e.r1 * s * mag, 1), Math.max(e.r2 * s * mag, 1), -e.angle, 0, 2 * Math.PI);
+    ctx.stroke();
+    return mag;
   }
 
   // --- drawing: one decode + draw per animation frame at most
-  let frameBusy = false, pending = false, model = null;
+  let frameBusy = false, pending = false, backgroundDirty = true, selectionDrawn = null;
+  const notes = [];
 
   function drawNow() {
-    if (!model) return;
     const shown = preview || z;
-    const x = model.decode(shown);
-    const px = image.data;
-    for (let i = 0; i < 784; i++) {  // white ink on black, as MNIST and every other picture on the page
-      const g = Math.round(x[i] * 255);
-      px[4 * i] = px[4 * i + 1] = px[4 * i + 2] = g;
-      px[4 * i + 3] = 255;
+    if (model) {
+      const x = model.decode(shown);
+      const px = image.data;
+      for (let i = 0; i < 784; i++) {  // white ink on black, as MNIST and every other picture on the page
+        const g = Math.round(x[i] * 255);
+        px[4 * i] = px[4 * i + 1] = px[4 * i + 2] = g;
+        px[4 * i + 3] = 255;
+      }
+      digitCtx.putImageData(image, 0, 0);
+      STATS.draws += 1;
+      STATS.lastDrawMs = performance.now();
     }
-    digitCtx.putImageData(image, 0, 0);
-    STATS.draws += 1;
-    STATS.lastDrawMs = performance.now();
-
+    if (backgroundDirty) { drawBackground(); backgroundDirty = false; }
     padCtx.setTransform(1, 0, 0, 1, 0, 0);
     padCtx.drawImage(background, 0, 0);
     padCtx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    const [a, b] = planeCoords(z);  // the committed point: a ring
-    padCtx.strokeStyle = "#0f172a";
-    padCtx.lineWidth = 2;
-    padCtx.beginPath();
-    padCtx.arc(toPx(a), padPx - toPx(b), 6, 0, 2 * Math.PI);
-    padCtx.stroke();
-    if (cursor) {  // the digit under the cursor, drawn beside it so the pointer does not hide it
-      const size = 56, gx = Math.min(cursor[0] + 12, padPx - size), gy = Math.max(cursor[1] - size - 12, 0);
+    notes.length = 0;
+    drawMarks();
+    drawSelection();
+    if (!snap || snapIndex !== null) {  // the committed z: a ring (snap mode: at the digit it stands for)
+      const [a, b] = snap ? [PA[snapIndex], PB[snapIndex]] : planeCoords(z);
+      padCtx.strokeStyle = "#0f172a";
+      padCtx.lineWidth = 2;
+      padCtx.beginPath();
+      padCtx.arc(toX(a), toY(b), 7, 0, 2 * Math.PI);
+      padCtx.stroke();
+    }
+    if (cursor && model) {  // the digit under the cursor, drawn beside it so the pointer does not hide it
+      const size = large ? 84 : 64, gx = cursor[0] + 14 + size > W ? cursor[0] - 14 - size : cursor[0] + 14;
+      const gy = Math.max(cursor[1] - size - 14, 0);
       padCtx.imageSmoothingEnabled = false;
       padCtx.drawImage(digit, gx, gy, size, size);
       padCtx.strokeStyle = "#2563eb";
+      padCtx.lineWidth = 2;
       padCtx.strokeRect(gx, gy, size, size);
     }
+    note.textContent = notes.join(" ");
     updateReadout(shown);
+    if (selectionDrawn !== inst.selected) {
+      selectionDrawn = inst.selected;
+      STATS.selected = inst.selected;
+      STATS.highlightMs = performance.now();
+    }
   }
 
-  function requestDraw() {
+  function drawSelection() {
+    const k = inst.selected;
+    if (k === null || !model || !PA || k >= PA.length) return;
+    const x = toX(PA[k]), y = toY(PB[k]);
+    if (!snap && selSigma) {
+      const mag = drawEllipse(padCtx, x, y, ellipse(selSigma), "#dc2626", 2.5);
+      notes.push(`Red: test digit #${k}'s posterior q(z|x), its 1σ ellipse` +
+                 (mag > 1 ? `, drawn ${mag}× larger than true scale (too small to see).` : ", at true scale."));
+    } else if (snap) {
+      notes.push("t-SNE distorts distances, so no posterior ellipse is drawn in this view.");
+    }
+    padCtx.fillStyle = "#dc2626";
+    padCtx.strokeStyle = "#ffffff";
+    padCtx.lineWidth = 2;
+    padCtx.beginPath();
+    padCtx.arc(x, y, 5, 0, 2 * Math.PI);
+    padCtx.fill();
+    padCtx.stroke();
+  }
+
+  function drawMarks() {
+    marks.forEach((m, i) => {
+      const [a, b] = planeCoords(m.z);
+      const x = toX(a), y = toY(b), hot = i === highlight;
+      let mag = 1;
+      if (m.sigma) mag = drawEllipse(padCtx, x, y, ellipse(m.sigma), hot ? "#dc2626" : "#334155", hot ? 3 : 1.5);
+      if (m.sigma && (hot || marks.length === 1))
+        notes.push(`Ring around ${m.name}: its posterior's 1σ ellipse` +
+                   (mag > 1 ? `, drawn ${mag}× larger than true scale.` : ", at true scale."));
+      const t = large ? 44 : 34;  // its own picture beside its number
+      if (m.pixels) {
+        const c = document.createElement("canvas");
+        c.width = c.height = 28;
+        toGrey(c, m.pixels);
+        padCtx.imageSmoothingEnabled = false;
+        padCtx.drawImage(c, x + 10, y - t - 4, t, t);
+        padCtx.strokeStyle = hot ? "#dc2626" : "#334155";
+        padCtx.lineWidth = hot ? 3 : 1;
+        padCtx.strokeRect(x + 10, y - t - 4, t, t);
+      }
+      const r = large ? 13 : 10;
+      padCtx.fillStyle = hot ? "#dc2626" : "#0f172a";
+      padCtx.beginPath();
+      padCtx.arc(x, y, r, 0, 2 * Math.PI);
+      padCtx.fill();
+      padCtx.fillStyle = "#ffffff";
+      padCtx.font = `700 ${large ? 16 : 12}px sans-serif`;
+      padCtx.textAlign = "center";
+      padCtx.textBaseline = "middle";
+      padCtx.fillText(String(m.short || i + 1), x, y + 0.5);
+      padCtx.textAlign = "start";
+      padCtx.textBaseline = "alphabetic";
+    });
+  }
+
+  function requestDraw(redrawBackground = false) {
+    if (redrawBackground) backgroundDirty = true;
     if (frameBusy) { pending = true; return; }
     drawNow();
     frameBusy = true;
@@ -188,11 +421,11 @@ export default function (component) {
   }
 
   // --- sliders, one per latent dimension (native ranges: they fire `input` while dragging)
-  const ranges = [], labels = [];
+  const ranges = [], valueLabels = [];
   slidersBox.textContent = "";
   for (let i = 0; i < D; i++) {
-    const row = document.createElement("label");
-    row.className = "lp-slider";
+    const line = document.createElement("label");
+    line.className = "lp-slider";
     const name = document.createElement("span");
     name.textContent = `z${i + 1}`;
     const range = document.createElement("input");
@@ -200,20 +433,24 @@ export default function (component) {
     range.dataset.dim = i;
     const value = document.createElement("span");
     value.className = "lp-value";
-    row.append(name, range, value);
-    slidersBox.append(row);
+    line.append(name, range, value);
+    slidersBox.append(line);
     ranges.push(range);
-    labels.push(value);
+    valueLabels.push(value);
   }
 
   function updateReadout(shown) {
     for (let i = 0; i < D; i++) {
       ranges[i].value = shown[i];
-      labels[i].textContent = fmt(shown[i]);
+      valueLabels[i].textContent = fmt(shown[i]);
     }
-    const [a, b] = planeCoords(shown);
-    readout.textContent = D === 2 ? `z = (${a.toFixed(2)}, ${b.toFixed(2)})`
-      : `pad (${plane.axis_labels[0]}, ${plane.axis_labels[1]}) = (${a.toFixed(2)}, ${b.toFixed(2)})`;
+    if (snap) {
+      readout.textContent = snapIndex === null ? "" : `z = μ of test digit #${snapIndex}`;
+    } else {
+      const [a, b] = planeCoords(shown);
+      readout.textContent = D === 2 ? `z = (${a.toFixed(2)}, ${b.toFixed(2)})`
+        : `(${plane.axis_labels[0]}, ${plane.axis_labels[1]}) = (${a.toFixed(2)}, ${b.toFixed(2)})`;
+    }
     readout.classList.toggle("lp-preview", !!preview);
   }
 
@@ -221,94 +458,291 @@ export default function (component) {
     setStateValue("z", Array.from(z, (x) => Math.round(x * 1e4) / 1e4));
   }
 
-  // --- pointer: hover previews, press/drag moves z, release commits
+  // --- the selected test digit: highlighted on the surface, its picture and reconstruction beside
+  function showSelection() {
+    const k = inst.selected;
+    if (k === null || !model || k >= model.labels.length) { selBox.hidden = true; selSigma = null; return; }
+    selBox.hidden = false;
+    $(".lp-seltitle").textContent = `Test digit #${k} (label ${data.class_names[model.labels[k]] ?? model.labels[k]})`;
+    selSigma = model.sigma ? model.sigma.subarray(k * D, (k + 1) * D) : null;
+    const px = Math.round(Math.min(digitPx * 0.5, 112));
+    for (const c of [$(".lp-selx"), $(".lp-selr")]) c.style.width = c.style.height = px + "px";
+    if (images) toGrey($(".lp-selx"), images.subarray(k * 784, (k + 1) * 784));
+    toGrey($(".lp-selr"), model.decode(model.mu.subarray(k * D, (k + 1) * D)));
+  }
+
+  function select(k) {
+    inst.selected = k;
+    if (k !== null) {
+      z.set(model.mu.subarray(k * D, (k + 1) * D));
+      if (snap) snapIndex = k;
+    }
+    preview = null;
+    showSelection();
+    requestDraw();
+    setStateValue("selected", k === null ? -1 : k);
+  }
+
+  function nearest(x, y, maxPx) {  // the visible test digit nearest a surface pixel, within maxPx (or any)
+    if (!PA) return null;
+    const a = fromX(x), b = fromY(y), s = scale();
+    let best = null, bestD = maxPx === undefined ? Infinity : (maxPx / s) ** 2;
+    for (const [c, idx] of byClass) {
+      if (hidden.has(c)) continue;
+      for (const k of idx) {
+        const d = (PA[k] - a) ** 2 + (PB[k] - b) ** 2;
+        if (d < bestD) { bestD = d; best = k; }
+      }
+    }
+    return best;
+  }
+
+  function markAt(x, y) {
+    const r = large ? 14 : 11;
+    for (let i = marks.length - 1; i >= 0; i--) {
+      const [a, b] = planeCoords(marks[i].z);
+      if ((toX(a) - x) ** 2 + (toY(b) - y) ** 2 <= r * r) return i;
+    }
+    return null;
+  }
+
+  // --- view: zoom about a point, pan, reset
+  function zoomAt(x, y, factor) {
+    const a = fromX(x), b = fromY(y);
+    const full = hi - lo;
+    view.span = Math.min(Math.max(view.span / factor, full / 200), full * 2);
+    view.cx = a - (x - W / 2) / scale();
+    view.cy = b + (y - W / 2) / scale();
+    requestDraw(true);
+  }
+  function resetView() {
+    Object.assign(view, {cx: (lo + hi) / 2, cy: (lo + hi) / 2, span: hi - lo});
+    requestDraw(true);
+  }
+
+  // --- pointers: hover previews, press/drag moves z, a click on a dot selects it; Shift+drag or two fingers pan,
+  // wheel or pinch zoom
   const controller = new AbortController();
   const opts = {signal: controller.signal};
-  let dragging = false;
-  const padPoint = (e) => {
+  const pointers = new Map();
+  let mode = null;  // "drag" | "pan" | "pinch"
+  let down = null, zBefore = null, pinch = null, lastPan = null;
+  const surfacePoint = (e) => {
     const r = pad.getBoundingClientRect();
-    return [Math.min(Math.max(e.clientX - r.left, 0), padPx), Math.min(Math.max(e.clientY - r.top, 0), padPx)];
+    return [Math.min(Math.max(e.clientX - r.left, 0), W), Math.min(Math.max(e.clientY - r.top, 0), W)];
   };
-  const zAt = (point) => moveInPlane(z, fromPx(point[0]), fromPx(padPx - point[1]));
+  const zAt = (p) => {
+    if (snap) {
+      const k = nearest(p[0], p[1]);
+      if (k === null) return Float64Array.from(z);
+      snapIndex = k;
+      return Float64Array.from(model.mu.subarray(k * D, (k + 1) * D));
+    }
+    return moveInPlane(z, fromX(p[0]), fromY(p[1]));
+  };
+  const pinchState = () => {
+    const [p, q] = [...pointers.values()];
+    return {d: Math.hypot(p[0] - q[0], p[1] - q[1]), mx: (p[0] + q[0]) / 2, my: (p[1] + q[1]) / 2};
+  };
 
   pad.addEventListener("pointerdown", (e) => {
-    dragging = true;
+    const p = surfacePoint(e);
+    pointers.set(e.pointerId, p);
     try { pad.setPointerCapture(e.pointerId); } catch (_) { /* synthetic events have no real pointer */ }
-    cursor = padPoint(e);
-    z.set(zAt(cursor));
+    e.preventDefault();
+    if (pointers.size === 2) {  // a second finger: pinch and pan; the first finger's move of z is undone
+      if (mode === "drag" && zBefore) { z.set(zBefore); requestDraw(); }
+      mode = "pinch";
+      pinch = {...pinchState(), view: {...view}};
+      return;
+    }
+    if (pointers.size > 2 || !model) return;
+    cursor = p;
+    down = p;
+    if (e.shiftKey || e.button === 1) { mode = "pan"; lastPan = p; return; }
+    mode = "drag";
+    zBefore = Float64Array.from(z);
+    z.set(zAt(p));
     preview = null;
     requestDraw();
-    e.preventDefault();
   }, opts);
+
   pad.addEventListener("pointermove", (e) => {
-    cursor = padPoint(e);
-    if (dragging) { z.set(zAt(cursor)); preview = null; }
-    else preview = zAt(cursor);
+    const p = surfacePoint(e);
+    if (pointers.has(e.pointerId)) pointers.set(e.pointerId, p);
+    if (mode === "pinch" && pointers.size === 2) {
+      const now = pinchState(), s0 = pinch.view.span;
+      view.span = Math.min(Math.max(s0 * pinch.d / Math.max(now.d, 1), (hi - lo) / 200), (hi - lo) * 2);
+      const k0 = W / s0, k1 = W / view.span;  // keep the latent point under the first midpoint under the new one
+      const a = pinch.view.cx + (pinch.mx - W / 2) / k0, b = pinch.view.cy - (pinch.my - W / 2) / k0;
+      view.cx = a - (now.mx - W / 2) / k1;
+      view.cy = b + (now.my - W / 2) / k1;
+      requestDraw(true);
+      return;
+    }
+    if (mode === "pan") {
+      view.cx -= (p[0] - lastPan[0]) / scale();
+      view.cy += (p[1] - lastPan[1]) / scale();
+      lastPan = p;
+      requestDraw(true);
+      return;
+    }
+    if (!model) return;
+    cursor = p;
+    if (mode === "drag") { z.set(zAt(p)); preview = null; }
+    else preview = zAt(p);
     requestDraw();
   }, opts);
+
   const release = (e) => {
-    if (!dragging) return;
-    dragging = false;
+    const p = pointers.get(e.pointerId) || surfacePoint(e);
+    pointers.delete(e.pointerId);
+    if (mode === "pinch") { if (pointers.size === 0) mode = null; return; }
+    const was = mode;
+    mode = null;
+    if (was !== "drag") return;
+    const click = down && Math.hypot(p[0] - down[0], p[1] - down[1]) < 5 && e.type === "pointerup";
+    if (click) {  // a click on a mark or a dot selects it; on empty ground it moves z there (committed below)
+      const m = markAt(p[0], p[1]);
+      if (m !== null) {
+        highlight = m;
+        z.set(zBefore);
+        requestDraw();
+        setStateValue("mark", m);
+        return;
+      }
+      const k = data.show_points ? nearest(p[0], p[1], large ? 10 : 7) : null;
+      if (k !== null) { select(k); return; }
+    }
     commit();
     requestDraw();
   };
   pad.addEventListener("pointerup", release, opts);
   pad.addEventListener("pointercancel", release, opts);
   pad.addEventListener("pointerleave", () => {
-    if (dragging) return;
+    if (mode) return;
     cursor = null;
     preview = null;
     requestDraw();
   }, opts);
+  pad.addEventListener("wheel", (e) => {
+    e.preventDefault();  // the map zooms; the page scrolls when the pointer is off the map
+    const p = surfacePoint(e);
+    zoomAt(p[0], p[1], Math.exp(-Math.max(Math.min(e.deltaY, 200), -200) * 0.002));
+  }, {signal: controller.signal, passive: false});
+  pad.addEventListener("keydown", (e) => {
+    if (e.key === "+" || e.key === "=") zoomAt(W / 2, W / 2, 1.5);
+    else if (e.key === "-") zoomAt(W / 2, W / 2, 1 / 1.5);
+    else if (e.key === "0") resetView();
+    else if (e.key === "Escape" && inst.selected !== null) select(null);
+  }, opts);
+
+  $(".lp-zoomin").addEventListener("click", () => zoomAt(W / 2, W / 2, 2), opts);
+  $(".lp-zoomout").addEventListener("click", () => zoomAt(W / 2, W / 2, 0.5), opts);
+  $(".lp-resetview").addEventListener("click", resetView, opts);
+  $(".lp-clear").addEventListener("click", () => select(null), opts);
 
   slidersBox.addEventListener("input", (e) => {
     const i = Number(e.target.dataset.dim);
     z[i] = Number(e.target.value);
     preview = null;
+    if (snap) snapIndex = null;
     requestDraw();
   }, opts);
   slidersBox.addEventListener("change", commit, opts);  // pointer release, or each keyboard step
 
-  root.querySelector(".lp-reset").addEventListener("click", () => {
+  $(".lp-reset").addEventListener("click", () => {
     z.fill(0);
+    if (snap) snapIndex = null;
     requestDraw();
     commit();
   }, opts);
-  root.querySelector(".lp-random").addEventListener("click", () => {
+  $(".lp-random").addEventListener("click", () => {
     for (let i = 0; i < D; i++) z[i] = gaussian();
+    if (snap) snapIndex = null;
     requestDraw();
     commit();
   }, opts);
 
-  // --- legend of the faint points
-  const legend = root.querySelector(".lp-legend");
+  // --- legend: click hides a class, double-click shows only that class (again: all)
   legend.textContent = "";
+  const chips = [];
   if (data.show_points) {
     data.class_names.forEach((name, c) => {
-      const chip = document.createElement("span");
+      const chip = document.createElement("button");
+      chip.type = "button";
+      chip.dataset.cls = c;
       chip.innerHTML = `<i style="background:${data.colors[c % data.colors.length]}"></i>`;
       chip.append(name);
       legend.append(chip);
+      chips.push(chip);
     });
   }
+  const syncLegend = () => {
+    chips.forEach((chip, c) => chip.classList.toggle("lp-off", hidden.has(c)));
+    STATS.hidden = [...hidden].sort();
+    requestDraw(true);
+  };
+  legend.addEventListener("click", (e) => {
+    const chip = e.target.closest("button");
+    if (!chip) return;
+    const c = Number(chip.dataset.cls);
+    if (hidden.has(c)) hidden.delete(c); else hidden.add(c);
+    syncLegend();
+  }, opts);
+  legend.addEventListener("dblclick", (e) => {
+    const chip = e.target.closest("button");
+    if (!chip) return;
+    const c = Number(chip.dataset.cls);
+    const only = hidden.size === chips.length - 1 && !hidden.has(c);
+    hidden.clear();
+    if (!only) chips.forEach((_, k) => { if (k !== c) hidden.add(k); });
+    syncLegend();
+  }, opts);
+  chips.forEach((chip, c) => chip.classList.toggle("lp-off", hidden.has(c)));
+
+  // for tests and benchmarks: where test digit k is drawn, in page pixels (null when hidden or off the view)
+  STATS.pointPx = (k) => {
+    if (!PA || hidden.has(model.labels[k])) return null;
+    const r = pad.getBoundingClientRect(), x = toX(PA[k]), y = toY(PB[k]);
+    return x < 0 || y < 0 || x > W || y > W ? null : {x: r.left + x, y: r.top + y};
+  };
+  STATS.surfaceRect = () => { const r = pad.getBoundingClientRect(); return {x: r.left, y: r.top, w: r.width, h: r.height}; };
+
+  const observer = new ResizeObserver(() => { if (layout()) requestDraw(true); });
+  observer.observe(root);
+  layout();
 
   status.textContent = "Loading the decoder\u2026";
   let alive = true;
-  loadModel(data.model).then((m) => {
+  const pointsFile = snap ? fetchBuffer(data.view.url, false) : Promise.resolve(null);
+  Promise.all([loadModel(data.model), pointsFile]).then(([m, pts]) => {
     if (!alive) return;
     model = m;
-    drawBackground(m);
+    projectPoints(pts ? new Float32Array(pts) : null);
+    if (snap && inst.selected !== null) snapIndex = inst.selected;
     status.textContent = "";
     STATS.ready = true;
-    requestDraw();
+    showSelection();
+    requestDraw(true);
+    if (data.images) {  // the test digits themselves: for the selection and the zoomed-in map (fetched after)
+      fetchBuffer(data.images.url, true).then((buffer) => {
+        if (!alive) return;
+        images = new Uint8Array(buffer);
+        STATS.imagesReady = true;
+        showSelection();
+        requestDraw(true);
+      }).catch((err) => STATS.errors.push(String(err)));
+    }
   }).catch((err) => {
     status.textContent = "The decoder could not run in this browser: " + err.message;
     STATS.errors.push(String(err));
   });
-  drawBackground(null);
+  requestDraw(true);
 
   return () => {  // Streamlit calls this before re-invoking us with new data, and on unmount
     alive = false;
     controller.abort();
+    observer.disconnect();
   };
 }

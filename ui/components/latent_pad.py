@@ -9,6 +9,7 @@ release only; mount the pad inside an `st.fragment` so that release reruns just 
 """
 from __future__ import annotations
 
+import gzip
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from ui.plots import CLASS_COLORS
+from ui.palette import CLASS_COLORS
 from vae.atomic import write_atomic
 from vae.numpy_model import NumpyDecoder
 from vae.store import relpath
@@ -68,19 +69,47 @@ def static_url(subdir: str, name: str) -> str:
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
-def publish_model(sha256: str, _decoder: NumpyDecoder, _mu: np.ndarray, _labels: np.ndarray) -> dict:
-    """Write the decoder weights, posterior means and labels as one float32 file under static/ (once per model)
-    and return what the browser needs to read it. Cached by the checkpoint's hash, so reruns cost nothing."""
+def publish_model(sha256: str, _decoder: NumpyDecoder, _mu: np.ndarray, _labels: np.ndarray,
+                  _sigma: np.ndarray | None = None) -> dict:
+    """Write the decoder weights, posterior means (and sigmas: the selected digit's ellipse) and labels as one
+    float32 file under static/ (once per model) and return what the browser needs to read it. Cached by the
+    checkpoint's hash, so reruns cost nothing."""
     layers, weights = list(_decoder.layers), _decoder.weights
     rel = relpath("pad_file", sha256)  # named by the model store's rule; under static/, which Streamlit serves
     path = STATIC_DIR / rel
     mu = np.asarray(_mu, np.float32)
-    blob = np.concatenate([weights.astype(np.float32), mu.ravel(), np.asarray(_labels, np.float32)])
+    sigma = np.asarray(_sigma if _sigma is not None else np.zeros_like(mu), np.float32)
+    blob = np.concatenate([weights.astype(np.float32), mu.ravel(), sigma.ravel(), np.asarray(_labels, np.float32)])
     if not path.is_file() or path.stat().st_size != blob.nbytes:
         write_atomic(path, lambda f: f.write(blob.tobytes()))
     return {"id": rel.stem, "url": static_url(*rel.parts), "layers": layers, "latent_dim": int(mu.shape[1]),
             "n_points": int(len(mu)), "mu_offset": int(weights.size),
-            "labels_offset": int(weights.size + mu.size)}
+            "sigma_offset": int(weights.size + mu.size) if _sigma is not None else 0,
+            "labels_offset": int(weights.size + 2 * mu.size)}
+
+
+@st.cache_resource(max_entries=4, show_spinner=False)
+def publish_images(dataset: str, _images: np.ndarray) -> dict:
+    """The test digits themselves, (N, 784) uint8 gzipped (MNIST: 1.6 MB) under static/, for the selected digit's
+    picture and the zoomed-in map; the browser fetches them after the map is drawn and unpacks them
+    (DecompressionStream). One file per dataset and size."""
+    images = np.ascontiguousarray(_images, np.uint8).reshape(len(_images), -1)
+    name = f"images-{dataset}-{len(images)}.u8.gz"
+    path = STATIC_DIR / "latent_pad" / name
+    if not path.is_file():
+        write_atomic(path, lambda f: f.write(gzip.compress(images.tobytes(), compresslevel=6, mtime=0)))
+    return {"url": static_url("latent_pad", name), "n": int(len(images))}
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def publish_points(sha256: str, method: str, _points: np.ndarray) -> dict:
+    """A 2-D view with no inverse (t-SNE): each test digit's position, float32 (N, 2), for the surface's snap mode."""
+    rel = relpath("pad_file", sha256, method)
+    path = STATIC_DIR / rel
+    pts = np.ascontiguousarray(_points, np.float32)
+    if not path.is_file() or path.stat().st_size != pts.nbytes:
+        write_atomic(path, lambda f: f.write(pts.tobytes()))
+    return {"url": static_url(*rel.parts)}
 
 
 @st.cache_resource(show_spinner=False)
@@ -91,26 +120,49 @@ def _component():
                                       css=(HERE / "latent_pad.css").read_text(), js=js)
 
 
-def latent_pad(model_info: dict, plane: Plane, z, *, z_nonce: int = 0, class_names=None, show_points: bool = True,
-               slider_range: tuple[float, float] = (-4.0, 4.0), key: str = "latent_pad", pad_px: int = 300,
-               digit_px: int = 140) -> list[float]:
-    """Mount the pad and return the last committed z (a list of floats).
+@dataclass
+class PadState:
+    """What the surface last told Python."""
+    z: list[float]  # the committed z (on release)
+    selected: int | None  # the test digit clicked on the map, or None
+    mark: int | None  # the mark (Reconstruct: an upload or drawing) clicked on the map, or None
 
-    z is where the pad starts; it is applied again only when z_nonce changes, so reruns never undo the user's
-    dragging. Streamlit stores the committed value under st.session_state[key]["z"] (tests inject it there).
+
+def latent_pad(model_info: dict, plane: Plane, z, *, z_nonce: int = 0, class_names=None, show_points: bool = True,
+               slider_range: tuple[float, float] = (-4.0, 4.0), key: str = "latent_pad", surface_px: int = 640,
+               digit_px: int = 196, images: dict | None = None, view: dict | None = None,
+               selected: int | None = None, select_nonce: int = 0, marks: list[dict] | None = None,
+               highlight: int | None = None, large: bool = False, hint: str = "",
+               axis_labels: tuple[str, str] | None = None) -> PadState:
+    """Mount the latent surface and return what it last committed.
+
+    z is where it starts; it is applied again only when z_nonce changes, so reruns never undo the user's dragging
+    (likewise `selected` with select_nonce). images: publish_images(...), for the selection's picture and the
+    zoomed-in map. view: publish_points(...) for a view with no inverse (t-SNE): the pointer then picks the nearest
+    digit. marks: [{"z", "sigma", "name", "short", "image" (base64 of 784 uint8)}] drawn numbered, with their
+    ellipses; `highlight` is the one drawn red. Streamlit stores the committed values under
+    st.session_state[key] ("z", "selected", "mark"; tests inject them there).
     """
     data = {
         "model": model_info,
         "plane": {"origin": plane.origin, "u": plane.u, "v": plane.v, "extent": plane.extent,
                   "axis_labels": plane.axis_labels},
+        "axis_labels": list(axis_labels or plane.axis_labels),
         "z": [float(x) for x in z], "z_nonce": int(z_nonce), "slider_range": list(slider_range),
         "colors": CLASS_COLORS, "class_names": list(class_names or [str(c) for c in range(10)]),
-        "show_points": show_points, "pad_px": pad_px, "digit_px": digit_px,
+        "show_points": show_points, "surface_px": int(surface_px), "digit_px": int(digit_px),
+        "images": images, "view": view, "selected": selected, "select_nonce": int(select_nonce),
+        "marks": marks or [], "highlight": highlight, "large": bool(large), "hint": hint,
     }
     # One JSON string under one key: the frontend does not re-invoke an unchanged pad (tests count invocations), and
     # a dict of plain values skips Streamlit's dataframe detection, which imports pandas (0.4 s of the cold start)
     # for any other data, a bare string included.
     result = _component()(key=key, data={"spec": json.dumps(data)}, default={"z": [float(x) for x in z]},
-                          on_z_change=lambda: None)
-    value = result.z if result is not None else None
-    return [float(x) for x in value] if value is not None and len(value) == len(plane.origin) else list(map(float, z))
+                          on_z_change=lambda: None, on_selected_change=lambda: None, on_mark_change=lambda: None)
+    value = getattr(result, "z", None) if result is not None else None
+    z_out = [float(x) for x in value] if value is not None and len(value) == len(plane.origin) else list(map(float, z))
+    sel = getattr(result, "selected", None) if result is not None else None
+    mark = getattr(result, "mark", None) if result is not None else None
+    n = model_info.get("n_points", 0)
+    return PadState(z_out, int(sel) if isinstance(sel, (int, float)) and 0 <= sel < n else None,
+                    int(mark) if isinstance(mark, (int, float)) and 0 <= mark < len(marks or []) else None)
