@@ -3,6 +3,7 @@ from pathlib import Path
 
 import streamlit as st
 
+from ui import keys, pages
 from ui.lessons import follow_lesson_switch, lesson_sidebar
 from ui.share import read_link
 from ui.state import sidebar, warm_up_torch
@@ -31,24 +32,14 @@ def run() -> None:
     # which an offline classroom cannot reach; an emoji makes Streamlit load its emoji catalogue (~0.2 s of the
     # cold start).
     st.set_page_config(page_title="VAE latent-space explorer", page_icon=FAVICON, layout="wide")
-    page = st.navigation({
-        "Explore": [
-            st.Page("app_pages/explore.py", title="Explore the latent space", icon=":material/explore:", default=True),
-            st.Page("app_pages/reconstruct.py", title="Reconstruct a digit", icon=":material/draw:"),
-        ],
-        "Learn": [
-            st.Page("app_pages/kl_lab.py", title="KL lab", icon=":material/balance:"),
-            st.Page("app_pages/maths.py", title="The maths, live", icon=":material/functions:"),
-            st.Page("app_pages/train.py", title="Train a VAE", icon=":material/model_training:"),
-            st.Page("app_pages/lessons.py", title="Classroom lessons", icon=":material/school:"),
-        ],
-    })
+    page = st.navigation({section: [st.Page(p.path, title=p.title, icon=p.icon, default=p.id == pages.DEFAULT)
+                                    for p in group] for section, group in pages.NAVIGATION.items()})
     follow_lesson_switch(page.url_path)  # a lesson picked in the sidebar (or a lesson box's Next) opens its page
     read_link()  # a shared link's model, before the sidebar draws its picker
     sidebar()
     with st.sidebar:
         lesson_sidebar()
-    if st.session_state.get("large_type"):
+    if st.session_state.get(keys.LARGE_TYPE):
         st.html(LARGE_TYPE_CSS)
     page.run()
     warm_up_torch()  # after the page is drawn: the first page needs no torch, the others do

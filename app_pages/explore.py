@@ -13,7 +13,7 @@ import numpy as np
 import streamlit as st
 
 import vae
-from ui import images, share
+from ui import images, keys, pages, share
 from ui.cache import current_numpy_model, map_view, view_is_quick
 from ui.map_png import latent_scatter_png
 from ui.components.latent_pad import (Plane, _extent, dims_plane, latent_pad, pca_plane, publish_images,
@@ -87,7 +87,7 @@ def surface_plane(ck: NumpyModel, mu: np.ndarray) -> tuple[Plane, dict | None, n
     dim = ck.model_config.latent_dim
     if dim == 2:
         return pad_dims_plane(ck.sha256, 0, 1, mu), None, mu
-    kind = st.radio(f"View of the {dim}-D means", VIEWS_HIGH_D, horizontal=True, key="explore_view",
+    kind = st.radio(f"View of the {dim}-D means", VIEWS_HIGH_D, horizontal=True, key=keys.EXPLORE_VIEW,
                     help="The PCA plane: the two directions along which the means vary most; moving there moves z "
                          "along them (the other directions keep their slider values). t-SNE keeps neighbours "
                          "together but distorts distances and has no inverse: there the map decodes the mean of "
@@ -96,20 +96,20 @@ def surface_plane(ck: NumpyModel, mu: np.ndarray) -> tuple[Plane, dict | None, n
         points, pca = map_view(ck.sha256, "pca", ck)
         return pad_pca_plane(ck.sha256, pca, points), None, points
     if kind == "t-SNE":
-        if not (view_is_quick(ck, "tsne") or st.session_state.get("tsne_ready") == ck.sha256):
+        if not (view_is_quick(ck, "tsne") or st.session_state.get(keys.TSNE_READY) == ck.sha256):
             st.info("t-SNE is slow (about a minute on this machine), so it runs only when you ask. "
                     "It is saved, so each model needs it once.")
-            if not st.button("Compute the t-SNE view", key="compute_tsne"):
+            if not st.button("Compute the t-SNE view", key=keys.COMPUTE_TSNE):
                 return None
-            st.session_state["tsne_ready"] = ck.sha256
+            st.session_state[keys.TSNE_READY] = ck.sha256
         points, _ = map_view(ck.sha256, "tsne", ck)
         eye = np.eye(dim)
         plane = Plane((0.0,) * dim, tuple(eye[0]), tuple(eye[1]), _extent(points), ("t-SNE 1", "t-SNE 2"))
         return plane, publish_points(ck.sha256, "tsne", points), points
     c1, c2 = st.columns(2)
     order = dims_by_variance(ck.sha256, mu)
-    i = c1.selectbox("Horizontal axis", order, index=0, format_func=lambda d: f"z{d + 1}", key="pad_i")
-    j = c2.selectbox("Vertical axis", order, index=1, format_func=lambda d: f"z{d + 1}", key="pad_j")
+    i = c1.selectbox("Horizontal axis", order, index=0, format_func=lambda d: f"z{d + 1}", key=keys.PAD_I)
+    j = c2.selectbox("Vertical axis", order, index=1, format_func=lambda d: f"z{d + 1}", key=keys.PAD_J)
     if i == j:
         st.warning("Pick two different dimensions.")
         return None
@@ -129,34 +129,34 @@ def surface_section(ck: NumpyModel, test_images: np.ndarray, labels: np.ndarray)
     if chosen is None:
         return
     plane, view, points = chosen
-    large = bool(st.session_state.get("large_type"))
-    start = st.session_state.get("pad_start")
+    large = bool(st.session_state.get(keys.LARGE_TYPE))
+    start = st.session_state.get(keys.PAD_START)
     start = start if start is not None and len(start) == dim else [0.0] * dim
     limit = slider_limit(ck.sha256, mu)
     pad = latent_pad(publish_model(ck.sha256, ck.decoder, mu, labels, sigma), plane, start,
-                     z_nonce=st.session_state.get("pad_nonce", 0), slider_range=(-limit, limit), key="latent_pad",
+                     z_nonce=st.session_state.get(keys.PAD_NONCE, 0), slider_range=(-limit, limit), key=keys.LATENT_PAD,
                      images=publish_images(ck.dataset, test_images), view=view,
-                     selected=st.session_state.get("explore_digit"),
-                     select_nonce=st.session_state.get("select_nonce", 0), large=large,
+                     selected=st.session_state.get(keys.EXPLORE_DIGIT),
+                     select_nonce=st.session_state.get(keys.SELECT_NONCE, 0), large=large,
                      digit_px=260 if large else 220, surface_px=640, hint=GESTURES)
     # What Python last heard: a release sends z, a click on a dot the digit (and the browser moves z to its mu)
-    heard = st.session_state.setdefault("explore_heard", {"z": start, "selected": None})
+    heard = st.session_state.setdefault(keys.EXPLORE_HEARD, {"z": start, "selected": None})
     if pad.selected != heard["selected"]:
         heard["selected"] = pad.selected
-        st.session_state["explore_digit"] = pad.selected
+        st.session_state[keys.EXPLORE_DIGIT] = pad.selected
         if pad.selected is not None:
             heard["z"] = mu[pad.selected].tolist()
     elif pad.z != heard.get("sent"):
         heard["z"] = pad.z
     heard["sent"] = pad.z
-    index = st.session_state.get("explore_digit")
+    index = st.session_state.get(keys.EXPLORE_DIGIT)
     z = heard["z"] if len(heard["z"]) == dim else start
     share.write_link(z, index)
     coords = ", ".join(f"{v:+.2f}" for v in z[:6]) + (", …" if dim > 6 else "")
     c1, c2 = st.columns([3, 1])
     c1.markdown(f"Python received **z = ({coords})** when you let go.")
     axes = tuple(a.replace("₁", "1").replace("₂", "2") for a in plane.axis_labels)
-    c2.download_button("Download the map (PNG)", key="download_map", mime="image/png",
+    c2.download_button("Download the map (PNG)", key=keys.DOWNLOAD_MAP, mime="image/png",
                        file_name=f"latent-map-{ck.sha256[:8]}-{axes[0]}-{axes[1]}.png".replace(" ", ""),
                        data=lambda: latent_scatter_png(points, labels, axis_titles=axes))
     if index is not None and 0 <= index < len(mu):
@@ -173,11 +173,11 @@ def chosen_digit(ck: NumpyModel, index: int, labels: np.ndarray) -> None:
         if len(rows) > 8:
             st.caption(f"(first 8 of {len(rows)} dimensions)")
         b1, b2 = st.columns(2)
-        if b1.button("Interpolate from it", key="digit_to_a"):
-            st.session_state["interp_a"] = index
+        if b1.button("Interpolate from it", key=keys.DIGIT_TO_A):
+            st.session_state[keys.INTERP_A] = index
             st.rerun()  # the Interpolation tab is outside this fragment
-        if b2.button("Interpolate to it", key="digit_to_b"):
-            st.session_state["interp_b"] = index
+        if b2.button("Interpolate to it", key=keys.DIGIT_TO_B):
+            st.session_state[keys.INTERP_B] = index
             st.rerun()
 
 
@@ -190,12 +190,12 @@ def dims_by_variance(sha256: str, _mu: np.ndarray) -> list[int]:
 def manifold_section(ck: NumpyModel, mu: np.ndarray) -> None:
     dim = ck.model_config.latent_dim
     c1, c2, c3, c4 = st.columns(4)
-    n = c1.slider("Grid size n", 5, 30, 15, key="manifold_n")
+    n = c1.slider("Grid size n", 5, 30, 15, key=keys.MANIFOLD_N)
     plane, axes, names = ("dims", 0, 1), None, ("z1", "z2")
     if dim > 2:
         # Not (z1, z2) with the other dimensions at 0: in 20-D, two of twenty coordinates barely move the digit
         # (the grid was ~225 near-identical 8s). The PCA plane of the means, or the two most varied dimensions.
-        kind = c2.radio("The grid spans", ["the PCA plane", "two latent dimensions"], key="manifold_plane",
+        kind = c2.radio("The grid spans", ["the PCA plane", "two latent dimensions"], key=keys.MANIFOLD_PLANE,
                         help="The PCA plane: the two directions along which the test digits' means vary most. "
                              "Two dimensions: the others are held at 0; the lists start with the most varied.")
         if kind == "the PCA plane":
@@ -203,8 +203,8 @@ def manifold_section(ck: NumpyModel, mu: np.ndarray) -> None:
             plane, axes, names = ("pca",), np.asarray(pca.components_[:2], np.float32), ("PC1", "PC2")
         else:
             order = dims_by_variance(ck.sha256, mu)
-            i = c3.selectbox("Horizontal dimension", order, 0, format_func=lambda d: f"z{d + 1}", key="manifold_i")
-            j = c4.selectbox("Vertical dimension", order, 1, format_func=lambda d: f"z{d + 1}", key="manifold_j")
+            i = c3.selectbox("Horizontal dimension", order, 0, format_func=lambda d: f"z{d + 1}", key=keys.MANIFOLD_I)
+            j = c4.selectbox("Vertical dimension", order, 1, format_func=lambda d: f"z{d + 1}", key=keys.MANIFOLD_J)
             if i == j:
                 st.warning("Pick two different dimensions.")
                 return
@@ -222,14 +222,14 @@ def manifold_section(ck: NumpyModel, mu: np.ndarray) -> None:
     st.caption(f"The decoder's mean image at each point of an {n}×{n} grid {over}. The coordinates are Φ⁻¹ of "
                "evenly spaced probabilities from 0.05 to 0.95 (Φ is the standard normal CDF), so every cell holds "
                "the same prior mass, as in Kingma & Welling (2013), fig. 4.")
-    st.download_button("Download the grid (PNG)", png, key="download_manifold", mime="image/png",
+    st.download_button("Download the grid (PNG)", png, key=keys.DOWNLOAD_MANIFOLD, mime="image/png",
                        file_name=f"manifold-{ck.sha256[:8]}-{'-'.join(map(str, plane))}-{n}x{n}.png")
 
 
 def prior_section(ck: NumpyModel) -> None:
-    seed = st.session_state.setdefault("prior_seed", 0)
-    if st.button("Draw new samples", key="prior_new"):
-        seed = st.session_state["prior_seed"] = seed + 1
+    seed = st.session_state.setdefault(keys.PRIOR_SEED, 0)
+    if st.button("Draw new samples", key=keys.PRIOR_NEW):
+        seed = st.session_state[keys.PRIOR_SEED] = seed + 1
     st.image(prior_png(ck.sha256, seed, ck.decoder), output_format="PNG")
     st.caption("z ~ N(0, I), the prior, then the decoder's mean image. Where the posteriors do not cover the "
                "prior, samples look like no digit at all.")
@@ -237,12 +237,12 @@ def prior_section(ck: NumpyModel) -> None:
 
 def interpolation_section(ck: NumpyModel, test_images: np.ndarray, labels: np.ndarray) -> None:
     mu = ck.mu
-    st.session_state.setdefault("interp_a", 0)
-    st.session_state.setdefault("interp_b", 1)
+    st.session_state.setdefault(keys.INTERP_A, 0)
+    st.session_state.setdefault(keys.INTERP_B, 1)
     c1, c2, c3 = st.columns(3)
-    a = c1.number_input("From test digit #", 0, len(mu) - 1, key="interp_a")
-    b = c2.number_input("To test digit #", 0, len(mu) - 1, key="interp_b")
-    steps = c3.slider("Steps", 3, 16, 10, key="interp_steps")
+    a = c1.number_input("From test digit #", 0, len(mu) - 1, key=keys.INTERP_A)
+    b = c2.number_input("To test digit #", 0, len(mu) - 1, key=keys.INTERP_B)
+    steps = c3.slider("Steps", 3, 16, 10, key=keys.INTERP_STEPS)
     st.image(test_digits_png(ck.dataset, (a, b), test_images), output_format="PNG",
              caption=f"#{a} (label {int(labels[a])}) and #{b} (label {int(labels[b])})")
     for mode in ("linear", "spherical"):
@@ -261,14 +261,14 @@ def main() -> None:
     except vae.DataUnavailableError as exc:
         st.error(f"The {ck.dataset} test set is not available: {exc}")
         return
-    st.caption(f"Model: {ck.name or Path(st.session_state['model_path']).stem} "
+    st.caption(f"Model: {ck.name or Path(st.session_state[keys.MODEL_PATH]).stem} "
                f"({ck.model_config.latent_dim}-D latent, {ck.model_config.arch.upper()}, "
                f"β = {ck.train_config.beta:g}). Each dot is one test digit x at the mean μ(x) of its posterior "
                "q(z|x), coloured by its true label (the VAE never saw the labels).")
     share.apply_link(ck.mu)
     surface_section(ck, test_images, labels)
 
-    tab_grid, tab_prior, tab_interp = st.tabs(["Decoded manifold", "Prior samples", "Interpolation"])
+    tab_grid, tab_prior, tab_interp = st.tabs(pages.EXPLORE_TABS)
     with tab_grid:
         manifold_section(ck, ck.mu)
     with tab_prior:

@@ -9,7 +9,7 @@ import streamlit as st
 
 import vae
 from ui import images as im
-from ui import kl_figures
+from ui import keys, kl_figures, pages
 from ui.claims import what_to_notice
 from ui.cache import checkpoint_sha256, dial_model, evaluated_encodings
 from ui.components import beta_dial as dial_component
@@ -20,8 +20,6 @@ from vae import analysis, bundled
 from vae.evaluation import has_full_metrics
 from vae import latent as lat
 
-TABS = ["β dial (one model)", "Trained separately", "Rate–distortion", "Posterior width", "KL per dimension",
-        "Holes map"]
 N_MAP_POINTS = 5000  # latent-map points per β: five WebGL maps on one page stay light
 DEMO_DIGITS = 10  # the first test image of each class 0-9
 LARGE_TYPE_PER_ROW = 2  # models side by side with large type: each map ~330 px wide on a 1280 px projector
@@ -118,7 +116,7 @@ def beta_dial() -> None:
     dial, decoder = dial_model(str(m.path), m.path.stat().st_mtime)
     images, labels = test_arrays("mnist")
     info = dial_component.publish(dial.sha256, decoder, dial, labels, images)
-    beta = dial_component.beta_dial(info, 1.0, large=bool(st.session_state.get("large_type")), key="kl_lab_dial")
+    beta = dial_component.beta_dial(info, 1.0, large=bool(st.session_state.get(keys.LARGE_TYPE)), key=keys.KL_LAB_DIAL)
     facts = dial.facts(beta)
     st.caption(f"At β = {beta:.3g} (where you last let go): rate {facts.rate:.1f} nats, distortion "
                f"{facts.distortion:.1f} nats, objective recon + β·KL = {facts.objective:.1f}; "
@@ -132,17 +130,17 @@ def side_by_side(models: dict[float, str]) -> None:
                 "prior generates, and what each point of the prior's plane decodes to.")
     c1, c2, c3 = st.columns([2, 2, 1])
     limit = c1.select_slider("Axis range of the latent maps (the same for every β)", [2, 3, 4, 6, 10, 20, 50],
-                             value=4, key="kl_lab_axis", format_func=lambda v: f"±{v}")
-    n_grid = c2.select_slider("Manifold grid", [6, 8, 10, 12, 15], value=10, key="kl_lab_grid",
+                             value=4, key=keys.KL_LAB_AXIS, format_func=lambda v: f"±{v}")
+    n_grid = c2.select_slider("Manifold grid", [6, 8, 10, 12, 15], value=10, key=keys.KL_LAB_GRID,
                               format_func=lambda v: f"{v} × {v}")
-    prior_seed = c3.number_input("Prior-sample seed", 0, 9999, 0, key="kl_lab_seed")
+    prior_seed = c3.number_input("Prior-sample seed", 0, 9999, 0, key=keys.KL_LAB_SEED)
     digits, _ = demo_digits("mnist")
     st.caption("The same 10 test digits go through every model (reconstructions below):")
     st.image(im.to_uint8(im.grid(digits, nrow=10), 2), output_format="PNG")
     labels = test_split("mnist").labels.numpy()[:N_MAP_POINTS]
     # Large type makes five columns too narrow (at 1280 px each was ~120 px: maps cut off, "β = 0.25" on two lines,
     # words split, image grids 70 px): two models to a row instead, each as wide as half the page.
-    per_row = LARGE_TYPE_PER_ROW if st.session_state.get("large_type") else len(models)
+    per_row = LARGE_TYPE_PER_ROW if st.session_state.get(keys.LARGE_TYPE) else len(models)
     cols = [col for _ in range(0, len(models), per_row) for col in st.columns(per_row)]
     for col, (beta, path) in zip(cols, models.items()):
         sha = checkpoint_sha256(path)  # a rerun with everything cached loads no checkpoint
@@ -157,7 +155,7 @@ def side_by_side(models: dict[float, str]) -> None:
             fig.update_xaxes(range=[-limit, limit], title=None)
             # Narrow columns are not square: drop the equal-aspect lock so both axes really show ±limit.
             fig.update_yaxes(range=[-limit, limit], title=None, scaleanchor=None)
-            chart(fig, width="stretch", key=f"kl_map_{beta}", config={"displayModeBar": False})
+            chart(fig, width="stretch", key=keys.kl_map(beta), config={"displayModeBar": False})
             outside = float(np.mean(np.abs(mu[:, :2]).max(1) > limit))
             st.caption(f"{outside:.0%} of the codes lie outside ±{limit}" if outside >= 0.005 else
                        "all codes inside the window")
@@ -194,11 +192,11 @@ def rate_distortion(models: dict[float, str]) -> None:
             m = evaluation(path, ck.sha256)
             others.append({"label": label, "path": path, "color": kl_figures.RUN_COLOR if "Your run" in label
                            else "#0f172a", **_rd(m)})
-    chart(kl_figures.rate_distortion_figure(sweep, others), width="stretch", key="kl_rd_chart")
+    chart(kl_figures.rate_distortion_figure(sweep, others), width="stretch", key=keys.KL_RD_CHART)
     rows = [{"model": p["label"], "β": p.get("beta", _ck(p["path"]).train_config.beta), "KL (rate)": p["kl"],
              "recon NLL (distortion)": p["recon"], "−ELBO": p["neg_elbo"], "active units": p["active_units"],
              "file": _shown_path(p["path"])} for p in sweep + others]
-    st.dataframe(rows, hide_index=True, key="kl_rd_table",
+    st.dataframe(rows, hide_index=True, key=keys.KL_RD_TABLE,
                  column_config={k: st.column_config.NumberColumn(format="%.3f")
                                 for k in ("KL (rate)", "recon NLL (distortion)", "−ELBO")})
     if not own:
@@ -226,22 +224,22 @@ def posterior_width(models: dict[float, str]) -> None:
         _, logvar = encodings(path, checkpoint_sha256(path))
         values, medians[beta] = analysis.log10_sigma(np.exp(0.5 * logvar))
         log_sigmas[beta] = values[:: max(1, len(values) // 4000)]  # a thinned copy is plenty for a violin
-    per_row = LARGE_TYPE_METRICS_PER_ROW if st.session_state.get("large_type") else len(models)  # else cut short
+    per_row = LARGE_TYPE_METRICS_PER_ROW if st.session_state.get(keys.LARGE_TYPE) else len(models)  # else cut short
     cols = [col for _ in range(0, len(models), per_row) for col in st.columns(per_row)]
     for col, beta in zip(cols, models):
         col.metric(f"median σ, {kl_figures.beta_label(beta)}", f"{medians[beta]:.3g}")
-    chart(kl_figures.sigma_violin_figure(log_sigmas), width="stretch", key="kl_sigma_chart")
+    chart(kl_figures.sigma_violin_figure(log_sigmas), width="stretch", key=keys.KL_SIGMA_CHART)
 
 
 def kl_per_dimension() -> None:
     choices = model_choices()
     labels = {c.path: c.label for c in choices}
     paths = list(labels)
-    current = st.session_state.get("model_path")
-    st.session_state.setdefault("kl_lab_model", current if current in paths else paths[0])
-    if st.session_state["kl_lab_model"] not in paths:
-        st.session_state["kl_lab_model"] = paths[0]
-    path = st.selectbox("Model", paths, format_func=labels.get, key="kl_lab_model")
+    current = st.session_state.get(keys.MODEL_PATH)
+    st.session_state.setdefault(keys.KL_LAB_MODEL, current if current in paths else paths[0])
+    if st.session_state[keys.KL_LAB_MODEL] not in paths:
+        st.session_state[keys.KL_LAB_MODEL] = paths[0]
+    path = st.selectbox("Model", paths, format_func=labels.get, key=keys.KL_LAB_MODEL)
     ck = _ck(path)
     mu, logvar = encodings(path, ck.sha256)
     check = analysis.collapse_check(mu, logvar)
@@ -250,7 +248,7 @@ def kl_per_dimension() -> None:
     c2.metric("active units", f"{int(check.active.sum())} of {len(check.active)}")
     c3.metric("β used in training", f"{ck.train_config.beta:g}")
     chart(kl_figures.kl_per_dim_figure(check.kl_per_dim, check.active), width="stretch",
-                    key="kl_dim_chart")
+                    key=keys.KL_DIM_CHART)
     st.caption("A dimension is active when its posterior mean varies across digits: Var_x(E_q[z_d]) > 0.01 "
                "(Burda et al. 2015). An inactive one has q(z_d|x) ≈ N(0, 1) for every digit: it carries nothing.")
     if check.collapsed:
@@ -270,13 +268,13 @@ def holes_map(models: dict[float, str]) -> None:
                   and _ck(c.path).model_config.latent_dim == 2})
     names = list(two_d)
     default = kl_figures.beta_label(1.0) if kl_figures.beta_label(1.0) in names else names[0]
-    st.session_state.setdefault("kl_lab_holes_model", default)
-    if st.session_state["kl_lab_holes_model"] not in names:
-        st.session_state["kl_lab_holes_model"] = default
+    st.session_state.setdefault(keys.KL_LAB_HOLES_MODEL, default)
+    if st.session_state[keys.KL_LAB_HOLES_MODEL] not in names:
+        st.session_state[keys.KL_LAB_HOLES_MODEL] = default
     c1, c2 = st.columns([3, 2])
-    name = c1.radio("2-D model", names, horizontal=True, key="kl_lab_holes_model")
+    name = c1.radio("2-D model", names, horizontal=True, key=keys.KL_LAB_HOLES_MODEL)
     view = c2.radio("Blue shows", ["encoded μ", "aggregate posterior q(z)"], horizontal=True,
-                    key="kl_lab_holes_view", help="μ: a histogram of the posterior means. q(z): every digit's "
+                    key=keys.KL_LAB_HOLES_VIEW, help="μ: a histogram of the posterior means. q(z): every digit's "
                     "Gaussian, width included; the holes are computed from this one.")
     path = two_d[name]
     data = holes_data(path, checkpoint_sha256(path), 4.0, 32)
@@ -285,21 +283,21 @@ def holes_map(models: dict[float, str]) -> None:
     # drawn with until the server sets a value, and sends it back: after a switch of model that label is no option,
     # and Streamlit hands it over as a str (a TypeError below, on every later switch). Start each model at its first
     # hole, which also sends the browser the new label, and accept only an index of this model's holes.
-    hole = st.session_state.get("kl_lab_hole")
-    if (st.session_state.get("kl_lab_hole_model") != name or not isinstance(hole, int)
+    hole = st.session_state.get(keys.KL_LAB_HOLE)
+    if (st.session_state.get(keys.KL_LAB_HOLE_MODEL) != name or not isinstance(hole, int)
             or not 0 <= hole < max(len(holes), 1)):
-        st.session_state["kl_lab_hole"] = 0
-    st.session_state["kl_lab_hole_model"] = name
-    clicked = selected_customdata(st.session_state.get("kl_lab_holes_chart"))
-    if clicked is not None and clicked != st.session_state.get("kl_lab_last_click") and clicked < len(holes):
-        st.session_state["kl_lab_hole"] = clicked  # a new click wins; an old one must not undo the selectbox
-    st.session_state["kl_lab_last_click"] = clicked
+        st.session_state[keys.KL_LAB_HOLE] = 0
+    st.session_state[keys.KL_LAB_HOLE_MODEL] = name
+    clicked = selected_customdata(st.session_state.get(keys.KL_LAB_HOLES_CHART))
+    if clicked is not None and clicked != st.session_state.get(keys.KL_LAB_LAST_CLICK) and clicked < len(holes):
+        st.session_state[keys.KL_LAB_HOLE] = clicked  # a new click wins; an old one must not undo the selectbox
+    st.session_state[keys.KL_LAB_LAST_CLICK] = clicked
     density = data["mu_hist"] if view == "encoded μ" else data["aggregate"]
     left, right = st.columns([3, 2])
     with left:
-        fig = kl_figures.holes_figure(density, data["edges"], holes, st.session_state["kl_lab_hole"],
+        fig = kl_figures.holes_figure(density, data["edges"], holes, st.session_state[keys.KL_LAB_HOLE],
                                       title=f"{name}: {view} vs the prior")
-        chart(fig, width="stretch", key="kl_lab_holes_chart", on_select="rerun",
+        chart(fig, width="stretch", key=keys.KL_LAB_HOLES_CHART, on_select="rerun",
                         selection_mode="points", config={"displayModeBar": False})
     with right:
         st.metric("prior mass in holes", f"{data['hole_fraction']:.0%}",
@@ -310,7 +308,7 @@ def holes_map(models: dict[float, str]) -> None:
             st.success("No holes: the aggregate posterior covers the prior everywhere it matters. Prior samples "
                        "look like the digits this model reconstructs.")
             return
-        i = st.selectbox("Decode hole", range(len(holes)), key="kl_lab_hole",
+        i = st.selectbox("Decode hole", range(len(holes)), key=keys.KL_LAB_HOLE,
                          format_func=lambda k: f"{k + 1} at ({holes[k].z[0]:+.2f}, {holes[k].z[1]:+.2f})")
         h = holes[i]
         st.image(im.to_uint8(data["decoded"][i], 8), output_format="PNG",
@@ -325,17 +323,17 @@ def holes_map(models: dict[float, str]) -> None:
 def main() -> None:
     init_state()
     st.title("KL lab: what the KL term does")
-    lesson_box("kl_lab")
+    lesson_box(pages.KL_LAB)
     models = sweep_models()
     if not models:
         st.error(f"The bundled β-sweep models are missing from {bundled.MODELS_DIR}. Reinstall the project or run "
                  "assets/train_models.sh.")
         return
-    st.session_state.setdefault("kl_lab_tab", TABS[0])
-    if st.session_state["kl_lab_tab"] not in TABS:
-        st.session_state["kl_lab_tab"] = TABS[0]
-    tabs = st.tabs(TABS, key="kl_lab_tab", on_change="rerun")
-    betas = st.session_state.get("kl_lab_betas")  # a lesson may narrow the sweep, e.g. to β = 0, 1, 4
+    st.session_state.setdefault(keys.KL_LAB_TAB, pages.KL_LAB_TABS[0])
+    if st.session_state[keys.KL_LAB_TAB] not in pages.KL_LAB_TABS:
+        st.session_state[keys.KL_LAB_TAB] = pages.KL_LAB_TABS[0]
+    tabs = st.tabs(pages.KL_LAB_TABS, key=keys.KL_LAB_TAB, on_change="rerun")
+    betas = st.session_state.get(keys.KL_LAB_BETAS)  # a lesson may narrow the sweep, e.g. to β = 0, 1, 4
     shown = {b: p for b, p in models.items() if not betas or b in betas}
     if betas:
         st.caption(f"Showing β ∈ {{{', '.join(f'{b:g}' for b in shown)}}} (set by the lesson). "

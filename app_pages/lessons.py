@@ -2,14 +2,15 @@
 equation beside the widgets; the sidebar's lesson picker does the same from any page."""
 import streamlit as st
 
-from ui.lessons import LESSONS, PAGE_TITLES, active_lesson, end_lesson, lesson_box, start_lesson
+from ui import keys, pages
+from ui.lessons import LESSONS, active_lesson, end_lesson, lesson_box, start_lesson
 from ui.state import init_state
 
 
 def main() -> None:
     init_state()
     st.title("Classroom lessons")
-    lesson_box("lessons")
+    lesson_box(pages.LESSONS)
     st.markdown("Five short lessons, in order. Each opens the right page already set up, with the equation in a box "
                 "at the top and a **Next ▶** button. For a projector, switch on **Large type** in the sidebar.")
     current = active_lesson()
@@ -22,12 +23,12 @@ def main() -> None:
                 st.caption(lesson.text)
             with right:
                 label = "Continue" if current is lesson else "Start"
-                right.button(label, key=f"lesson_start_{lesson.number}", on_click=start_lesson,
+                right.button(label, key=keys.lesson_start(lesson.number), on_click=start_lesson,
                              args=(lesson.number,), type="primary" if lesson.number == 1 else "secondary",
                              width="stretch")
-                right.caption(f"Opens *{PAGE_TITLES[lesson.page]}*")
+                right.caption(f"Opens *{pages.PAGE_TITLES[lesson.page]}*")
     if current:
-        st.button("End the current lesson", key="lesson_end_all", on_click=end_lesson)
+        st.button("End the current lesson", key=keys.LESSON_END_ALL, on_click=end_lesson)
 
 
 main()

@@ -9,6 +9,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from ui import images as im
+from ui import keys, pages
 from ui.lessons import lesson_box
 from ui.plots import chart
 from ui.state import current_checkpoint, init_state, test_split
@@ -18,7 +19,6 @@ from vae import latent as lat
 
 VISIBLE = 32 / 255  # a difference in grey level that is plain to see on a projector
 DIGIT_PX = 112  # the test digit, 28 px shown 4x
-TABS = ["1 · Encoder output", "2 · Reparameterisation", "3 · Closed-form KL", "4 · The ELBO"]
 N_CHOICES = [10, 30, 100, 300, 1000, 3000, 10000, 100000]
 
 
@@ -36,14 +36,14 @@ def digit_input(dataset: str, index: int, binarize: str) -> np.ndarray:
 
 
 def _sync_digit() -> None:
-    st.session_state["explore_digit"] = int(st.session_state["maths_digit"])  # the Explore page's chosen digit,
-    st.session_state["select_nonce"] = st.session_state.get("select_nonce", 0) + 1  # which its map then shows
+    st.session_state[keys.EXPLORE_DIGIT] = int(st.session_state[keys.MATHS_DIGIT])  # the Explore page's chosen digit,
+    st.session_state[keys.SELECT_NONCE] = st.session_state.get(keys.SELECT_NONCE, 0) + 1  # which its map then shows
 
 
 def digit_picker(ck) -> int:
     n = len(test_split(ck.dataset))
-    st.session_state.setdefault("maths_digit", int(st.session_state.get("explore_digit") or 0))
-    index = st.number_input("Test digit #", 0, n - 1, key="maths_digit", on_change=_sync_digit,
+    st.session_state.setdefault(keys.MATHS_DIGIT, int(st.session_state.get(keys.EXPLORE_DIGIT) or 0))
+    index = st.number_input("Test digit #", 0, n - 1, key=keys.MATHS_DIGIT, on_change=_sync_digit,
                             help="The same digit the Explore page has selected.")
     return int(index)
 
@@ -53,11 +53,11 @@ def encoder_output(ck, d: analysis.DigitELBO) -> None:
     # The table of mu and sigma opens the tab (lesson 1 is about it: on a laptop it is on the first screen, under the
     # lesson box); the equation heads the chart beside it.
     # Large type: one above the other (beside the table, the equation ran ~60 px past its column's edge).
-    large = st.session_state.get("large_type")
+    large = st.session_state.get(keys.LARGE_TYPE)
     left, right = (st.container(), st.container()) if large else st.columns([2, 3])
     with left:
         st.dataframe([{"dimension": f"z{i + 1}", "μ": d.mu[i], "log σ²": d.logvar[i], "σ": sigma[i]}
-                      for i in range(len(d.mu))], hide_index=True, key="maths_encoder_table",
+                      for i in range(len(d.mu))], hide_index=True, key=keys.MATHS_ENCODER_TABLE,
                      column_config={c: st.column_config.NumberColumn(format="%.3f") for c in ("μ", "log σ²", "σ")})
         st.caption("log σ² can be any real number, so the network needs no constraint; σ = exp(½ log σ²) > 0.")
     with right:
@@ -72,7 +72,7 @@ def encoder_output(ck, d: analysis.DigitELBO) -> None:
                                  error_y=dict(type="data", array=sigma, thickness=2, width=8)))
         fig.update_layout(height=320, margin=dict(l=10, r=10, t=10, b=10), plot_bgcolor="white",
                           legend=dict(orientation="h", y=-0.2), yaxis_title="z")
-        chart(fig, width="stretch", key="maths_encoder_chart")
+        chart(fig, width="stretch", key=keys.MATHS_ENCODER_CHART)
 
 
 def reparameterisation(ck, d: analysis.DigitELBO) -> None:
@@ -80,9 +80,9 @@ def reparameterisation(ck, d: analysis.DigitELBO) -> None:
              r"\qquad\Rightarrow\qquad \frac{\partial z}{\partial \mu} = 1,\quad "
              r"\frac{\partial z}{\partial \sigma} = \varepsilon")
     st.markdown("The randomness is in ε, which does not depend on the network, so gradients flow through μ and σ.")
-    seed = st.session_state.setdefault("maths_eps_seed", 0)
-    if st.button("Draw new ε", key="maths_draw_eps", type="primary"):
-        seed = st.session_state["maths_eps_seed"] = seed + 1
+    seed = st.session_state.setdefault(keys.MATHS_EPS_SEED, 0)
+    if st.button("Draw new ε", key=keys.MATHS_DRAW_EPS, type="primary"):
+        seed = st.session_state[keys.MATHS_EPS_SEED] = seed + 1
     eps = np.random.default_rng(seed).standard_normal((8, len(d.mu)))
     z = analysis.draws(d.mu, d.logvar, eps)
     sigma = np.exp(0.5 * d.logvar)
@@ -111,8 +111,8 @@ def closed_form_kl(ck, d: analysis.DigitELBO) -> None:
     st.latex(r"\mathrm{KL}\big(q(z \mid x)\,\|\,\mathcal{N}(0, I)\big) = \tfrac{1}{2}\sum_{d=1}^{D}"
              r"\big(\mu_d^2 + \sigma_d^2 - 1 - \log\sigma_d^2\big)"
              r"\ \approx\ \frac{1}{n}\sum_{i=1}^{n}\big[\log q(z_i \mid x) - \log p(z_i)\big],\ z_i \sim q(z \mid x)")
-    n = st.select_slider("Monte-Carlo samples n", N_CHOICES, value=1000, key="maths_mc_n")
-    seed = st.session_state.get("maths_eps_seed", 0)
+    n = st.select_slider("Monte-Carlo samples n", N_CHOICES, value=1000, key=keys.MATHS_MC_N)
+    seed = st.session_state.get(keys.MATHS_EPS_SEED, 0)
     mc = analysis.kl_monte_carlo(d.mu, d.logvar, n=int(n), seed=seed)
     c1, c2, c3 = st.columns(3)
     c1.metric("closed form", f"{d.kl:.4f} nats")
@@ -124,7 +124,7 @@ def closed_form_kl(ck, d: analysis.DigitELBO) -> None:
                "which is why the VAE loss uses it.")
     per_dim = kl_per_dim(d.mu, d.logvar)
     st.dataframe([{"dimension": f"z{i + 1}", "KL": per_dim[i]} for i in range(len(per_dim))], hide_index=True,
-                 key="maths_kl_table", column_config={"KL": st.column_config.NumberColumn(format="%.4f")})
+                 key=keys.MATHS_KL_TABLE, column_config={"KL": st.column_config.NumberColumn(format="%.4f")})
 
 
 def elbo(ck, d: analysis.DigitELBO) -> None:
@@ -148,25 +148,25 @@ def elbo(ck, d: analysis.DigitELBO) -> None:
 def main() -> None:
     init_state()
     st.title("The maths, live")
-    lesson_box("maths")
+    lesson_box(pages.MATHS)
     ck = current_checkpoint()
     # One short row (the digit at its 112 px, the two sliders side by side), so that the tab's own numbers (lesson
     # 1's table of mu and sigma) start on a laptop's first screen, under the lesson box.
     top = st.columns([1, 1, 1, 1])
     with top[0]:
         index = digit_picker(ck)
-        st.caption(f"Model: {ck.name or Path(st.session_state['model_path']).stem}"
+        st.caption(f"Model: {ck.name or Path(st.session_state[keys.MODEL_PATH]).stem}"
                    + (". Digits binarised, as in training." if ck.train_config.binarize == "dynamic" else ""))
-    n = top[1].select_slider("Samples of z for E_q[·]", [10, 100, 1000], value=100, key="maths_n")
-    k = top[2].select_slider("Importance samples k for log p(x)", [100, 1000, 5000], value=1000, key="maths_k")
+    n = top[1].select_slider("Samples of z for E_q[·]", [10, 100, 1000], value=100, key=keys.MATHS_N)
+    k = top[2].select_slider("Importance samples k for log p(x)", [100, 1000, 5000], value=1000, key=keys.MATHS_K)
     x = digit_input(ck.dataset, index, ck.train_config.binarize)
     top[3].image(im.to_uint8(x, 4), output_format="PNG", width=DIGIT_PX,
                  caption=f"#{index} · label {int(test_split(ck.dataset).labels[index])}")
     d = digit_numbers(ck.sha256, index, int(n), int(k), 0, ck)
-    st.session_state.setdefault("maths_tab", TABS[0])
-    if st.session_state["maths_tab"] not in TABS:
-        st.session_state["maths_tab"] = TABS[0]
-    tabs = st.tabs(TABS, key="maths_tab", on_change="rerun")
+    st.session_state.setdefault(keys.MATHS_TAB, pages.MATHS_TABS[0])
+    if st.session_state[keys.MATHS_TAB] not in pages.MATHS_TABS:
+        st.session_state[keys.MATHS_TAB] = pages.MATHS_TABS[0]
+    tabs = st.tabs(pages.MATHS_TABS, key=keys.MATHS_TAB, on_change="rerun")
     for tab, draw in zip(tabs, [encoder_output, reparameterisation, closed_form_kl, elbo]):
         if tab.open:
             with tab:

@@ -11,7 +11,7 @@ import numpy as np
 import streamlit as st
 
 import vae
-from ui import images
+from ui import images, keys, pages
 from ui.components.draw_canvas import draw_canvas
 from ui.cache import current_numpy_model, map_view
 from ui.components.latent_pad import dims_plane, latent_pad, pca_plane, publish_model
@@ -72,7 +72,7 @@ def step_pngs(digest: str, _prep: Preprocessed) -> list[bytes]:
 def show_steps(prep: Preprocessed) -> None:
     # Large type: eight 84 px pictures in a row left "Background" split mid-word in its caption; four to a row,
     # wider.
-    large = st.session_state.get("large_type")
+    large = st.session_state.get(keys.LARGE_TYPE)
     per_row = LARGE_TYPE_STEPS_PER_ROW if large else len(prep.steps)
     cols = [col for _ in range(0, len(prep.steps), per_row) for col in st.columns(per_row)]
     digest = hashlib.sha256(prep.steps[0].image.tobytes()).hexdigest()  # the source image, as loaded
@@ -87,7 +87,7 @@ def show_steps(prep: Preprocessed) -> None:
 def digit_result(ck: vae.Checkpoint, prep: Preprocessed, key: str) -> dict:
     """The MNIST-style digit, its reconstruction from mu and from a random z; returns what the map needs."""
     mu, sigma = latent.posterior(ck.model, prep.digit[None])
-    seed = st.session_state.setdefault(f"{key}_eps", 0)
+    seed = st.session_state.setdefault(keys.digit_eps(key), 0)
     z = latent.sample_posterior(mu, sigma, seed=seed)
     from_mu, from_z = latent.decode(ck.model, np.concatenate([mu, z]))
     c1, c2, c3, c4 = st.columns([1, 1, 1, 1.6])
@@ -97,7 +97,7 @@ def digit_result(ck: vae.Checkpoint, prep: Preprocessed, key: str) -> dict:
     with c4:
         st.markdown(posterior_text(mu[0], sigma[0], z[0]))
         st.caption("z changes with every ε; μ and σ do not.")
-        st.button("Resample ε", key=f"{key}_resample", on_click=_bump, args=(f"{key}_eps",),
+        st.button("Resample ε", key=keys.digit_resample(key), on_click=_bump, args=(keys.digit_eps(key),),
                   help="z = μ + σ·ε with a fresh ε ~ N(0, I): the encoder gives a distribution, not a point.")
     return {"mu": mu[0], "sigma": sigma[0], "z": z[0], "digit": prep.digit, "recon": from_mu}
 
@@ -130,7 +130,7 @@ def posterior_map(ck: vae.Checkpoint, results: list[tuple[str, dict]], key: str)
         plane = pca_plane(pca, points)
     labels = test_arrays(ck.dataset)[1]
     names = [name for name, _ in results]
-    state_key = f"{key}_highlight"
+    state_key = keys.map_highlight(key)
     if st.session_state.get(state_key) not in names:
         st.session_state[state_key] = names[0]
     marks = [{"z": r["mu"].tolist(), "sigma": r["sigma"].tolist(), "name": name, "short": name[1:] if name.startswith("#") else str(i + 1),
@@ -138,12 +138,12 @@ def posterior_map(ck: vae.Checkpoint, results: list[tuple[str, dict]], key: str)
              for i, (name, r) in enumerate(results)]
     highlight = names.index(st.session_state[state_key])
     pad = latent_pad(publish_model(nm.sha256, nm.decoder, nm.mu, labels, nm.sigma), plane, results[highlight][1]["mu"],
-                     z_nonce=highlight, key=f"{key}_surface", marks=marks, highlight=highlight,
-                     large=bool(st.session_state.get("large_type")), digit_px=160, surface_px=560,
+                     z_nonce=highlight, key=keys.map_surface(key), marks=marks, highlight=highlight,
+                     large=bool(st.session_state.get(keys.LARGE_TYPE)), digit_px=160, surface_px=560,
                      hint="Each of your digits is marked by its number, beside its own picture, at μ; the ring is "
                           "its posterior's 1σ ellipse. Hover to decode, scroll or pinch to zoom.")
-    if pad.mark is not None and pad.mark != st.session_state.get(f"{key}_mark_heard"):
-        st.session_state[f"{key}_mark_heard"] = pad.mark  # a mark clicked on the map: select its entry
+    if pad.mark is not None and pad.mark != st.session_state.get(keys.map_mark_heard(key)):
+        st.session_state[keys.map_mark_heard(key)] = pad.mark  # a mark clicked on the map: select its entry
         st.session_state[state_key] = names[pad.mark]
         st.rerun()
     if len(names) > 1:
@@ -160,7 +160,7 @@ def download_reconstructions(results: list[tuple[str, dict]], key: str, file_ste
     digits = np.stack([r["digit"] for _, r in results] + [r["recon"] for _, r in results])
     png = images.png_bytes(images.grid(digits, nrow=len(results)), scale=DIGIT_SCALE)
     st.download_button("Download the reconstructions (PNG)", png, file_name=f"{file_stem}.png", mime="image/png",
-                       key=f"{key}_download")
+                       key=keys.map_download(key))
 
 
 # ---- the three sources -------------------------------------------------------------------------------------------
@@ -183,10 +183,10 @@ def gallery(sha256: str, pool_class: int | None, seed: int, _model, _split: vae.
 
 def test_digits_tab(ck: vae.Checkpoint, split: vae.Split) -> None:
     c1, c2, c3 = st.columns([2, 2, 1])
-    which = c1.radio("Which digits", ["Random", "One class"], horizontal=True, key="gallery_mode")
-    digit_class = c2.selectbox("Class", range(10), key="gallery_class", disabled=which == "Random")
-    c3.button("New digits", key="gallery_new", on_click=_bump, args=("gallery_seed",))
-    g = gallery(ck.sha256, digit_class if which == "One class" else None, st.session_state.get("gallery_seed", 0),
+    which = c1.radio("Which digits", ["Random", "One class"], horizontal=True, key=keys.GALLERY_MODE)
+    digit_class = c2.selectbox("Class", range(10), key=keys.GALLERY_CLASS, disabled=which == "Random")
+    c3.button("New digits", key=keys.GALLERY_NEW, on_click=_bump, args=(keys.GALLERY_SEED,))
+    g = gallery(ck.sha256, digit_class if which == "One class" else None, st.session_state.get(keys.GALLERY_SEED, 0),
                 ck.model, split)
     for caption, png in (("original x", g["x"]), ("reconstruction (decoded from μ)", g["recon"]),
                          ("error: red = extra ink, blue = missing ink", g["error"])):
@@ -195,12 +195,12 @@ def test_digits_tab(ck: vae.Checkpoint, split: vae.Split) -> None:
                f"{', '.join(f'{v:.3f}' for v in g['mae'])}. Blurry, averaged strokes are typical of a VAE with a "
                "small latent space: the decoder draws the mean of p(x|z), not one sample.")
     st.download_button("Download originals and reconstructions (PNG)", g["download"], mime="image/png",
-                       file_name=f"reconstructions-{ck.sha256[:8]}.png", key="gallery_download")
+                       file_name=f"reconstructions-{ck.sha256[:8]}.png", key=keys.GALLERY_DOWNLOAD)
 
 
 def upload_tab(ck: vae.Checkpoint) -> None:
     files = st.file_uploader("Photos, scans or drawings of digits (one digit per image)", accept_multiple_files=True,
-                             key="upload_files",
+                             key=keys.UPLOAD_FILES,
                              help="Any format Pillow reads (PNG, JPEG, GIF, TIFF, WebP, BMP …). Dark ink on light "
                                   "paper or light ink on dark both work.")
     if not files:
@@ -218,18 +218,18 @@ def upload_tab(ck: vae.Checkpoint) -> None:
             st.error(f"**{f.name}**: {exc}")
             continue
         show_steps(prep)
-        results.append((f"#{i + 1}", digit_result(ck, prep, key=f"upload{i}")))
+        results.append((f"#{i + 1}", digit_result(ck, prep, key=keys.upload_digit(i))))
         st.divider()
     if results:
         st.subheader("Where your digits land")
-        posterior_map(ck, results, key="upload")
-        download_reconstructions(results, "upload", f"my-digits-{ck.sha256[:8]}")
+        posterior_map(ck, results, key=keys.UPLOAD_MAP)
+        download_reconstructions(results, keys.UPLOAD_MAP, f"my-digits-{ck.sha256[:8]}")
 
 
 def draw_tab(ck: vae.Checkpoint) -> None:
     left, right = st.columns([1, 2.2], gap="large")
     with left:
-        ink = draw_canvas(key="draw_canvas")
+        ink = draw_canvas(key=keys.DRAW_CANVAS)
         st.caption("Mouse, pen or finger. The VAE sees your digit each time you lift the pen.")
     with right:
         if ink is None:
@@ -242,11 +242,11 @@ def draw_tab(ck: vae.Checkpoint) -> None:
         except InputError as exc:
             st.warning(str(exc))
             return
-        result = digit_result(ck, prep, key="drawn")
+        result = digit_result(ck, prep, key=keys.DRAWN_DIGIT)
     st.markdown("**How your drawing became an MNIST-style digit**")
     show_steps(prep)
-    posterior_map(ck, [("drawn", result)], key="draw")
-    download_reconstructions([("drawn", result)], "draw", f"my-drawing-{ck.sha256[:8]}")
+    posterior_map(ck, [("drawn", result)], key=keys.DRAW_MAP)
+    download_reconstructions([("drawn", result)], keys.DRAW_MAP, f"my-drawing-{ck.sha256[:8]}")
 
 
 def main() -> None:
@@ -258,11 +258,11 @@ def main() -> None:
     except vae.DataUnavailableError as exc:
         st.error(f"The {ck.dataset} test set is not available: {exc}")
         return
-    st.caption(f"Model: {ck.name or Path(st.session_state['model_path']).stem} · "
+    st.caption(f"Model: {ck.name or Path(st.session_state[keys.MODEL_PATH]).stem} · "
                f"{ck.model_config.latent_dim}-D latent · {ck.model_config.arch.upper()} · "
                f"β = {ck.train_config.beta:g}. The encoder maps x to q(z|x) = N(μ, diag σ²); the decoder maps "
                "z back to an image.")
-    tab_test, tab_upload, tab_draw = st.tabs(["Test digits", "Upload images", "Draw a digit"])
+    tab_test, tab_upload, tab_draw = st.tabs(pages.RECONSTRUCT_TABS)
     with tab_test:
         test_digits_tab(ck, split)
     with tab_upload:

@@ -10,7 +10,7 @@ from dataclasses import replace
 import streamlit as st
 
 import vae
-from ui import state, supervisor
+from ui import keys, pages, state, supervisor
 from ui.lessons import lesson_box
 from ui.plots import chart, latent_scatter_figure
 from ui.training import LARGE_TYPE_GAP, format_seconds, loss_curves_figure, replay_figure
@@ -52,41 +52,41 @@ STATE_ICONS = {"starting": ":orange[:material/hourglass_top:]", "running": ":gre
 
 def apply_preset() -> None:
     """Copy the chosen preset into the form's widgets (a callback, so it runs before they are drawn)."""
-    key = st.session_state["tr_preset"]
+    key = st.session_state[keys.TR_PRESET]
     model_cfg, train_cfg = vae.PRESETS[key]
     st.session_state.update({
-        "tr_arch": model_cfg.arch, "tr_hidden": ",".join(map(str, model_cfg.hidden)),
-        "tr_latent": model_cfg.latent_dim, "tr_beta": float(train_cfg.beta), "tr_kl_warmup": train_cfg.kl_warmup,
-        "tr_epochs": train_cfg.epochs, "tr_batch": train_cfg.batch_size,
-        "tr_lr": train_cfg.lr, "tr_seed": train_cfg.seed,
-        "tr_binarize": train_cfg.binarize, "tr_name": PRESET_LABELS[key].split(" (")[0],
+        keys.TR_ARCH: model_cfg.arch, keys.TR_HIDDEN: ",".join(map(str, model_cfg.hidden)),
+        keys.TR_LATENT: model_cfg.latent_dim, keys.TR_BETA: float(train_cfg.beta),
+        keys.TR_KL_WARMUP: train_cfg.kl_warmup, keys.TR_EPOCHS: train_cfg.epochs, keys.TR_BATCH: train_cfg.batch_size,
+        keys.TR_LR: train_cfg.lr, keys.TR_SEED: train_cfg.seed,
+        keys.TR_BINARIZE: train_cfg.binarize, keys.TR_NAME: PRESET_LABELS[key].split(" (")[0],
     })
 
 
 def init_form_state() -> None:
-    if "tr_preset" not in st.session_state:
-        st.session_state["tr_preset"] = "fast-2d"
+    if keys.TR_PRESET not in st.session_state:
+        st.session_state[keys.TR_PRESET] = "fast-2d"
         apply_preset()
-    st.session_state.setdefault("tr_dataset", st.session_state.get("dataset", "mnist"))
-    st.session_state.setdefault("tr_subset", 0)
+    st.session_state.setdefault(keys.TR_DATASET, st.session_state.get(keys.DATASET, "mnist"))
+    st.session_state.setdefault(keys.TR_SUBSET, 0)
 
 
 def configs_from_form() -> tuple[vae.ModelConfig, vae.TrainConfig]:
     """The form's values as configs; ValueError with a readable message when they do not make a model."""
     ss = st.session_state
-    preset_model, preset_train = vae.PRESETS[ss["tr_preset"]]
+    preset_model, preset_train = vae.PRESETS[ss[keys.TR_PRESET]]
     try:
-        hidden = tuple(int(h) for h in ss["tr_hidden"].replace(" ", "").split(",") if h)
+        hidden = tuple(int(h) for h in ss[keys.TR_HIDDEN].replace(" ", "").split(",") if h)
     except ValueError:
         raise ValueError(f"Layer widths must be whole numbers separated by commas, like 512,256 "
-                         f"(not {ss['tr_hidden']!r}).") from None
+                         f"(not {ss[keys.TR_HIDDEN]!r}).") from None
     # The preset with what the form shows put in: every field the form has no widget for (the lr schedule, its
     # floor, Adam's betas, ...) stays the preset's. Building the configs field by field lost some (issue 9).
-    model_cfg = replace(preset_model, arch=ss["tr_arch"], latent_dim=int(ss["tr_latent"]), hidden=hidden)
-    train_cfg = replace(preset_train, dataset=ss["tr_dataset"], epochs=int(ss["tr_epochs"]),
-                        batch_size=int(ss["tr_batch"]), lr=float(ss["tr_lr"]), beta=float(ss["tr_beta"]),
-                        kl_warmup=int(ss["tr_kl_warmup"]), binarize=ss["tr_binarize"], seed=int(ss["tr_seed"]),
-                        train_subset=int(ss["tr_subset"]))
+    model_cfg = replace(preset_model, arch=ss[keys.TR_ARCH], latent_dim=int(ss[keys.TR_LATENT]), hidden=hidden)
+    train_cfg = replace(preset_train, dataset=ss[keys.TR_DATASET], epochs=int(ss[keys.TR_EPOCHS]),
+                        batch_size=int(ss[keys.TR_BATCH]), lr=float(ss[keys.TR_LR]), beta=float(ss[keys.TR_BETA]),
+                        kl_warmup=int(ss[keys.TR_KL_WARMUP]), binarize=ss[keys.TR_BINARIZE], seed=int(ss[keys.TR_SEED]),
+                        train_subset=int(ss[keys.TR_SUBSET]))
     return model_cfg, train_cfg  # (supervisor.start_run pins one thread)
 
 
@@ -95,68 +95,68 @@ def start(demo: bool) -> None:
     try:
         model_cfg, train_cfg = configs_from_form()
     except ValueError as exc:
-        st.session_state["tr_error"] = str(exc)
+        st.session_state[keys.TR_ERROR] = str(exc)
         return
     busy = supervisor.active_runs(state.RUNS_DIR)
     if len(busy) >= MAX_ACTIVE_RUNS:
-        st.session_state["tr_error"] = (f"“{busy[0].name}” is still training and this computer trains one model "
+        st.session_state[keys.TR_ERROR] = (f"“{busy[0].name}” is still training and this computer trains one model "
                                         "at a time. Wait for it, or stop it first.")
         return
     try:
         run_dir = supervisor.start_run(state.RUNS_DIR, model_cfg, train_cfg,
-                                       st.session_state["tr_name"].strip() or "run", demo=demo)
+                                       st.session_state[keys.TR_NAME].strip() or "run", demo=demo)
     except OSError as exc:
-        st.session_state["tr_error"] = (f"Could not create the run folder in {state.RUNS_DIR.resolve()}: "
+        st.session_state[keys.TR_ERROR] = (f"Could not create the run folder in {state.RUNS_DIR.resolve()}: "
                                         f"{exc.strerror or exc}. Free some disk space or fix the folder's "
                                         "permissions, then try again.")
         return
-    st.session_state["tr_error"] = ""
-    st.session_state["train_run"] = run_dir.name
+    st.session_state[keys.TR_ERROR] = ""
+    st.session_state[keys.TRAIN_RUN] = run_dir.name
     mark_mine(run_dir.name)
 
 
 def mark_mine(run_id: str) -> None:
     """Remember the runs this tab (this Streamlit session) started or resumed: stopping anyone else's asks first."""
-    st.session_state["tr_mine"] = [*st.session_state.get("tr_mine", []), run_id]
+    st.session_state[keys.TR_MINE] = [*st.session_state.get(keys.TR_MINE, []), run_id]
 
 
 def stop_button(s: runs.RunStatus, where) -> None:
     """Stop at once if this tab started the run. In a classroom every student sees the one shared run, so a
     stray click on someone else's run (the teacher's) asks before it ends the run for everyone."""
-    if st.session_state.get("tr_confirm_stop") == s.run_id:
+    if st.session_state.get(keys.TR_CONFIRM_STOP) == s.run_id:
         st.warning("This tab did not start this run (another browser did, or the page was reloaded since), and "
                    "stopping it stops it for everyone using the app. The last completed epoch stays saved and the "
                    "run can be resumed.")
         yes, no = st.columns(2)
-        stop = yes.button("Stop it for everyone", key="tr_stop_yes")
-        keep = no.button("Keep it training", key="tr_stop_no", type="primary")
+        stop = yes.button("Stop it for everyone", key=keys.TR_STOP_YES)
+        keep = no.button("Keep it training", key=keys.TR_STOP_NO, type="primary")
         if stop:
             runs.request_stop(s.run_dir)
         if stop or keep:
-            st.session_state["tr_confirm_stop"] = None
+            st.session_state[keys.TR_CONFIRM_STOP] = None
             st.rerun()
         return
-    if where.button("Stop", icon=":material/stop:", key="tr_stop", disabled=s.state == "stopping",
+    if where.button("Stop", icon=":material/stop:", key=keys.TR_STOP, disabled=s.state == "stopping",
                     help="Stops at the next step; the last completed epoch stays saved."):
-        if s.run_id in st.session_state.get("tr_mine", []):
+        if s.run_id in st.session_state.get(keys.TR_MINE, []):
             runs.request_stop(s.run_dir)
         else:
-            st.session_state["tr_confirm_stop"] = s.run_id
+            st.session_state[keys.TR_CONFIRM_STOP] = s.run_id
         st.rerun()
 
 
 def lr_options() -> list[float]:
     """The slider's rates: the usual ones, the recipe's own and the current value (a preset's 5e-3 stays 5e-3)."""
-    preset_lr = vae.PRESETS[st.session_state["tr_preset"]][1].lr
-    return sorted({*LEARNING_RATES, preset_lr, float(st.session_state["tr_lr"])})
+    preset_lr = vae.PRESETS[st.session_state[keys.TR_PRESET]][1].lr
+    return sorted({*LEARNING_RATES, preset_lr, float(st.session_state[keys.TR_LR])})
 
 
 def config_form() -> None:
-    st.selectbox("Recipe", list(PRESET_LABELS), format_func=PRESET_LABELS.get, key="tr_preset",
+    st.selectbox("Recipe", list(PRESET_LABELS), format_func=PRESET_LABELS.get, key=keys.TR_PRESET,
                  on_change=apply_preset, help="Fills in the settings below; change any of them afterwards.")
-    st.caption(PRESET_NOTES[st.session_state["tr_preset"]])
-    st.selectbox("Dataset", list(state.DATASETS), format_func=state.DATASETS.get, key="tr_dataset")
-    dataset = st.session_state["tr_dataset"]
+    st.caption(PRESET_NOTES[st.session_state[keys.TR_PRESET]])
+    st.selectbox("Dataset", list(state.DATASETS), format_func=state.DATASETS.get, key=keys.TR_DATASET)
+    dataset = st.session_state[keys.TR_DATASET]
     have_data = training_data_present(dataset)
     if not have_data:  # here, where it is seen: the button it explains is at the bottom of the form, below the fold
         folder = training_data_folder(dataset)
@@ -165,35 +165,35 @@ def config_form() -> None:
                    + f"To add it, put the original files `train-images-idx3-ubyte.gz` and `train-labels-idx1-ubyte.gz` "
                    f"(and the two `t10k-…` files) in `{folder}`, or set `VAE_DATA_DIR` to a folder that has "
                    f"`{folder.parent.name}/raw/`, then reload.")
-    with st.form("train_form", border=True):
-        st.text_input("Run name", key="tr_name", max_chars=60)
+    with st.form(keys.TRAIN_FORM, border=True):
+        st.text_input("Run name", key=keys.TR_NAME, max_chars=60)
         # One st.columns per row: on a phone the columns stack, and each pair stays together in reading order.
         # Short option labels, the explanations in the help: a half-column select cut "MLP (fully co".
         a, b = st.columns(2)
-        a.selectbox("Architecture", ["mlp", "conv"], key="tr_arch", format_func={"mlp": "MLP", "conv": "conv"}.get,
+        a.selectbox("Architecture", ["mlp", "conv"], key=keys.TR_ARCH, format_func={"mlp": "MLP", "conv": "conv"}.get,
                     help="MLP: fully connected layers. conv: two strided convolutions (28 → 14 → 7 pixels), then "
                          "one dense layer.")
-        b.text_input("Hidden layers", key="tr_hidden", help="MLP: widths, e.g. 512,256. Conv: channels of the two "
+        b.text_input("Hidden layers", key=keys.TR_HIDDEN, help="MLP: widths, e.g. 512,256. Conv: channels of the two "
                                                             "conv layers, then the dense layer, e.g. 32,64,16.")
         a, b = st.columns(2)
-        a.number_input("Latent dimension", 1, 128, key="tr_latent", help="2 can be drawn directly.")
-        b.number_input("β (KL weight)", 0.0, 100.0, step=0.25, key="tr_beta",
+        a.number_input("Latent dimension", 1, 128, key=keys.TR_LATENT, help="2 can be drawn directly.")
+        b.number_input("β (KL weight)", 0.0, 100.0, step=0.25, key=keys.TR_BETA,
                        help="The weight of the KL term. 0: a plain autoencoder. 1: the VAE. Larger: smoother, "
                             "blurrier.")
         a, b = st.columns(2)
-        a.number_input("KL warm-up", 0, 100, key="tr_kl_warmup",
+        a.number_input("KL warm-up", 0, 100, key=keys.TR_KL_WARMUP,
                        help="Epochs over which β ramps up from 0; helps against posterior collapse.")
-        b.number_input("Epochs", 1, 500, key="tr_epochs")
+        b.number_input("Epochs", 1, 500, key=keys.TR_EPOCHS)
         a, b = st.columns(2)
-        a.select_slider("Batch size", [32, 64, 128, 256, 512, 1024], key="tr_batch")
-        b.select_slider("Learning rate", lr_options(), key="tr_lr", format_func=lambda v: f"{v:g}",
+        a.select_slider("Batch size", [32, 64, 128, 256, 512, 1024], key=keys.TR_BATCH)
+        b.select_slider("Learning rate", lr_options(), key=keys.TR_LR, format_func=lambda v: f"{v:g}",
                         help="Adam's peak learning rate; the recipe's schedule, warm-up and Adam settings stay.")
         a, b = st.columns(2)
-        a.number_input("Seed", 0, 2**31 - 1, key="tr_seed")
-        b.selectbox("Binarisation", ["dynamic", "none"], key="tr_binarize",
+        a.number_input("Seed", 0, 2**31 - 1, key=keys.TR_SEED)
+        b.selectbox("Binarisation", ["dynamic", "none"], key=keys.TR_BINARIZE,
                     help="dynamic: every pixel a fresh 0/1 sample each time the image is drawn. none: the grey "
                          "levels as they are.")
-        st.number_input("Training images (0 = all)", 0, 60000, step=1000, key="tr_subset",
+        st.number_input("Training images (0 = all)", 0, 60000, step=1000, key=keys.TR_SUBSET,
                         help="Train on the first N images only: faster, for a quick look.")
         full = st.form_submit_button("Start training", type="primary", disabled=not have_data,
                                      use_container_width=True,
@@ -205,8 +205,8 @@ def config_form() -> None:
                                           "its test numbers then measure memorisation, not generalisation.")
     if full or demo:
         start(demo=bool(demo))
-    if st.session_state.get("tr_error"):
-        st.error(st.session_state["tr_error"])
+    if st.session_state.get(keys.TR_ERROR):
+        st.error(st.session_state[keys.TR_ERROR])
 
 
 # ---- one run: live progress -------------------------------------------------------------------------------------
@@ -262,8 +262,7 @@ def snapshot_key(run_dir) -> tuple[int, float]:
 
 
 def use_in_sidebar(path: str, dataset: str) -> None:
-    st.session_state["dataset"] = dataset
-    st.session_state["model_path"] = path
+    state.select_model(path, dataset)
     # The button is drawn in the run panel, a fragment, and a click there reruns only the fragment: the sidebar's
     # picker was not redrawn, kept showing the old model, and sent it back with the next click or page switch.
     # st.rerun() in a callback widens this interaction's rerun to the whole app.
@@ -274,10 +273,10 @@ def run_controls(s: runs.RunStatus) -> None:
     cols = st.columns(3)
     if s.active:
         stop_button(s, cols[0])
-    elif st.session_state.get("tr_confirm_stop") == s.run_id:
-        st.session_state["tr_confirm_stop"] = None  # it ended meanwhile: a later resume must not find the question
+    elif st.session_state.get(keys.TR_CONFIRM_STOP) == s.run_id:
+        st.session_state[keys.TR_CONFIRM_STOP] = None  # it ended meanwhile: a later resume must not find the question
     if s.can_resume:
-        if cols[1].button("▶ Resume", key="tr_resume", type="primary",
+        if cols[1].button("▶ Resume", key=keys.TR_RESUME, type="primary",
                           help=f"Continue from epoch {s.epoch} to {s.epochs}."):
             if supervisor.active_runs(state.RUNS_DIR):
                 st.warning("Another run is training; stop it before resuming this one.")
@@ -290,7 +289,7 @@ def run_controls(s: runs.RunStatus) -> None:
                     mark_mine(s.run_id)
                     st.rerun()
     if s.checkpoint.is_file() and not s.active:
-        cols[2].button("Use in the sidebar", key="tr_use", on_click=use_in_sidebar,
+        cols[2].button("Use in the sidebar", key=keys.TR_USE, on_click=use_in_sidebar,
                        args=(str(s.checkpoint), s.train_config.dataset if s.train_config else "mnist"),
                        help="Select this model in the sidebar's model picker, for the other pages.")
 
@@ -322,8 +321,8 @@ def run_panel(run_dir) -> None:
     if s is None:
         st.warning("This run's folder is gone.")
         return
-    if "tr_polling" in st.session_state and poll_seconds(s.state) != st.session_state["tr_polling"]:
-        st.session_state["tr_polling"] = poll_seconds(s.state)
+    if keys.TR_POLLING in st.session_state and poll_seconds(s.state) != st.session_state[keys.TR_POLLING]:
+        st.session_state[keys.TR_POLLING] = poll_seconds(s.state)
         # It started training, or ended: redraw the whole page (replay, model picker) and poll at the new pace.
         st.rerun()
     st.markdown(f"{STATE_ICONS.get(s.state, '')} **{s.name}** · {STATE_LABELS.get(s.state, s.state)}")
@@ -340,11 +339,11 @@ def run_panel(run_dir) -> None:
     run_controls(s)
     if s.history or s.last:
         fig = curves_figure(str(run_dir), len(s.history), json.dumps(s.last, sort_keys=True, default=str),
-                            s.epoch + 1, s.history, s.last, bool(st.session_state.get("large_type")))
-        chart(fig, key="tr_curves", config={"displayModeBar": False})
+                            s.epoch + 1, s.history, s.last, bool(st.session_state.get(keys.LARGE_TYPE)))
+        chart(fig, key=keys.TR_CURVES, config={"displayModeBar": False})
     live = live_map_figure(str(run_dir), snapshot_key(run_dir)[1])
     if live is not None:
-        chart(live, key="tr_live_map")
+        chart(live, key=keys.TR_LIVE_MAP)
     elif s.active:
         st.caption("The latent map appears as soon as the model is built.")
 
@@ -363,32 +362,32 @@ def replay(run_dir) -> None:
                + (" Epoch 0 is the untrained model: every digit lands near the same point." if first_epoch == 0 else "")
                + ("" if dim == 2 else f" The {dim}-D means are shown in the last epoch's two principal "
                                       "directions, the same axes for every frame."))
-    chart(fig, key="tr_replay")
-    st.button("Refresh the replay", key="tr_refresh", help="Add the epochs finished since the page was drawn.")
+    chart(fig, key=keys.TR_REPLAY)
+    st.button("Refresh the replay", key=keys.TR_REFRESH, help="Add the epochs finished since the page was drawn.")
 
 
 def pick_run(all_runs: list[runs.RunStatus]):
     ids = [r.run_id for r in all_runs]
-    if st.session_state.get("train_run") not in ids:
-        st.session_state["train_run"] = ids[0]  # newest: after a restart, the run that was training
+    if st.session_state.get(keys.TRAIN_RUN) not in ids:
+        st.session_state[keys.TRAIN_RUN] = ids[0]  # newest: after a restart, the run that was training
     # An active run's epoch count would go stale here (only the panel below is redrawn while it trains).
     labels = {r.run_id: f"{r.name} · {STATE_LABELS.get(r.state, r.state)}"
                         + ("" if r.active else f" · {r.epoch}/{r.epochs} epochs") for r in all_runs}
-    state.resend_if_relabelled("train_run", labels[st.session_state["train_run"]])  # "starting" -> "finished"
-    st.selectbox("Run", ids, format_func=labels.get, key="train_run")
-    return next(r for r in all_runs if r.run_id == st.session_state["train_run"])
+    state.resend_if_relabelled(keys.TRAIN_RUN, labels[st.session_state[keys.TRAIN_RUN]])  # "starting" -> "finished"
+    st.selectbox("Run", ids, format_func=labels.get, key=keys.TRAIN_RUN)
+    return next(r for r in all_runs if r.run_id == st.session_state[keys.TRAIN_RUN])
 
 
 def main() -> None:
     state.init_state()
     init_form_state()
     st.title("Train a VAE")
-    lesson_box("train")
+    lesson_box(pages.TRAIN)
     st.caption("Pick a recipe, press Start, and watch the VAE learn: the reconstruction error falls, the KL term "
                "rises, and the digits of the test set sort themselves into regions of the latent space. "
                "Training runs in the background at low priority; you can leave this page and come back.")
     # Large type: the settings in a third of the page were ~80 px a field, labels split mid-word; one above the other.
-    large = st.session_state.get("large_type")
+    large = st.session_state.get(keys.LARGE_TYPE)
     left, right = (st.container(), st.container()) if large else st.columns([1, 2], gap="large")
     with left:
         config_form()
@@ -398,8 +397,8 @@ def main() -> None:
             st.info("No runs yet. Pick a recipe and press Start training.")
             return
         s = pick_run(all_runs)
-        st.session_state["tr_polling"] = poll_seconds(s.state)
-        st.fragment(run_panel, run_every=st.session_state["tr_polling"])(s.run_dir)
+        st.session_state[keys.TR_POLLING] = poll_seconds(s.state)
+        st.fragment(run_panel, run_every=st.session_state[keys.TR_POLLING])(s.run_dir)
         with st.expander("The same run from a terminal"):
             st.code(" ".join(_quote(a) for a in ["python", *s.command[1:]]) if s.command else "", language="bash")
     replay(s.run_dir)

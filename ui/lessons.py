@@ -1,10 +1,10 @@
 """Classroom mode: five lessons, in order, each a preset of session state on one page plus the equation to put on
 the projector. A lesson only sets session-state keys and switches page; a page shows the active lesson's box with
-one call, `lesson_box("<page id>")`.
+one call, `lesson_box(<page id>)`. Pages, tabs and keys are named by ui.pages and ui.keys.
 
 Starting a lesson happens in a widget callback (before any widget is drawn, so even the sidebar's keys may be set);
-callbacks cannot switch page, so they leave the destination in LESSON_GOTO and app.py calls st.switch_page early in
-the next run. The key is cleared once the destination page is the one running.
+callbacks cannot switch page, so they leave the destination in keys.LESSON_GOTO and app.py calls st.switch_page early
+in the next run. The key is cleared once the destination page is the one running.
 """
 from __future__ import annotations
 
@@ -13,31 +13,23 @@ from pathlib import Path
 
 import streamlit as st
 
+from ui import keys, pages
+from ui.state import select_model
 from vae import bundled
 
-LESSON_KEY = "lesson"  # the active lesson's number, 0 when none
-LESSON_GOTO = "lesson_goto"  # the page a lesson callback asked to switch to
-PICKER_KEY = "lesson_picker"  # the sidebar's selectbox
-SIDEBAR_KEYS = ("dataset", "model_path", "large_type", PICKER_KEY)  # the shared sidebar's widgets (ui.state.sidebar)
 DELETE = object()  # a state value meaning "remove this key" (the page then applies its own defaults)
-
-PAGES = {"maths": "app_pages/maths.py", "kl_lab": "app_pages/kl_lab.py", "train": "app_pages/train.py",
-         "lessons": "app_pages/lessons.py", "explore": "app_pages/explore.py",
-         "reconstruct": "app_pages/reconstruct.py"}
-# What the class reads: each page's title in app.py's navigation (a test keeps the two in step).
-PAGE_TITLES = {"maths": "The maths, live", "kl_lab": "KL lab", "train": "Train a VAE", "lessons": "Classroom lessons",
-               "explore": "Explore the latent space", "reconstruct": "Reconstruct a digit"}
+DEFAULT_MODEL = "<default>"  # as the value of keys.MODEL_PATH: select the default model (ui.state.select_model)
 
 
 @dataclass(frozen=True)
 class Lesson:
     number: int
     title: str
-    page: str  # a key of PAGES
+    page: str  # a page id of ui.pages
     equation: str  # LaTeX, shown beside the widgets
     text: str  # what the class looks at, in two or three sentences
     try_this: str  # one thing to do with the widgets
-    state: dict = field(default_factory=dict)  # session-state keys set when the lesson starts
+    state: dict = field(default_factory=dict)  # session-state keys (ui.keys) set when the lesson starts
 
 
 def _default_model() -> str:
@@ -45,22 +37,22 @@ def _default_model() -> str:
 
 
 LESSONS = [
-    Lesson(1, "What the encoder outputs (μ, log σ²)", "maths",
+    Lesson(1, "What the encoder outputs (μ, log σ²)", pages.MATHS,
            r"q_\phi(z \mid x) = \mathcal{N}\!\big(z;\ \mu_\phi(x),\ \operatorname{diag}\sigma^2_\phi(x)\big),"
            r"\quad \text{encoder}(x) = (\mu, \log\sigma^2)",
            "The encoder does not output a point: it outputs a Gaussian, a centre μ and a width σ for every "
            "latent dimension. It predicts log σ² rather than σ so that any real number is a valid output.",
            "Change the test digit and watch μ move and σ change; compare a clear digit with a sloppy one.",
-           {"maths_tab": "1 · Encoder output", "model_path": "<default>"}),
-    Lesson(2, "The reparameterisation trick", "maths",
+           {keys.MATHS_TAB: pages.MATHS_ENCODER_OUTPUT, keys.MODEL_PATH: DEFAULT_MODEL}),
+    Lesson(2, "The reparameterisation trick", pages.MATHS,
            r"z = \mu + \sigma \odot \varepsilon,\qquad \varepsilon \sim \mathcal{N}(0, I),\qquad"
            r"\sigma = e^{\frac{1}{2}\log\sigma^2}",
            "Sampling z ~ q(z|x) directly has no gradient with respect to μ and σ. Drawing the noise ε first and "
            "then computing z = μ + σ·ε moves the randomness out of the way, so back-propagation reaches the encoder.",
            "Draw new ε a few times: each draw gives another z near μ, and another decoded digit. With this "
            "model's small σ they differ only in a few pixels: the row under them shows where, magnified.",
-           {"maths_tab": "2 · Reparameterisation", "model_path": "<default>"}),
-    Lesson(3, "What KL does (β = 0, 1, 4)", "kl_lab",
+           {keys.MATHS_TAB: pages.MATHS_REPARAMETERISATION, keys.MODEL_PATH: DEFAULT_MODEL}),
+    Lesson(3, "What KL does (β = 0, 1, 4)", pages.KL_LAB,
            r"\mathcal{L}_\beta = \mathbb{E}_{q(z|x)}\big[-\log p(x \mid z)\big]"
            r" + \beta\,\mathrm{KL}\big(q(z \mid x)\,\|\,\mathcal{N}(0, I)\big)",
            "Three copies of the same network, trained with β = 0 (an autoencoder), 1 (the VAE) and 4. The KL "
@@ -69,26 +61,26 @@ LESSONS = [
            "digits; with it (β = 1, 4) the codes fill the prior and its samples land near every digit.",
            "Set the axis range to ±50 to see where β = 0's codes go, then back to ±4. Then open the β dial tab and "
            "drag β from 0.01 to 16: one network, one map that shrinks onto the prior.",
-           {"kl_lab_tab": "Trained separately", "kl_lab_betas": [0.0, 1.0, 4.0]}),
-    Lesson(4, "Holes in latent space", "kl_lab",
+           {keys.KL_LAB_TAB: pages.KL_TRAINED_SEPARATELY, keys.KL_LAB_BETAS: [0.0, 1.0, 4.0]}),
+    Lesson(4, "Holes in latent space", pages.KL_LAB,
            r"q(z) = \frac{1}{N}\sum_{i=1}^{N} q(z \mid x_i)\ \neq\ p(z) = \mathcal{N}(0, I)",
            "Prior samples land wherever N(0, I) puts mass, but the decoder only learned to draw where the data's "
            "codes are. Where the aggregate posterior q(z) leaves the prior uncovered (red), decoded prior samples "
            "look wrong.",
            "Click a red hole to decode it. Then switch the model to β = 4: fewer holes?",
-           {"kl_lab_tab": "Holes map", "kl_lab_holes_model": "β = 1", "kl_lab_betas": DELETE}),
-    Lesson(5, "Train your own", "train",
+           {keys.KL_LAB_TAB: pages.KL_HOLES_MAP, keys.KL_LAB_HOLES_MODEL: "β = 1", keys.KL_LAB_BETAS: DELETE}),
+    Lesson(5, "Train your own", pages.TRAIN,
            r"\log p(x) \ \ge\ \mathrm{ELBO}(x) = \mathbb{E}_{q(z|x)}\big[\log p(x \mid z)\big]"
            r" - \mathrm{KL}\big(q(z \mid x)\,\|\,p(z)\big)",
            "Training maximises the ELBO, a lower bound on log p(x). Watch the two terms move: reconstruction "
            "error falls fast, while the KL first rises as the code starts to carry information.",
            "Start the fast 2-D demo; when it finishes, find your run on the KL lab's rate–distortion chart.",
-           {"tr_preset": DELETE}),  # removing it makes the Train page load its default, the fast 2-D demo
+           {keys.TR_PRESET: DELETE}),  # removing it makes the Train page load its default, the fast 2-D demo
 ]
 
 
 def active_lesson() -> Lesson | None:
-    n = st.session_state.get(LESSON_KEY, 0)
+    n = st.session_state.get(keys.LESSON, 0)
     return LESSONS[n - 1] if 1 <= n <= len(LESSONS) else None
 
 
@@ -101,65 +93,67 @@ def start_lesson(number: int) -> None:
     for key, value in lesson.state.items():
         if value is DELETE:
             st.session_state.pop(key, None)
+        elif key == keys.MODEL_PATH:
+            select_model(_default_model() if value == DEFAULT_MODEL else value)
         else:
-            st.session_state[key] = _default_model() if value == "<default>" else value
-    st.session_state[LESSON_KEY] = number
-    st.session_state[PICKER_KEY] = number
-    st.session_state[LESSON_GOTO] = PAGES[lesson.page]
+            st.session_state[key] = value
+    st.session_state[keys.LESSON] = number
+    st.session_state[keys.LESSON_PICKER] = number
+    st.session_state[keys.LESSON_GOTO] = pages.PAGES[lesson.page]
 
 
 def end_lesson() -> None:
-    st.session_state[LESSON_KEY] = 0
-    st.session_state[PICKER_KEY] = 0
-    st.session_state.pop("kl_lab_betas", None)  # the only preset that hides part of a page
+    st.session_state[keys.LESSON] = 0
+    st.session_state[keys.LESSON_PICKER] = 0
+    st.session_state.pop(keys.KL_LAB_BETAS, None)  # the only preset that hides part of a page
 
 
 def follow_lesson_switch(current_url_path: str) -> None:
     """Switch to the page a lesson asked for; clear the request once we are on it. app.py calls this with
     st.navigation's page.url_path (the page file's stem, e.g. "kl_lab")."""
-    goto = st.session_state.get(LESSON_GOTO)
+    goto = st.session_state.get(keys.LESSON_GOTO)
     if not goto:
         return
     if Path(goto).stem == current_url_path:
-        del st.session_state[LESSON_GOTO]
+        del st.session_state[keys.LESSON_GOTO]
     else:
         # A page change clears the state of every widget the browser does not send back, and a switch made by the
         # script sends none: the sidebar's widgets would reset (large type off, the model back to the default).
         # Saved again as plain state, their values outlive the switch.
-        for key in SIDEBAR_KEYS:
+        for key in keys.SIDEBAR:
             if key in st.session_state:
                 st.session_state[key] = st.session_state[key]
         st.switch_page(goto)
 
 
 def _on_pick() -> None:
-    start_lesson(int(st.session_state[PICKER_KEY]))
+    start_lesson(int(st.session_state[keys.LESSON_PICKER]))
 
 
 def lesson_sidebar() -> None:
     """The lesson picker, for the shared sidebar."""
-    st.session_state.setdefault(PICKER_KEY, st.session_state.get(LESSON_KEY, 0))
-    st.selectbox("Classroom lesson", list(range(len(LESSONS) + 1)), key=PICKER_KEY, on_change=_on_pick,
+    st.session_state.setdefault(keys.LESSON_PICKER, st.session_state.get(keys.LESSON, 0))
+    st.selectbox("Classroom lesson", list(range(len(LESSONS) + 1)), key=keys.LESSON_PICKER, on_change=_on_pick,
                  format_func=lambda n: "— none —" if n == 0 else f"{n} · {LESSONS[n - 1].title}",
                  help="Sets up the right page and shows the equation beside it.")
 
 
 def lesson_box(page: str) -> None:
-    """Show the active lesson's box when it belongs to this page (page: a key of PAGES). One call per page."""
+    """Show the active lesson's box when it belongs to this page (page: its id in ui.pages). One call per page."""
     lesson = active_lesson()
     if lesson is None or lesson.page != page:
         return
-    with st.container(border=True, key="lesson_box"):
+    with st.container(border=True, key=keys.LESSON_BOX):
         st.markdown(f"#### :material/school: Lesson {lesson.number} of {len(LESSONS)}: {lesson.title}")
         st.latex(lesson.equation)
         st.markdown(lesson.text)
         st.markdown(f"**Try this:** {lesson.try_this}")
         # One row of just the buttons there are (columns left an empty slot beside Next in lesson 1); it wraps on
         # a phone.
-        with st.container(horizontal=True, key="lesson_buttons"):
+        with st.container(horizontal=True, key=keys.LESSON_BUTTONS):
             if lesson.number > 1:
-                st.button("◀ Previous", key="lesson_prev", on_click=start_lesson, args=(lesson.number - 1,))
+                st.button("◀ Previous", key=keys.LESSON_PREV, on_click=start_lesson, args=(lesson.number - 1,))
             if lesson.number < len(LESSONS):
-                st.button("Next ▶", key="lesson_next", on_click=start_lesson, args=(lesson.number + 1,),
+                st.button("Next ▶", key=keys.LESSON_NEXT, on_click=start_lesson, args=(lesson.number + 1,),
                           type="primary")
-            st.button("End lesson", key="lesson_end", on_click=end_lesson)
+            st.button("End lesson", key=keys.LESSON_END, on_click=end_lesson)

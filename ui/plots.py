@@ -8,6 +8,7 @@ from typing import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from ui import keys
 from ui.map_png import latent_scatter_png  # noqa: F401  (re-exported)
 from ui.palette import CLASS_COLORS, class_color  # noqa: F401  (re-exported)
 
@@ -174,7 +175,7 @@ def large_type() -> bool:
     """Whether the sidebar's "Large type (projector)" toggle is on in this session."""
     import streamlit as st
 
-    return bool(st.session_state.get("large_type"))
+    return bool(st.session_state.get(keys.LARGE_TYPE))
 
 
 def scaled(fig, large: bool | None = None):

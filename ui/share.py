@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from ui.state import model_choices
+from ui import keys
+from ui.state import model_choices, select_model
 
 MODEL, Z, DIGIT = "model", "z", "digit"
 MAX_Z = 512  # longer is garbage, not a latent vector this app trains
@@ -35,15 +36,15 @@ def _model_path(ident: str) -> tuple[str, str] | None:
 
 def read_link() -> None:
     """Adopt the link's model (once per session, before the sidebar); keep z and the digit for the Explore page."""
-    if st.session_state.get("link_read"):
+    if st.session_state.get(keys.LINK_READ):
         return
-    st.session_state["link_read"] = True
+    st.session_state[keys.LINK_READ] = True
     params = st.query_params
     notes = []
     if MODEL in params:
         found = _model_path(params[MODEL])
         if found:
-            st.session_state["model_path"], st.session_state["dataset"] = found
+            select_model(*found)
         else:
             notes.append(f"no model called “{params[MODEL][:40]}” on this server")
     if Z in params:
@@ -51,35 +52,35 @@ def read_link() -> None:
             z = [float(v) for v in params[Z].split(",")][:MAX_Z + 1]
             if len(z) > MAX_Z or not all(math.isfinite(v) for v in z):
                 raise ValueError
-            st.session_state["link_z"] = z
+            st.session_state[keys.LINK_Z] = z
         except ValueError:
             notes.append("z is not a list of numbers")
     if DIGIT in params:
         try:
-            st.session_state["link_digit"] = int(params[DIGIT])
+            st.session_state[keys.LINK_DIGIT] = int(params[DIGIT])
         except ValueError:
             notes.append("the digit is not a whole number")
-    st.session_state["link_notes"] = notes
+    st.session_state[keys.LINK_NOTES] = notes
 
 
 def apply_link(mu: np.ndarray) -> None:
     """On the Explore page: put the link's z and selected digit on the surface (once), and say what was ignored."""
-    z = st.session_state.pop("link_z", None)
-    digit = st.session_state.pop("link_digit", None)
-    notes = st.session_state.pop("link_notes", [])
+    z = st.session_state.pop(keys.LINK_Z, None)
+    digit = st.session_state.pop(keys.LINK_DIGIT, None)
+    notes = st.session_state.pop(keys.LINK_NOTES, [])
     n, dim = mu.shape
     if digit is not None:
         if 0 <= digit < n:
-            st.session_state["explore_digit"] = digit
-            st.session_state["select_nonce"] = st.session_state.get("select_nonce", 0) + 1
+            st.session_state[keys.EXPLORE_DIGIT] = digit
+            st.session_state[keys.SELECT_NONCE] = st.session_state.get(keys.SELECT_NONCE, 0) + 1
             if z is None:
                 z = mu[digit].tolist()
         else:
             notes.append(f"there is no test digit #{digit} (0 to {n - 1})")
     if z is not None:
         if len(z) == dim:
-            st.session_state["pad_start"] = z
-            st.session_state["pad_nonce"] = st.session_state.get("pad_nonce", 0) + 1
+            st.session_state[keys.PAD_START] = z
+            st.session_state[keys.PAD_NONCE] = st.session_state.get(keys.PAD_NONCE, 0) + 1
         else:
             notes.append(f"z has {len(z)} numbers where this model's has {dim}")
     if notes:
@@ -88,7 +89,7 @@ def apply_link(mu: np.ndarray) -> None:
 
 def write_link(z, digit: int | None) -> None:
     """Keep the address bar a link to what is on screen (it changes the URL only, no rerun)."""
-    path = st.session_state.get("model_path")
+    path = st.session_state.get(keys.MODEL_PATH)
     if not path:  # no model picked (a dataset with none trained yet): nothing to link to
         return
     want = {MODEL: model_id(path), Z: ",".join(f"{v:.4g}" for v in z)}

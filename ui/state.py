@@ -15,6 +15,7 @@ import numpy as np
 import streamlit as st
 
 import vae
+from ui import keys
 from vae import bundled, store
 from vae.atomic import write_atomic
 from vae.data import DATASETS, load_test_arrays
@@ -47,11 +48,22 @@ def one_blas_thread() -> None:
 
 
 def init_state() -> None:
-    """Defaults for the state every page reads. setdefault, so values set by another page or a lesson survive."""
+    """Defaults for the state every page reads. Only where unset, so values set by another page or a lesson survive."""
     one_blas_thread()
-    st.session_state.setdefault("model_path", str(bundled.DEFAULT.path))
-    st.session_state.setdefault("dataset", "mnist")
-    st.session_state.setdefault("large_type", False)
+    if keys.MODEL_PATH not in st.session_state:
+        select_model(bundled.DEFAULT.path)
+    st.session_state.setdefault(keys.DATASET, "mnist")
+    st.session_state.setdefault(keys.LARGE_TYPE, False)
+
+
+def select_model(path: str | Path, dataset: str | None = None) -> None:
+    """Select the model every page shows: the one place that writes keys.MODEL_PATH (with the dataset, when the
+    caller knows it and it may differ from the sidebar's). The sidebar's picker is the widget keyed keys.MODEL_PATH:
+    a write must come before it is drawn in a run (a widget callback, or before app.py draws the sidebar).
+    (follow_lesson_switch and resend_if_relabelled save the sidebar's value again as it is: no new selection.)"""
+    if dataset is not None:
+        st.session_state[keys.DATASET] = dataset
+    st.session_state[keys.MODEL_PATH] = str(path)
 
 
 def model_choices(dataset: str | None = None) -> list[ModelChoice]:
@@ -87,10 +99,10 @@ def load_model(path: str, mtime: float) -> vae.Checkpoint:
 def current_model_file() -> tuple[str, float]:
     """(path, mtime) of the checkpoint picked in the sidebar (the default model if the file vanished): the key of
     every cached form of it."""
-    path = Path(st.session_state["model_path"])
+    path = Path(st.session_state[keys.MODEL_PATH])
     if not path.is_file():
         path = bundled.DEFAULT.path
-        st.session_state["model_path"] = str(path)
+        select_model(path)
     return str(path), path.stat().st_mtime
 
 
@@ -141,19 +153,20 @@ def sidebar() -> None:
     """The model picker and dataset, shared by every page (drawn by app.py)."""
     init_state()
     with st.sidebar:
-        dataset = st.selectbox("Dataset", list(DATASETS), format_func=DATASETS.get, key="dataset")
+        dataset = st.selectbox("Dataset", list(DATASETS), format_func=DATASETS.get, key=keys.DATASET)
         choices = model_choices(dataset)
         if choices:
             paths = [c.path for c in choices]
-            if st.session_state["model_path"] not in paths:
-                st.session_state["model_path"] = paths[0]
+            if st.session_state[keys.MODEL_PATH] not in paths:
+                select_model(paths[0])
             labels = {c.path: c.label for c in choices}
-            resend_if_relabelled("model_path", labels[st.session_state["model_path"]])  # "(3 epochs)" -> "(5 epochs)"
-            st.selectbox("Model", paths, format_func=labels.get, key="model_path")
+            # a run's label changes ("(3 epochs)" -> "(5 epochs)") while its path stays
+            resend_if_relabelled(keys.MODEL_PATH, labels[st.session_state[keys.MODEL_PATH]])
+            st.selectbox("Model", paths, format_func=labels.get, key=keys.MODEL_PATH)
         else:
             st.info(f"No model trained on {DATASETS[dataset]} yet: train one on the Train page, or load one below.")
         checkpoint_uploader()
-        st.toggle("Large type (projector)", key="large_type")
+        st.toggle("Large type (projector)", key=keys.LARGE_TYPE)
 
 
 def resend_if_relabelled(key: str, label: str) -> None:
@@ -165,7 +178,7 @@ def resend_if_relabelled(key: str, label: str) -> None:
     interaction, where it matches no option and reaches the script as that str. Setting the value again (before
     the widget is drawn) makes Streamlit send the new label.
     """
-    shown = f"_label_shown_{key}"
+    shown = keys.label_shown(key)
     if st.session_state.get(shown, label) != label and key in st.session_state:
         st.session_state[key] = st.session_state[key]
     st.session_state[shown] = label
@@ -176,10 +189,10 @@ def resend_if_relabelled(key: str, label: str) -> None:
 def checkpoint_uploader() -> None:
     """'Load your own checkpoint': validated by vae.load_checkpoint (which never runs code from the file), kept
     under runs/app/uploaded-<hash>/ so it joins the model picker, and selected. Bad files get a plain st.error."""
-    st.file_uploader("Load your own checkpoint (.pt)", type=["pt", "pth"], key="checkpoint_upload",
+    st.file_uploader("Load your own checkpoint (.pt)", type=["pt", "pth"], key=keys.CHECKPOINT_UPLOAD,
                      on_change=_on_checkpoint_upload,
                      help="A checkpoint written by this app's Train page or by `python -m vae train`.")
-    kind, message = st.session_state.get("checkpoint_upload_result", (None, ""))
+    kind, message = st.session_state.get(keys.CHECKPOINT_UPLOAD_RESULT, (None, ""))
     if kind == "error":
         st.error(message)
     elif kind == "success":
@@ -188,30 +201,29 @@ def checkpoint_uploader() -> None:
 
 def _on_checkpoint_upload() -> None:
     """Runs once per new file (a widget callback), before the script, so it may switch the model picker."""
-    upload = st.session_state.get("checkpoint_upload")
-    st.session_state.pop("checkpoint_upload_result", None)
+    upload = st.session_state.get(keys.CHECKPOINT_UPLOAD)
+    st.session_state.pop(keys.CHECKPOINT_UPLOAD_RESULT, None)
     if upload is None:
         return
     data = upload.getvalue()
     try:
         ck = vae.load_checkpoint(data)
     except vae.CheckpointError as exc:
-        st.session_state["checkpoint_upload_result"] = ("error", f"{upload.name} was not loaded. {exc}")
+        st.session_state[keys.CHECKPOINT_UPLOAD_RESULT] = ("error", f"{upload.name} was not loaded. {exc}")
         return
     problem = _unusable_here(ck)
     if problem:
-        st.session_state["checkpoint_upload_result"] = ("error", f"{upload.name} was not loaded. {problem}")
+        st.session_state[keys.CHECKPOINT_UPLOAD_RESULT] = ("error", f"{upload.name} was not loaded. {problem}")
         return
     try:
         path = save_uploaded_checkpoint(data, ck.sha256)
     except OSError as exc:
-        st.session_state["checkpoint_upload_result"] = (
+        st.session_state[keys.CHECKPOINT_UPLOAD_RESULT] = (
             "error", f"{upload.name} is a valid checkpoint but could not be kept on the server: "
                      f"{exc.strerror or exc}.")
         return
-    st.session_state["dataset"] = ck.dataset
-    st.session_state["model_path"] = str(path)
-    st.session_state["checkpoint_upload_result"] = (
+    select_model(path, ck.dataset)
+    st.session_state[keys.CHECKPOINT_UPLOAD_RESULT] = (
         "success", f"Loaded {upload.name}: {ck.name or 'unnamed model'}, {ck.model_config.latent_dim}-D latent, "
                    f"{ck.epoch} epochs, {DATASETS[ck.dataset]}. It is now selected above.")
 

@@ -1,0 +1,71 @@
+"""The app's pages and their tabs, named once: app.py builds the navigation from NAVIGATION, a lesson names its page
+by id and its tab by label with these constants (ui.lessons), and each page draws its tabs from here."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ui import keys
+
+# A page's id is its file's stem in app_pages/, which is also its url_path in st.navigation (ui.lessons compares them).
+EXPLORE = "explore"
+RECONSTRUCT = "reconstruct"
+KL_LAB = "kl_lab"
+MATHS = "maths"
+TRAIN = "train"
+LESSONS = "lessons"
+
+
+@dataclass(frozen=True)
+class Page:
+    id: str
+    title: str  # what the class reads: the sidebar's navigation, and "Opens …" on the lessons page
+    icon: str
+
+    @property
+    def path(self) -> str:
+        return f"app_pages/{self.id}.py"
+
+
+# The sidebar's navigation, in order, under its section headings; DEFAULT opens first.
+NAVIGATION = {
+    "Explore": [
+        Page(EXPLORE, "Explore the latent space", ":material/explore:"),
+        Page(RECONSTRUCT, "Reconstruct a digit", ":material/draw:"),
+    ],
+    "Learn": [
+        Page(KL_LAB, "KL lab", ":material/balance:"),
+        Page(MATHS, "The maths, live", ":material/functions:"),
+        Page(TRAIN, "Train a VAE", ":material/model_training:"),
+        Page(LESSONS, "Classroom lessons", ":material/school:"),
+    ],
+}
+DEFAULT = EXPLORE
+PAGES = {p.id: p.path for section in NAVIGATION.values() for p in section}  # id -> file, for st.switch_page
+PAGE_TITLES = {p.id: p.title for section in NAVIGATION.values() for p in section}
+
+# ---- tabs ----------------------------------------------------------------------------------------------------------
+# A keyed st.tabs keeps the open tab's label in its state key, so a lesson opens a tab by setting that label.
+
+# The maths page, st.tabs(MATHS_TABS, key=keys.MATHS_TAB)
+MATHS_ENCODER_OUTPUT = "1 · Encoder output"
+MATHS_REPARAMETERISATION = "2 · Reparameterisation"
+MATHS_CLOSED_FORM_KL = "3 · Closed-form KL"
+MATHS_ELBO = "4 · The ELBO"
+MATHS_TABS = [MATHS_ENCODER_OUTPUT, MATHS_REPARAMETERISATION, MATHS_CLOSED_FORM_KL, MATHS_ELBO]
+
+# The KL lab, st.tabs(KL_LAB_TABS, key=keys.KL_LAB_TAB)
+KL_BETA_DIAL = "β dial (one model)"
+KL_TRAINED_SEPARATELY = "Trained separately"
+KL_RATE_DISTORTION = "Rate–distortion"
+KL_POSTERIOR_WIDTH = "Posterior width"
+KL_PER_DIMENSION = "KL per dimension"
+KL_HOLES_MAP = "Holes map"
+KL_LAB_TABS = [KL_BETA_DIAL, KL_TRAINED_SEPARATELY, KL_RATE_DISTORTION, KL_POSTERIOR_WIDTH, KL_PER_DIMENSION,
+               KL_HOLES_MAP]
+
+# Pages whose tabs have no key (nothing opens one but a click)
+EXPLORE_TABS = ["Decoded manifold", "Prior samples", "Interpolation"]
+RECONSTRUCT_TABS = ["Test digits", "Upload images", "Draw a digit"]
+
+# The pages whose open tab can be set: page id -> (its tabs' state key, its tabs). A lesson's tab is one of these.
+KEYED_TABS = {MATHS: (keys.MATHS_TAB, MATHS_TABS), KL_LAB: (keys.KL_LAB_TAB, KL_LAB_TABS)}
