@@ -67,10 +67,11 @@ def test_manifold_grid_size_changes_the_image(default_page):
     assert [i.proto.imgs[0].url for i in at.image] != before
 
 
-def test_switching_to_the_20d_model_offers_views_and_planes():
+def test_switching_to_the_20d_model_offers_views_and_planes(monkeypatch):
     path = bundled.by_key("mnist-20d-beta1").path
     if not path.is_file():
         pytest.skip("the 20-D bundled model is absent")
+    monkeypatch.setattr("ui.cache.view_is_quick", lambda *a: False)  # as if its t-SNE was never computed here
     at = open_page(model_path=str(path))
     assert "20-D latent" in page_texts(at)
     assert at.radio(key="explore_view").value == "the PCA plane"

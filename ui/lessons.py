@@ -94,7 +94,10 @@ def start_lesson(number: int) -> None:
         if value is DELETE:
             st.session_state.pop(key, None)
         elif key == keys.MODEL_PATH:
-            select_model(_default_model() if value == DEFAULT_MODEL else value)
+            if value == DEFAULT_MODEL:  # the bundled default is an MNIST model, whatever the sidebar showed
+                select_model(_default_model(), dataset="mnist")
+            else:
+                select_model(value)
         else:
             st.session_state[key] = value
     st.session_state[keys.LESSON] = number
