@@ -1,11 +1,16 @@
-"""The latent pad: a Streamlit Components v2 element that decodes in the browser while the user drags.
+"""The latent surface: a Streamlit Components v2 element where the map of the test digits is the decoder.
 
-`st.slider` sends its value only on release and a Python round trip per frame is too slow, so the decoder runs in
-JavaScript (latent_pad_decoder.js) over the weights in `vae.numpy_model.export_decoder`'s format (a NumpyDecoder's). They,
-with the test set's posterior means (drawn faintly under the pad), go to the browser once per model as a static file
-named by the checkpoint's hash (`static/latent_pad/`, served because `server.enableStaticServing = true`): passing
-2 MB through `data` would re-serialise and hash it on every rerun (measured 17-44 ms). Python hears the final z on
-release only; mount the pad inside an `st.fragment` so that release reruns just the fragment.
+Every test digit is drawn at its posterior mean (a plane through latent space, or a t-SNE view), and the digit at the
+point under the cursor is decoded in JavaScript (latent_pad_decoder.js) every animation frame: `st.slider` sends its
+value only on release and a Python round trip per frame is too slow. Clicking a dot selects that digit in the browser
+at once (its picture, its reconstruction, its posterior ellipse); zoomed in, the dots become the digits. Python hears
+z on release and the selected digit (or a clicked mark, on Reconstruct); mount it inside an `st.fragment` so that
+those rerun just the fragment.
+
+The decoder's weights (vae.numpy_model's layer list) with the test set's posterior means, sigmas and labels go to the
+browser once per model as one static file named by the model store (`static/`, served because
+`server.enableStaticServing = true`): passing 2 MB through `data` would re-serialise and hash it on every rerun
+(measured 17-44 ms). The test digits' pictures follow in a second, gzipped file, fetched after the map is drawn.
 """
 from __future__ import annotations
 
