@@ -147,3 +147,17 @@ def open_app_page(path: str, timeout: float = 300, **state):
 def page_texts(at) -> str:
     """All markdown and captions of a page, as one string to search."""
     return "\n".join([m.value for m in at.markdown] + [c.value for c in at.caption])
+
+
+BROWSER_FIXTURES = {"browser", "page", "app_server"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Every test that needs Chromium carries the `browser` mark, so `-m "not browser"` starts no browser at all:
+    those using the browser fixtures, and the JS decoder's checks when node is missing (they fall back to
+    Chromium)."""
+    no_node = shutil.which("node") is None
+    for item in items:
+        uses = set(getattr(item, "fixturenames", ()))
+        if uses & BROWSER_FIXTURES or (no_node and item.module.__name__.endswith("test_latent_pad_decoder")):
+            item.add_marker(pytest.mark.browser)
