@@ -1,15 +1,32 @@
-"""Browser benchmark of the Explore page: starts the app, drives headless Chromium, prints one JSON line.
+"""Browser benchmark of the Explore page (one surface: the latent map is the decoder): starts the app, drives
+headless Chromium, prints one JSON line.
 
-    python bench/browser.py --json
+    python bench/browser.py --json            # ~3 min on 2 cores
 
-cold_start_s             server spawn -> first full render with the default model (map drawn, pad decoding);
-                         the median of --cold-starts starts (this machine's timings vary by a second or more)
-drag_fps                 digit redraws per second during a drag synthesised in the page, one pointer move per frame
-input_to_paint_p95_ms    pointer move -> the next frame after the digit was redrawn (i.e. painted)
-release_to_python_p95_ms pointer release -> Python's readout of z updated on the page and painted
-(drag and releases are measured once the server is idle: after the first page it imports torch in the
-background, a one-time ~2 s of work, see ui.state.warm_up_torch)
-Goals: drag_fps >= 55, input->paint p95 <= 20 ms, release->Python p95 <= 100 ms, cold start <= 3 s.
+cold_start_s                  server spawn -> the Explore page drawn: the script has finished, the surface has its
+                              decoder (window.__latentPad.ready) and has decoded its first digit; every start with an
+                              EMPTY browser profile (a new context: nothing cached, like a student's first visit);
+                              the median of --cold-starts starts
+bare_page_s                   the same, measured the same way in the same run (starts interleaved with the Explore
+                              ones), for a one-line app `import streamlit as st; st.title("x")` with the app's
+                              .streamlit/config.toml: what any Streamlit page costs on this machine
+cold_start_ratio              cold_start_s / bare_page_s: what the Explore page adds to Streamlit itself
+drag_fps                      digit redraws per second during a drag synthesised in the page, one pointer move per
+                              animation frame along a Lissajous path (SYNTH_DRAG)
+input_to_paint_p95_ms         pointer move -> the next frame after the digit was redrawn (i.e. painted)
+select_to_highlight_p95_ms    a click on a test digit's dot (at __latentPad.pointPx(k), a dot with no other within
+                              8 px; pointerdown, the next frame, pointerup), from the pointerup -> the surface shows
+                              k selected (__latentPad.selected === k) and a frame has begun after the frame that
+                              drew it (__latentPad.highlightMs)
+select_to_python_p95_ms       the same click -> Python's "Test digit #k" shown on the page, then the next frame
+release_to_python_p95_ms      the release of a small drag (down, two moves of 6 px, up: a plain click would select
+                              a dot) -> Python's "Python received z = ..." changed on the page, then the next frame
+Goals: cold_start_ratio <= 1.4, drag_fps >= 55, input->paint p95 <= 20 ms, select->highlight p95 <= 50 ms,
+select->Python p95 <= 200 ms, release->Python p95 <= 100 ms.
+Interaction is measured on one freshly started server once it is idle (after the first page it imports torch in
+the background, a one-time ~2 s of work, see ui.state.warm_up_torch). The server, the browser and this script share
+the CPU with anything else running (load_avg_*, training_jobs in the JSON), so a busy machine gives pessimistic
+numbers; each run's numbers are in the JSON too (cold_starts_each_s, *_each_ms).
 
     python bench/browser.py --beta-dial --json
 
@@ -18,21 +35,13 @@ step per animation frame. beta_dial_fps = panel redraws per second (each redraw:
 124 digits decoded at that beta, half of them in a Web Worker, the rate-distortion point); beta_dial_fps_without_worker
 = the same with every digit decoded on the page's thread; beta_dial_frame_ms_p50/p95 = one redraw's time;
 map_changed_share / manifold_changed_share = the share of consecutive redraws in which they changed. Goal: >= 30 fps.
-The browser is launched before the server (its start-up is not part of cold start), with an empty profile: like a
-student's first visit, it downloads and compiles Streamlit's frontend and Plotly's 4.7 MB chart bundle.
-Two figures put cold_start_s in context:
-cold_start_returning_browser_s  the same, but a second server start (same port) with the browser that already
-                                visited: its HTTP cache holds the frontend (the teacher restarting the app)
-plotly_page_floor_s             server spawn -> first render of a page with nothing but one 10k-point Scattergl
-                                chart, empty browser profile: what any Streamlit app with this map costs here
-The server, the browser and this script share the CPU with anything else running, so a busy machine gives
-pessimistic numbers.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -46,13 +55,9 @@ from bench.harness import CHROMIUM, CHROMIUM_ARGS, free_port, start_streamlit, s
 from bench.dial import drag_beta, open_dial  # noqa: E402
 from ui.state import WARM_UP_DELAY_S  # noqa: E402
 
-FLOOR_PAGE = """
-import numpy as np, plotly.graph_objects as go, streamlit as st
-xy = np.random.default_rng(0).standard_normal((10000, 2))
-st.plotly_chart(go.Figure(go.Scattergl(x=xy[:, 0], y=xy[:, 1], mode="markers")))
-"""
+BARE_PAGE = 'import streamlit as st; st.title("x")\n'
 
-# Counts every putImageData on the pad's digit canvas, independently of the component's own counters.
+# Counts every putImageData on the surface's digit canvas, independently of the component's own counters.
 DRAW_HOOK = """
 window.__digitDraws = [];
 const _put = CanvasRenderingContext2D.prototype.putImageData;
@@ -62,14 +67,29 @@ CanvasRenderingContext2D.prototype.putImageData = function (...args) {
 };
 """
 
+# The surface's canvas inside the component's shadow root (the last one: Reconstruct may show more than one).
 FIND_PAD = """
 () => {
+  let found = null;
   for (const el of document.querySelectorAll("*")) {
     const pad = el.shadowRoot && el.shadowRoot.querySelector("canvas.lp-pad");
-    if (pad) return pad;
+    if (pad) found = pad;
   }
-  return null;
+  return found;
 }
+"""
+
+# The Explore page is drawn: the script has finished, the surface has its decoder and has decoded a digit.
+EXPLORE_DRAWN = """
+() => !!(document.querySelector("[data-testid=stApp][data-test-script-state=notRunning]")
+         && window.__latentPad && window.__latentPad.ready && window.__latentPad.draws > 0)
+"""
+
+# The bare page is drawn: the script has finished and its title is on the page.
+BARE_DRAWN = """
+() => { const h = document.querySelector("h1");
+        return !!(h && h.innerText.trim() === "x"
+                  && document.querySelector("[data-testid=stApp][data-test-script-state=notRunning]")); }
 """
 
 # A drag synthesised in the page: pointerdown, then one pointermove per animation frame along a Lissajous path,
@@ -106,40 +126,134 @@ async ([seconds]) => {
 }
 """ % FIND_PAD
 
-# One click-release at a point of the pad; resolves with release -> Python readout changed -> next frame (ms).
-SYNTH_RELEASE = """
-async ([fx, fy]) => {
+# Test digits a click can select without doubt: on the view, inside the middle of the surface (clear of the zoom
+# buttons), no other visible dot within `gap` px. Returns up to `count` of them, spread over the digits' indices:
+# [{k, x, y}] in viewport pixels (__latentPad.pointPx).
+ISOLATED_DIGITS = """
+([count, gap, margin]) => {
+  const S = window.__latentPad, r = S.surfaceRect();
+  const pts = [];
+  for (let k = 0; k < 100000; k++) {
+    const p = S.pointPx(k);
+    if (p && !Number.isFinite(p.x)) break;  // past the last digit
+    pts.push(p);
+  }
+  const cell = Math.max(gap, 1), grid = new Map(), key = (i, j) => i * 100003 + j;
+  pts.forEach((p, k) => {
+    if (!p) return;
+    const c = key(Math.floor(p.x / cell), Math.floor(p.y / cell));
+    if (!grid.has(c)) grid.set(c, []);
+    grid.get(c).push(k);
+  });
+  const inside = (p) => p.x > r.x + margin * r.w && p.x < r.x + (1 - margin) * r.w
+                     && p.y > r.y + margin * r.h && p.y < r.y + (1 - margin) * r.h;
+  const alone = (k) => {
+    const p = pts[k], i = Math.floor(p.x / cell), j = Math.floor(p.y / cell);
+    for (let a = i - 1; a <= i + 1; a++) for (let b = j - 1; b <= j + 1; b++)
+      for (const m of grid.get(key(a, b)) || [])
+        if (m !== k && Math.hypot(pts[m].x - p.x, pts[m].y - p.y) < gap) return false;
+    return true;
+  };
+  const found = [];
+  const stride = Math.max(1, Math.floor(pts.length / (4 * count)));
+  for (let s = 0; s < stride && found.length < count; s++)
+    for (let k = s; k < pts.length && found.length < count; k += stride)
+      if (pts[k] && inside(pts[k]) && alone(k)) found.push({k, x: pts[k].x, y: pts[k].y});
+  return found;
+}
+"""
+
+# Texts of Python's markdown on the page (not the component's own, which lives in a shadow root).
+MARKDOWN = """() => [...document.querySelectorAll("[data-testid=stMarkdownContainer]")].map((e) => e.innerText)"""
+
+# A click on test digit k's dot at (x, y): pointerdown, pointerup. Resolves with {highlight, python} in ms from the
+# pointerup: until the surface shows k selected and a frame has begun after the one that drew it; until Python's
+# "Test digit #k (label" is on the page and the next frame has begun. null for what did not come within timeoutMs.
+SYNTH_SELECT = """
+async ([k, x, y, timeoutMs]) => {
+  const pad = (%s)(), S = window.__latentPad;
+  const p = {clientX: x, clientY: y, bubbles: true, pointerId: 1, pointerType: "mouse", isPrimary: true, button: 0};
+  const shown = () => [...document.querySelectorAll("[data-testid=stMarkdownContainer]")]
+      .some((e) => e.innerText.includes(`Test digit #${k} (label`));
+  await new Promise(requestAnimationFrame);
+  pad.dispatchEvent(new PointerEvent("pointerdown", {...p, buttons: 1}));
+  await new Promise(requestAnimationFrame);  // a hand's click spans frames: the press has been drawn
+  return await new Promise((resolve) => {
+    let t0 = null, drawnAt = null, highlight = null, python = null, pythonSeen = false, done = false;
+    const finish = (force) => {
+      if (done || (!force && (highlight === null || python === null))) return;
+      done = true;
+      obs.disconnect();
+      resolve({highlight, python});
+    };
+    const obs = new MutationObserver(() => {
+      if (!pythonSeen && shown()) {
+        pythonSeen = true;
+        requestAnimationFrame(() => { python = performance.now() - t0; finish(false); });
+      }
+    });
+    obs.observe(document.body, {subtree: true, childList: true, characterData: true});
+    const loop = (ts) => {
+      if (done) return;
+      if (highlight === null) {
+        if (drawnAt === null && S.selected === k) drawnAt = S.highlightMs;
+        if (drawnAt !== null && ts >= drawnAt) { highlight = performance.now() - t0; finish(false); }
+      }
+      requestAnimationFrame(loop);
+    };
+    t0 = performance.now();
+    pad.dispatchEvent(new PointerEvent("pointerup", {...p, buttons: 0}));
+    requestAnimationFrame(loop);
+    setTimeout(() => finish(true), timeoutMs);
+  });
+}
+""" % FIND_PAD
+
+# A small drag from (fx, fy) (fractions of the surface): pointerdown, a move of 6 px per frame twice, pointerup.
+# Resolves with pointerup -> Python's "Python received" text changed -> the next frame (ms), or null.
+SYNTH_SMALL_DRAG = """
+async ([fx, fy, timeoutMs]) => {
   const pad = (%s)();
   const r = pad.getBoundingClientRect();
-  const p = {clientX: r.left + fx * r.width, clientY: r.top + fy * r.height, bubbles: true, pointerId: 1,
-             pointerType: "mouse", isPrimary: true};
+  const frame = () => new Promise(requestAnimationFrame);
+  const fire = (type, dx) => pad.dispatchEvent(new PointerEvent(type, {
+      clientX: r.left + fx * r.width + dx, clientY: r.top + fy * r.height + dx / 2, bubbles: true, pointerId: 1,
+      pointerType: "mouse", isPrimary: true, button: 0, buttons: type === "pointerup" ? 0 : 1}));
   const readout = () => [...document.querySelectorAll("[data-testid=stMarkdownContainer]")]
       .map((e) => e.innerText).find((t) => t.includes("Python received")) || "";
   const before = readout();
+  await frame();
+  fire("pointerdown", 0);
+  await frame();
+  fire("pointermove", 6);
+  await frame();
+  fire("pointermove", 12);
+  await frame();
   return await new Promise((resolve) => {
-    let t0 = null;
+    let t0 = null, done = false;
     const obs = new MutationObserver(() => {
-      if (t0 !== null && readout() !== before) {
+      if (!done && readout() !== before) {
+        done = true;
         obs.disconnect();
         requestAnimationFrame(() => resolve(performance.now() - t0));
       }
     });
     obs.observe(document.body, {subtree: true, childList: true, characterData: true});
-    pad.dispatchEvent(new PointerEvent("pointerdown", {...p, buttons: 1}));
     t0 = performance.now();
-    pad.dispatchEvent(new PointerEvent("pointerup", {...p, buttons: 0}));
-    setTimeout(() => { obs.disconnect(); resolve(null); }, 5000);
+    fire("pointerup", 12);
+    setTimeout(() => { if (!done) { done = true; obs.disconnect(); resolve(null); } }, timeoutMs);
   });
 }
 """ % FIND_PAD
 
 
 def wait_for_explore(page, timeout_ms: int = 120000) -> None:
-    """Script finished, the pad has its weights and decoded once, and the WebGL map exists."""
-    page.wait_for_selector("[data-testid=stApp][data-test-script-state=notRunning]", timeout=timeout_ms)
-    page.wait_for_function("window.__latentPad && window.__latentPad.ready && window.__digitDraws.length > 0",
-                           timeout=timeout_ms)
-    page.wait_for_selector(".js-plotly-plot .gl-container canvas, .js-plotly-plot canvas", timeout=timeout_ms)
+    """The Explore page is drawn (EXPLORE_DRAWN): script finished, the surface ready and a digit decoded."""
+    page.wait_for_function(EXPLORE_DRAWN, timeout=timeout_ms)
+
+
+def wait_for_bare(page, timeout_ms: int = 120000) -> None:
+    page.wait_for_function(BARE_DRAWN, timeout=timeout_ms)
 
 
 def time_to_first_render(context, script: str, cwd: Path, port: int, ready, timeout_ms: int, keep: bool = False):
@@ -180,10 +294,6 @@ def wait_until_idle(pid: int, quiet_s: float = 1.0, max_s: float = 60.0) -> floa
     return time.perf_counter() - start
 
 
-def wait_for_map(page, timeout_ms: int) -> None:
-    page.wait_for_selector(".js-plotly-plot .gl-container canvas", timeout=timeout_ms)
-
-
 def median(values: list[float]) -> float:
     values = sorted(values)
     return values[len(values) // 2]
@@ -193,8 +303,22 @@ def synth_drag(page, seconds: float) -> dict:
     return page.evaluate(SYNTH_DRAG, [seconds])
 
 
-def synth_release(page, fx: float, fy: float) -> float | None:
-    return page.evaluate(SYNTH_RELEASE, [fx, fy])
+def isolated_digits(page, count: int, gap_px: float = 8.0, margin: float = 0.15) -> list[dict]:
+    """Test digits whose dot a click selects without doubt: [{k, x, y}] (see ISOLATED_DIGITS)."""
+    return page.evaluate(ISOLATED_DIGITS, [count, gap_px, margin])
+
+
+def synth_select(page, k: int, x: float, y: float, timeout_ms: int = 10000) -> dict:
+    return page.evaluate(SYNTH_SELECT, [k, x, y, timeout_ms])
+
+
+def synth_small_drag(page, fx: float, fy: float, timeout_ms: int = 10000) -> float | None:
+    return page.evaluate(SYNTH_SMALL_DRAG, [fx, fy, timeout_ms])
+
+
+def python_readout(page) -> str:
+    """Python's "Python received z = (...)" line on the Explore page ("" when absent)."""
+    return next((t for t in page.evaluate(MARKDOWN) if "Python received" in t), "")
 
 
 def p95(values: list[float]) -> float | None:
@@ -204,8 +328,15 @@ def p95(values: list[float]) -> float | None:
     return values[min(len(values) - 1, int(round(0.95 * (len(values) - 1))))]
 
 
+def training_jobs() -> int:
+    """How many training processes run beside the bench (`python -m vae train`, or the old train_models.sh)."""
+    found = subprocess.run(["pgrep", "-f", r"python[0-9.]* -m vae train|train_models\.sh"], capture_output=True,
+                           text=True)
+    return len(found.stdout.split())
+
+
 def training_running() -> bool:
-    return subprocess.run(["pgrep", "-f", "train_models.sh"], capture_output=True).returncode == 0
+    return training_jobs() > 0
 
 
 def beta_dial(seconds: float, timeout_ms: int) -> dict:
@@ -236,12 +367,72 @@ def beta_dial(seconds: float, timeout_ms: int) -> dict:
             "training_job_running": training_running(), "load_avg_1min": round(os.getloadavg()[0], 2)}
 
 
+def cold_starts(browser, runs: int, port: int, timeout_ms: int, returning: bool) -> dict:
+    """Server spawn -> page drawn, for the Explore page and the bare page, each start in a new browser context (an
+    empty profile); the two pages' starts alternate so that a change in the machine's load hits both alike."""
+    new_context = lambda: browser.new_context(viewport={"width": 1400, "height": 1000})  # noqa: E731
+    explore, bare, again = [], [], []
+    with tempfile.TemporaryDirectory() as bare_dir:
+        (Path(bare_dir) / "bare.py").write_text(BARE_PAGE)
+        (Path(bare_dir) / ".streamlit").mkdir()  # the app's server and client options, so only the page differs
+        shutil.copy(ROOT / ".streamlit" / "config.toml", Path(bare_dir) / ".streamlit" / "config.toml")
+        for _ in range(runs):
+            context = new_context()
+            explore.append(time_to_first_render(context, "app.py", ROOT, port, wait_for_explore, timeout_ms)[0])
+            context.close()
+            context = new_context()
+            bare.append(time_to_first_render(context, "bare.py", Path(bare_dir), port, wait_for_bare, timeout_ms)[0])
+            context.close()
+    if returning:  # the teacher restarting the server: the browser has been here before (same port, warm cache)
+        context = new_context()
+        for i in range(runs + 1):
+            seconds, page, _ = time_to_first_render(context, "app.py", ROOT, port, wait_for_explore, timeout_ms)
+            if i:  # the first visit only fills the cache
+                again.append(seconds)
+            page.close()
+        context.close()
+    return {"explore": explore, "bare": bare, "returning": again}
+
+
+def interaction(browser, args, port: int, timeout_ms: int) -> dict:
+    """Drag, selections and small drags on one freshly started server, once it is idle."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.add_init_script(DRAW_HOOK)
+    _, page, proc = time_to_first_render(context, "app.py", ROOT, port, wait_for_explore, timeout_ms, keep=True)
+    try:
+        page.wait_for_function("window.__latentPad.imagesReady", timeout=timeout_ms)
+        page.wait_for_timeout(1000 * (WARM_UP_DELAY_S + 0.5))  # the background import starts after this
+        idle_wait = WARM_UP_DELAY_S + 0.5 + wait_until_idle(proc.pid)
+        drag = synth_drag(page, args.drag_seconds)
+        page.wait_for_function("document.querySelector('[data-testid=stApp][data-test-script-state=notRunning]')")
+        selects = []
+        for digit in isolated_digits(page, args.selections):
+            before = page.evaluate("window.__latentPad.invocations")
+            selects.append({"k": digit["k"], **synth_select(page, digit["k"], digit["x"], digit["y"])})
+            page.wait_for_timeout(300)  # let the page settle between clicks, as a person would
+            selects[-1]["reinvoked"] = page.evaluate("window.__latentPad.invocations") - before
+        releases = []
+        for i in range(args.releases):
+            value = synth_small_drag(page, 0.2 + 0.6 * ((i * 0.37) % 1), 0.2 + 0.6 * ((i * 0.61) % 1))
+            if value is not None:
+                releases.append(value)
+            page.wait_for_timeout(300)
+        errors = page.evaluate("window.__latentPad.errors")
+    finally:
+        stop(proc)
+        context.close()
+    return {"drag": drag, "selects": selects, "releases": releases, "idle_wait": idle_wait, "errors": errors}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", action="store_true", help="print only the JSON line")
     parser.add_argument("--drag-seconds", type=float, default=3.0)
-    parser.add_argument("--releases", type=int, default=12)
+    parser.add_argument("--releases", type=int, default=12, help="small drags released (release -> Python)")
+    parser.add_argument("--selections", type=int, default=12, help="test digits clicked (select -> highlight, Python)")
     parser.add_argument("--cold-starts", type=int, default=3, help="server starts per cold-start figure (median)")
+    parser.add_argument("--returning-browser", action="store_true",
+                        help="also time cold starts with a browser that has visited before (its HTTP cache warm)")
     parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for each page state")
     parser.add_argument("--beta-dial", action="store_true", help="measure only the KL lab's beta dial")
     args = parser.parse_args()
@@ -251,65 +442,48 @@ def main() -> None:
 
     from playwright.sync_api import sync_playwright
     timeout_ms = int(args.timeout * 1000)
+    load_start, jobs_start = os.getloadavg(), training_jobs()
     port = free_port()  # the same for every server start, so a returning browser finds its cache
-    new_context = lambda b: b.new_context(viewport={"width": 1400, "height": 1000})  # noqa: E731
-    with sync_playwright() as p, tempfile.TemporaryDirectory() as floor_dir:
+    with sync_playwright() as p:
+        # The browser is launched before the servers: its own start-up is not part of a cold start.
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        (Path(floor_dir) / "floor.py").write_text(FLOOR_PAGE)
-        cold, returning, floor = [], [], []
-        for _ in range(args.cold_starts):  # a student's first visit: an empty browser profile every time
-            context = new_context(browser)
-            context.add_init_script(DRAW_HOOK)
-            seconds, _, _ = time_to_first_render(context, "app.py", ROOT, port, wait_for_explore, timeout_ms)
-            cold.append(seconds)
-            context.close()
-        context = new_context(browser)  # the teacher restarting the server: the browser has been here before
-        context.add_init_script(DRAW_HOOK)
-        for i in range(args.cold_starts + 1):
-            seconds, page, _ = time_to_first_render(context, "app.py", ROOT, port, wait_for_explore, timeout_ms)
-            if i:  # the first visit only fills the cache
-                returning.append(seconds)
-            page.close()
-        context.close()
-        for _ in range(args.cold_starts):
-            context = new_context(browser)
-            floor.append(time_to_first_render(context, "floor.py", Path(floor_dir), port, wait_for_map,
-                                              timeout_ms)[0])
-            context.close()
-
-        context = new_context(browser)  # interaction on a freshly started server
-        context.add_init_script(DRAW_HOOK)
-        _, page, proc = time_to_first_render(context, "app.py", ROOT, port, wait_for_explore, timeout_ms, keep=True)
-        try:
-            page.wait_for_timeout(1000 * (WARM_UP_DELAY_S + 0.5))  # the background import starts after this
-            idle_wait = WARM_UP_DELAY_S + 0.5 + wait_until_idle(proc.pid)
-            drag = synth_drag(page, args.drag_seconds)
-            page.wait_for_timeout(1000)
-            releases = []
-            for i in range(args.releases):
-                value = synth_release(page, 0.2 + 0.6 * ((i * 0.37) % 1), 0.2 + 0.6 * ((i * 0.61) % 1))
-                if value is not None:
-                    releases.append(value)
-                page.wait_for_timeout(150)
-        finally:
-            stop(proc)
+        starts = cold_starts(browser, args.cold_starts, port, timeout_ms, args.returning_browser)
+        run = interaction(browser, args, port, timeout_ms)
         browser.close()
+    drag, selects, releases = run["drag"], run["selects"], run["releases"]
+    highlight = [s["highlight"] for s in selects if s["highlight"] is not None]
+    to_python = [s["python"] for s in selects if s["python"] is not None]
+    ms = lambda values: [round(v, 1) for v in values]  # noqa: E731
+    pct = lambda f, values: round(f(values), 1) if values else None  # noqa: E731
+    cold, bare = median(starts["explore"]), median(starts["bare"])
     result = {
-        "cold_start_s": round(median(cold), 2),
-        "cold_start_returning_browser_s": round(median(returning), 2),
-        "plotly_page_floor_s": round(median(floor), 2),
-        "cold_starts_each_s": {"first_visit": [round(x, 2) for x in cold],
-                               "returning_browser": [round(x, 2) for x in returning],
-                               "plotly_floor": [round(x, 2) for x in floor]},
+        "cold_start_s": round(cold, 2),
+        "bare_page_s": round(bare, 2),
+        "cold_start_ratio": round(cold / bare, 2),
         "drag_fps": round(drag["draws"] / drag["seconds"], 1),
-        "waited_for_idle_server_s": round(idle_wait, 1),
-        "input_to_paint_p95_ms": round(p95(drag["latencies"]), 1) if drag["latencies"] else None,
-        "release_to_python_p95_ms": round(p95(releases), 1) if releases else None,
+        "input_to_paint_p95_ms": pct(p95, drag["latencies"]),
+        "select_to_highlight_p95_ms": pct(p95, highlight),
+        "select_to_python_p95_ms": pct(p95, to_python),
+        "release_to_python_p95_ms": pct(p95, releases),
+        "select_to_highlight_p50_ms": pct(median, highlight),
+        "select_to_python_p50_ms": pct(median, to_python),
+        "release_to_python_p50_ms": pct(median, releases),
+        "cold_starts_each_s": {"explore": [round(x, 2) for x in starts["explore"]],
+                               "bare_page": [round(x, 2) for x in starts["bare"]]},
+        **({"cold_start_returning_browser_s": round(median(starts["returning"]), 2),
+            "returning_browser_each_s": [round(x, 2) for x in starts["returning"]]} if starts["returning"] else {}),
         "drag_frames": drag["frames"], "drag_frames_with_redraw": drag["framesWithDraw"],
-        "releases_measured": f"{len(releases)}/{args.releases}",
-        "release_to_python_p50_ms": round(sorted(releases)[len(releases) // 2], 1) if releases else None,
+        "selections_measured": f"{len(to_python)}/{len(selects)} (asked for {args.selections})",
+        "select_to_highlight_each_ms": ms(highlight), "select_to_python_each_ms": ms(to_python),
+        "selections_that_reinvoked_the_component": sum(1 for s in selects if s.get("reinvoked")),
+        "releases_measured": f"{len(releases)}/{args.releases}", "release_to_python_each_ms": ms(releases),
+        "surface_errors": run["errors"],
+        "waited_for_idle_server_s": round(run["idle_wait"], 1),
         "derived_files_in_cache_folder": sum(1 for f in (ROOT / "cache").rglob("*") if f.is_file()),
-        "training_job_running": training_running(), "load_avg_1min": round(os.getloadavg()[0], 2),
+        "training_jobs_running": [jobs_start, training_jobs()],
+        "training_job_running": bool(jobs_start or training_jobs()),
+        "load_avg_1min": [round(load_start[0], 2), round(os.getloadavg()[0], 2)],
+        "cpu_count": os.cpu_count(),
     }
     if not args.json:
         print(__doc__)
