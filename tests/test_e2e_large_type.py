@@ -108,6 +108,20 @@ KL_COLUMNS = r"""() => {
 }"""
 
 
+# The latent surface (ui/components/latent_pad, in a shadow root) is drawn in large type: ready, with at least
+# `marks` marks, its legend chips (or, without them, its readout) at least `px` px.
+LARGE_SURFACE = r"""([marks, px]) => {
+    const s = window.__latentPad;
+    if (!s || !s.ready || s.marks < marks) return false;
+    for (const el of document.querySelectorAll('[data-testid=stMain] *')) {
+        const root = el.shadowRoot && el.shadowRoot.querySelector('.lp.lp-large');
+        const text = root && (root.querySelector('.lp-legend button') || root.querySelector('.lp-z'));
+        if (text) return parseFloat(getComputedStyle(text).fontSize) >= px;
+    }
+    return false;
+}"""
+
+
 @pytest.fixture(scope="module")
 def server_with_a_run(tmp_path_factory, tiny_ckpt):
     browser_or_skip()
@@ -209,19 +223,19 @@ def test_every_page_reads_well_in_large_type_at_1280x720(server_with_a_run, brow
         page.locator("[data-testid=stSidebar]").get_by_text("Large type (projector)").click()
         page.wait_for_function("() => getComputedStyle(document.documentElement).fontSize === '22px'",
                                timeout=WAIT_MS)
-        # The map drawn before the toggle is drawn again with large text.
-        page.wait_for_function("""() => [...document.querySelectorAll('.js-plotly-plot .xtick text')]
-            .some(t => parseFloat(getComputedStyle(t).fontSize) >= 16)""", timeout=WAIT_MS)
-        settle(page, ".st-key-latent_map")
-        check(page, "explore", min_charts=1)
+        # The surface drawn before the toggle is drawn again in large type (Explore has no Plotly chart).
+        page.wait_for_function(LARGE_SURFACE, arg=[0, MIN_TICK_PX], timeout=WAIT_MS)
+        settle(page)
+        check(page, "explore")
 
         open_page(page, "reconstruct", "Reconstruct a digit")
         page.get_by_role("tab", name="Upload images").click()
         page.locator("[data-testid=stTabPanel]:visible input[type=file]").first.set_input_files(str(png))
         page.locator("[data-testid=stTabPanel]:visible").get_by_text("decoded from μ", exact=True).first.wait_for(
             timeout=WAIT_MS)
-        settle(page, ".st-key-upload_map")
-        check(page, "reconstruct-upload", min_charts=1)
+        page.wait_for_function(LARGE_SURFACE, arg=[1, MIN_TICK_PX], timeout=WAIT_MS)  # "Where your digits land"
+        settle(page)
+        check(page, "reconstruct-upload")
 
         open_page(page, "kl_lab", "KL lab")
         open_tab(page, "Trained separately", "[class*=st-key-kl_map_]", 5)

@@ -47,7 +47,10 @@ def test_drawing_a_digit_yields_a_reconstruction(app_server, page):
     panel.get_by_text("decoded from μ", exact=True).first.wait_for(timeout=WAIT_MS)
     wait_for_app(page, timeout_ms=WAIT_MS)
     assert page.evaluate("window.__drawCanvas.sends") >= 1
-    assert panel.locator("[data-testid=stPlotlyChart]").count() == 1  # the latent map with the ellipse
+    # the latent surface with the drawing's numbered mark and its ellipse
+    page.wait_for_function("window.__latentPad && window.__latentPad.ready && window.__latentPad.marks === 1",
+                           timeout=WAIT_MS)
+    assert panel.locator("canvas.lp-pad").count() == 1
     stroke(page, [at(0.35, 0.5), at(0.65, 0.5)])  # a crossbar: a second stroke is sent at its end too
     page.wait_for_function("window.__drawCanvas.sends >= 2", timeout=WAIT_MS)
     page.get_by_role("button", name="↶ Undo").click()
