@@ -133,12 +133,18 @@ def surface_section(ck: NumpyModel, test_images: np.ndarray, labels: np.ndarray)
     start = st.session_state.get(keys.PAD_START)
     start = start if start is not None and len(start) == dim else [0.0] * dim
     limit = slider_limit(ck.sha256, mu)
+    # The selection Python asks for (a link, the maths page) goes into the component's data only when its nonce
+    # changes: a click in the browser must not change the data, or the component would be rebuilt after each one.
+    nonce = st.session_state.get(keys.SELECT_NONCE, 0)
+    asked = st.session_state.setdefault(keys.SELECT_ASKED, {"nonce": None, "digit": None})
+    if asked["nonce"] != nonce:
+        asked.update(nonce=nonce, digit=st.session_state.get(keys.EXPLORE_DIGIT))
+    # The digit beside the map: 200 px on a laptop, 224 with large type, where a projector's 1280 x 720 still
+    # leaves the map >= 60 % of the height beside it (with the sidebar open)
     pad = latent_pad(publish_model(ck.sha256, ck.decoder, mu, labels, sigma), plane, start,
                      z_nonce=st.session_state.get(keys.PAD_NONCE, 0), slider_range=(-limit, limit), key=keys.LATENT_PAD,
-                     images=publish_images(ck.dataset, test_images), view=view,
-                     selected=st.session_state.get(keys.EXPLORE_DIGIT),
-                     select_nonce=st.session_state.get(keys.SELECT_NONCE, 0), large=large,
-                     digit_px=260 if large else 220, surface_px=640, hint=GESTURES)
+                     images=publish_images(ck.dataset, test_images), view=view, selected=asked["digit"],
+                     select_nonce=nonce, large=large, digit_px=224 if large else 200, surface_px=640, hint=GESTURES)
     # What Python last heard: a release sends z, a click on a dot the digit (and the browser moves z to its mu)
     heard = st.session_state.setdefault(keys.EXPLORE_HEARD, {"z": start, "selected": None})
     if pad.selected != heard["selected"]:
@@ -153,10 +159,9 @@ def surface_section(ck: NumpyModel, test_images: np.ndarray, labels: np.ndarray)
     z = heard["z"] if len(heard["z"]) == dim else start
     share.write_link(z, index)
     coords = ", ".join(f"{v:+.2f}" for v in z[:6]) + (", …" if dim > 6 else "")
-    c1, c2 = st.columns([3, 1])
-    c1.markdown(f"Python received **z = ({coords})** when you let go.")
+    st.markdown(f"Python received **z = ({coords})** when you let go.")
     axes = tuple(a.replace("₁", "1").replace("₂", "2") for a in plane.axis_labels)
-    c2.download_button("Download the map (PNG)", key=keys.DOWNLOAD_MAP, mime="image/png",
+    st.download_button("Download the map (PNG)", key=keys.DOWNLOAD_MAP, mime="image/png",
                        file_name=f"latent-map-{ck.sha256[:8]}-{axes[0]}-{axes[1]}.png".replace(" ", ""),
                        data=lambda: latent_scatter_png(points, labels, axis_titles=axes))
     if index is not None and 0 <= index < len(mu):

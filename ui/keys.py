@@ -60,6 +60,7 @@ PAD_START = "pad_start"  # where the surface puts z (written by a shared link) .
 PAD_NONCE = "pad_nonce"  # ... applied when this number changes
 EXPLORE_DIGIT = "explore_digit"  # the selected test digit; also set by the maths page's digit and a shared link ...
 SELECT_NONCE = "select_nonce"  # ... which the surface selects when this number changes
+SELECT_ASKED = "select_asked"  # the selection last passed to the surface: {"nonce", "digit"}
 EXPLORE_HEARD = "explore_heard"  # what Python last heard from the surface: {"z", "selected", "sent"}
 DOWNLOAD_MAP = "download_map"
 DIGIT_TO_A = "digit_to_a"  # "Interpolate from it" / "to it", under the selected digit

@@ -136,7 +136,7 @@ export default function (component) {
 
   function layout() {
     const avail = Math.max(root.clientWidth || parentElement.clientWidth || 360, 240);
-    const side = Math.max(digitPx, 250) + 16;
+    const side = (large ? data.digit_px : Math.max(data.digit_px, 250)) + 16;  // large: a projector's width goes to the map
     const stacked = avail < side + 380;
     // the whole surface on the first screen: from where it starts down to the window's bottom edge
     const top = root.getBoundingClientRect().top + window.scrollY;
@@ -241,16 +241,20 @@ export default function (component) {
     if (model) drawPoints(ctx);
     ctx.fillStyle = "#475569";
     const label = (t) => (Math.abs(t) < step / 1e3 ? "0" : +t.toFixed(6) + "");
+    const text = (s, x, y) => { ctx.strokeText(s, x, y); ctx.fillText(s, x, y); };  // a white halo: readable on digits
+    ctx.strokeStyle = "rgba(255, 255, 255, 0.9)";
+    ctx.lineWidth = 3;
+    ctx.lineJoin = "round";
     for (const [axis, t] of ticks) {
-      if (axis === "x") { const x = toX(t); if (x > 14 && x < W - 30) ctx.fillText(label(t), x + 3, W - 5); }
-      else { const y = toY(t); if (y > fontPx + 36 && y < W - fontPx - 8) ctx.fillText(label(t), 4, y - 3); }
+      if (axis === "x") { const x = toX(t); if (x > 14 && x < W - 30) text(label(t), x + 3, W - 5); }
+      else { const y = toY(t); if (y > 2 * fontPx + 44 && y < W - fontPx - 8) text(label(t), 4, y - 3); }
     }
     ctx.font = `600 ${fontPx + 1}px sans-serif`;
     ctx.fillStyle = "#334155";
     const [nx, ny] = data.axis_labels || plane.axis_labels;
     const xw = ctx.measureText(nx + " \u2192").width;
-    ctx.fillText(nx + " \u2192", W - xw - 6, W - fontPx - 10);
-    ctx.fillText(ny + " \u2191", 6, fontPx + 4 + (large ? 6 : 0) + 26);
+    text(nx + " \u2192", W - xw - 6, W - fontPx - 10);
+    text(ny + " \u2191", 6, fontPx + 4 + (large ? 6 : 0) + 26);
     STATS.backgroundMs = performance.now() - t0;
     STATS.zoom = (hi - lo) / view.span;
   }
@@ -703,10 +707,11 @@ export default function (component) {
 
   // for tests and benchmarks: where test digit k is drawn, in page pixels (null when hidden or off the view)
   STATS.pointPx = (k) => {
-    if (!PA || hidden.has(model.labels[k])) return null;
+    if (!PA || !(k >= 0 && k < PA.length) || hidden.has(model.labels[k])) return null;
     const r = pad.getBoundingClientRect(), x = toX(PA[k]), y = toY(PB[k]);
     return x < 0 || y < 0 || x > W || y > W ? null : {x: r.left + x, y: r.top + y};
   };
+  STATS.nPoints = () => (PA ? PA.length : 0);
   STATS.surfaceRect = () => { const r = pad.getBoundingClientRect(); return {x: r.left, y: r.top, w: r.width, h: r.height}; };
 
   const observer = new ResizeObserver(() => { if (layout()) requestDraw(true); });
