@@ -133,12 +133,15 @@ def wait_for_app(page, timeout_ms: int = 60000) -> None:
 
 # ---- AppTest helpers ---------------------------------------------------------------------------------------------
 
-def open_app_page(path: str, timeout: float = 300, **state):
-    """Run one page file under AppTest with some session state set first; fails on an exception."""
+def open_app_page(path: str, timeout: float = 300, query: dict | None = None, **state):
+    """Run one page file under AppTest with some session state (and URL query parameters) set first; fails on an
+    exception."""
     from streamlit.testing.v1 import AppTest
     at = AppTest.from_file(path, default_timeout=timeout)  # generous: a busy 2-core box imports torch slowly
     for key, value in state.items():
         at.session_state[key] = value
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
     at.run()
     assert not at.exception, at.exception
     return at

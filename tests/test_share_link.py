@@ -6,21 +6,16 @@ import json
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
+from streamlit.testing.v1 import AppTest  # noqa: F401  (the type open_link returns)
 
-from conftest import page_texts
+from conftest import open_app_page, page_texts
 from vae import bundled
 
 APP = str(Path(__file__).resolve().parent.parent / "app.py")
 
 
 def open_link(**params) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=300)
-    for k, v in params.items():
-        at.query_params[k] = v
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return open_app_page(APP, query=params)
 
 
 def surface_spec(at) -> dict:
