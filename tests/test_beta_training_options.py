@@ -30,7 +30,7 @@ def test_gated_heads_put_a_gate_after_the_encoders_last_layer_only():
 
 
 def test_gated_heads_need_a_beta_range_and_survive_a_checkpoint(tmp_path):
-    with pytest.raises(ValueError, match="gate_heads needs beta_range"):
+    with pytest.raises(ValueError, match="gate_heads and gate_latent need beta_range"):
         ModelConfig(gate_heads=True)
     model = VAE(ModelConfig(hidden=(16,), beta_range=(0.01, 16), gate_heads=True))
     path = save_checkpoint(tmp_path / "g.pt", model, TrainConfig(beta_tilt=1.0), history=[], metrics={})
@@ -67,3 +67,17 @@ def test_the_cli_takes_both_options():
     assert configs_from_args(_train_flags().parse_args(["--gate-heads", "False"]))[0].gate_heads is False  # as the
     with pytest.raises(SystemExit):  # app's supervisor writes it
         _train_flags().parse_args(["--gate-heads", "maybe"])
+
+
+def test_a_gate_on_z_comes_first_in_the_decoder_and_can_switch_a_dimension_off():
+    cfg = ModelConfig(hidden=(16,), beta_range=(0.01, 16), gate_latent=True)
+    model = VAE(cfg)
+    assert isinstance(model.decoder[0], BetaGate) and model.decoder[0].a.numel() == 2
+    with torch.no_grad():
+        model.decoder[0].b.copy_(torch.tensor([30.0, -30.0]))  # z1 open, z2 shut
+    z = torch.randn(4, 2)
+    z2_moved = z.clone()
+    z2_moved[:, 1] += 5
+    torch.testing.assert_close(model.decode(z, beta=16.0), model.decode(z2_moved, beta=16.0))
+    with pytest.raises(ValueError, match="need beta_range"):
+        ModelConfig(gate_latent=True)

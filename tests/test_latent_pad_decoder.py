@@ -110,6 +110,20 @@ def test_js_matches_torch_on_beta_conditioned_decoder(beta, batch, tmp_path):
     check_against_torch(model, tmp_path, beta=beta, batch=batch)
 
 
+@pytest.mark.parametrize("batch", [False, True])
+@pytest.mark.parametrize("beta", [0.01, 16.0])
+def test_js_matches_torch_with_a_gate_on_z(beta, batch, tmp_path):
+    """ModelConfig.gate_latent puts a gate on z itself, before the decoder's first layer (the batch decoder must not
+    scale the caller's array in place)."""
+    torch.manual_seed(2)
+    model = _sharp(vae.VAE(vae.ModelConfig(latent_dim=2, hidden=(64, 32), beta_range=(0.01, 16), gate_heads=True,
+                                           gate_latent=True)))
+    with torch.no_grad():  # gates far from 1, so they matter
+        model.decoder[0].b.uniform_(-3, 1)
+    assert run_js_decoder(*export_decoder(model), np.ones((1, 2), np.float32), tmp_path, beta, batch).shape == (1, 784)
+    check_against_torch(model, tmp_path, beta=beta, batch=batch)
+
+
 def test_beta_changes_the_js_decoders_output(tmp_path):
     torch.manual_seed(1)
     model = _sharp(vae.VAE(vae.ModelConfig(latent_dim=2, hidden=(64, 32), beta_range=(0.01, 16))))

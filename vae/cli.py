@@ -11,7 +11,7 @@ from .config import PRESETS, ModelConfig, TrainConfig
 from .data import DATASETS
 from .train import Progress
 
-MODEL_FLAGS = {"arch", "latent_dim", "hidden", "likelihood", "obs_std", "beta_range", "gate_heads"}
+MODEL_FLAGS = {"arch", "latent_dim", "hidden", "likelihood", "obs_std", "beta_range", "gate_heads", "gate_latent"}
 
 
 def _hidden(text: str) -> tuple[int, ...]:
@@ -62,6 +62,8 @@ def _add_config_flags(p: argparse.ArgumentParser) -> None:
                                                           "conditioned on beta (Multi-Rate VAE); --beta is then unused")
     m.add_argument("--gate-heads", type=_bool, metavar="true|false",
                    help="with --beta-range: gate the encoder's outputs (mu, log sigma^2) by beta too")
+    m.add_argument("--gate-latent", type=_bool, metavar="true|false",
+                   help="with --beta-range: gate z by beta before the decoder (one gate per latent dimension)")
     t = p.add_argument_group("training")
     t.add_argument("--dataset", choices=list(DATASETS))
     t.add_argument("--epochs", type=int)

@@ -26,6 +26,10 @@ class ModelConfig:
     # (0, 0) as beta grows. MR-VAE gates hidden layers only; that left the 2-D model 9 nats behind a separately
     # trained beta = 16 model (it kept too much KL). Checkpoints from before the field load with False.
     gate_heads: bool = False
+    # With beta_range: also gate z itself before the decoder (one gate per latent dimension), so as beta grows the
+    # decoder can stop reading a dimension whose posterior the encoder lets collapse onto the prior. False in older
+    # checkpoints.
+    gate_latent: bool = False
 
     def __post_init__(self) -> None:
         self.hidden = tuple(int(h) for h in self.hidden)
@@ -35,8 +39,8 @@ class ModelConfig:
                 raise ValueError("beta_range must be two numbers 0 < lo < hi (log beta needs beta > 0)")
             if self.arch != "mlp":
                 raise ValueError("beta_range (a beta-conditioned model) needs arch 'mlp'")
-        elif self.gate_heads:
-            raise ValueError("gate_heads needs beta_range (it gates by beta)")
+        elif self.gate_heads or self.gate_latent:
+            raise ValueError("gate_heads and gate_latent need beta_range (they gate by beta)")
         if self.arch not in ("mlp", "conv"):
             raise ValueError(f"arch must be 'mlp' or 'conv', not {self.arch!r}")
         if self.likelihood not in ("bernoulli", "gaussian"):

@@ -33,10 +33,11 @@ class BetaGate(nn.Module):
         return h * torch.sigmoid(self.a * u + self.b)  # (B, n)
 
 
-def _mlp(sizes: list[int], beta_range: tuple[float, float] | None = None, gate_last: bool = False) -> nn.Sequential:
+def _mlp(sizes: list[int], beta_range: tuple[float, float] | None = None, gate_last: bool = False,
+         gate_input: bool = False) -> nn.Sequential:
     """Linear layers with ReLU between them (none after the last); with beta_range a BetaGate before each ReLU,
-    and with gate_last one after the last layer too."""
-    layers: list[nn.Module] = []
+    with gate_last one after the last layer too, with gate_input one on the input."""
+    layers: list[nn.Module] = [BetaGate(sizes[0], beta_range)] if beta_range is not None and gate_input else []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         layers.append(nn.Linear(n_in, n_out))
         last = i == len(sizes) - 2
@@ -96,7 +97,8 @@ class VAE(nn.Module):
         n_pixels = cfg.image_size * cfg.image_size
         if cfg.arch == "mlp":
             self.encoder = _mlp([n_pixels, *cfg.hidden, 2 * cfg.latent_dim], cfg.beta_range, cfg.gate_heads)
-            self.decoder = _mlp([cfg.latent_dim, *cfg.hidden[::-1], n_pixels], cfg.beta_range)
+            self.decoder = _mlp([cfg.latent_dim, *cfg.hidden[::-1], n_pixels], cfg.beta_range,
+                                gate_input=cfg.gate_latent)
         else:
             self.encoder = ConvEncoder(cfg)
             self.decoder = ConvDecoder(cfg)

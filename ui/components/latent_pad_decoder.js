@@ -122,6 +122,7 @@ function createBatchDecoder(layers, weights) {
         }
         x = y; width = nOut;
       } else if (layer.type === "gate") {  // h * sigmoid(a u + b), u = log beta rescaled to [-1, 1]
+        if (x === Z) { const y = buffer(index, Z.length); y.set(Z); x = y; }  // a gate on z: not the caller's array
         const u = (logBeta - layer.centre) / layer.half_width, n = layer.n, s = layer.scale;
         for (let i = 0; i < n; i++) s[i] = 1 / (1 + Math.exp(-(layer.ga[i] * u + layer.gb[i])));
         for (let b = 0; b < B; b++) for (let i = 0; i < n; i++) x[b * n + i] *= s[i];
