@@ -180,9 +180,11 @@ def chosen_digit(ck: NumpyModel, index: int, labels: np.ndarray) -> None:
         b1, b2 = st.columns(2)
         if b1.button("Interpolate from it", key=keys.DIGIT_TO_A):
             st.session_state[keys.INTERP_A] = index
+            st.session_state[keys.EXPLORE_TAB] = pages.EXPLORE_TABS[2]  # and show the Interpolation tab
             st.rerun()  # the Interpolation tab is outside this fragment
         if b2.button("Interpolate to it", key=keys.DIGIT_TO_B):
             st.session_state[keys.INTERP_B] = index
+            st.session_state[keys.EXPLORE_TAB] = pages.EXPLORE_TABS[2]  # and show the Interpolation tab
             st.rerun()
 
 
@@ -273,13 +275,18 @@ def main() -> None:
     share.apply_link(ck.mu)
     surface_section(ck, test_images, labels)
 
-    tab_grid, tab_prior, tab_interp = st.tabs(pages.EXPLORE_TABS)
-    with tab_grid:
-        manifold_section(ck, ck.mu)
-    with tab_prior:
-        prior_section(ck)
-    with tab_interp:
-        interpolation_section(ck, test_images, labels)
+    # Lazy tabs: only the open one runs and is sent. They sit below the surface, and on a student's first visit
+    # their pictures and widgets (each widget kind a script the browser loads and compiles) only delayed the map.
+    tab_grid, tab_prior, tab_interp = st.tabs(pages.EXPLORE_TABS, key=keys.EXPLORE_TAB, on_change="rerun")
+    if tab_grid.open:
+        with tab_grid:
+            manifold_section(ck, ck.mu)
+    if tab_prior.open:
+        with tab_prior:
+            prior_section(ck)
+    if tab_interp.open:
+        with tab_interp:
+            interpolation_section(ck, test_images, labels)
 
 
 main()

@@ -65,6 +65,7 @@ EXPLORE_HEARD = "explore_heard"  # what Python last heard from the surface: {"z"
 DOWNLOAD_MAP = "download_map"
 DIGIT_TO_A = "digit_to_a"  # "Interpolate from it" / "to it", under the selected digit
 DIGIT_TO_B = "digit_to_b"
+EXPLORE_TAB = "explore_tab"  # the tab open under the surface (only it is computed)
 MANIFOLD_N = "manifold_n"  # Decoded manifold tab
 MANIFOLD_PLANE = "manifold_plane"
 MANIFOLD_I = "manifold_i"
