@@ -3,7 +3,8 @@ then the faults: the server is killed mid-run and restarted (the page finds the 
 dies (the page offers Resume), Resume finishes the run and its checkpoint is one of the model picker's choices.
 
 The server runs in a scratch folder (the app's script from the project), so runs/ and data/ are the test's own:
-no training split there, so this also exercises the "train on the bundled test split (demo)" path.
+no training split there, so this also exercises the "train on the bundled test split (demo)" path. The training
+process is the real `python -m vae train` (marked `trains`), not the page tests' tests/fake_trainer.py.
 """
 from __future__ import annotations
 
@@ -63,6 +64,7 @@ def screenshot(page, name: str) -> None:
 EPOCHS = 40  # ~0.6 s each on an idle machine (5000 images, 256-128): still running when we freeze it
 
 
+@pytest.mark.trains
 def test_train_watch_kill_restart_resume(scratch, page):
     env = {"VAE_DATA_DIR": str(scratch / "data")}
     server, url = start_streamlit(str(ROOT / "app.py"), env=env, cwd=scratch)

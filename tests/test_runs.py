@@ -1,8 +1,9 @@
-"""Background training runs (ui.supervisor starts and watches the process, vae.runs is its folder): a real
-`python -m vae train` process on a tiny subset of the test split.
+"""Background training runs (ui.supervisor starts and watches the process, vae.runs is its folder).
 
-start -> at least one epoch -> stop -> the checkpoint loads and is in the model picker; killed -> interrupted ->
-resume -> finished with a continuous history.
+start -> at least one epoch -> stop -> the checkpoint loads and is in the model picker: with tests/fake_trainer.py as
+the process (the supervisor's side: nice, its own session, one thread, the stop file, the folder's files), in seconds.
+killed -> interrupted -> resume -> finished with a continuous history and recorded test metrics: a real
+`python -m vae train` process on a tiny subset of the test split (marked `trains`: the one test here that trains).
 """
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ import numpy as np
 import pytest
 
 import vae
+from fake_trainer import SCRIPT, FakeTrainer
 from ui import supervisor
 from vae import runs
 
@@ -58,27 +60,41 @@ def runs_dir(tmp_path):
     kill_leftovers(folder)
 
 
-def test_run_trains_in_background_stops_and_appears_in_the_picker(runs_dir, monkeypatch):
-    model_cfg, train_cfg = tiny_configs(epochs=200)
-    run_dir = supervisor.start_run(runs_dir, model_cfg, train_cfg, "tiny", demo=True)
-    s = supervisor.read_status(run_dir)
-    assert s.active and s.name.endswith(supervisor.DEMO_SUFFIX)
-    assert s.train_config.threads == 1  # the app's runs leave the other core to the class
-
-    s = wait_for(run_dir, lambda s: s.epoch >= 1, "the first epoch")
-    assert s.state == "running" and 0 < s.fraction < 1
-    # Linux with autogroup: nice must hold against the server's group. The kernel prints nothing for the default
-    # (root) autogroup, where a process that never called setsid stays (CI runs the tests so).
-    theirs = Path(f"/proc/{s.pid}/autogroup").read_text().split() if Path("/proc/self/autogroup").is_file() else []
+def assert_nice_in_its_own_autogroup(pid: int) -> None:
+    """Linux with autogroup: nice must hold against the server's group. The kernel prints nothing for the default
+    (root) autogroup, where a process that never called setsid stays (CI runs the tests so)."""
+    theirs = Path(f"/proc/{pid}/autogroup").read_text().split() if Path("/proc/self/autogroup").is_file() else []
     if theirs:
         group, nice = theirs[0::2]
         assert nice == str(supervisor.NICE)
         ours = Path("/proc/self/autogroup").read_text().split()
         assert not ours or group != ours[0]  # its own group, not the test's
+
+
+def assert_in_the_picker(s: runs.RunStatus, monkeypatch) -> None:
+    import ui.state
+    monkeypatch.setattr(ui.state, "RUNS_DIR", s.run_dir.parent)
+    choices = [c for c in ui.state.model_choices() if not c.bundled]
+    assert [c.path for c in choices] == [str(s.checkpoint)]
+    assert "demo" in choices[0].label and f"({s.epoch} epochs)" in choices[0].label
+
+
+def test_run_trains_in_background_stops_and_appears_in_the_picker(runs_dir, tmp_path, monkeypatch):
+    fake = FakeTrainer(tmp_path / "fake-checkpoints").install(monkeypatch)  # the process: see the module's doc
+    model_cfg, train_cfg = tiny_configs(epochs=100)
+    run_dir = supervisor.start_run(runs_dir, model_cfg, train_cfg, "tiny", demo=True)
+    s = supervisor.read_status(run_dir)
+    assert s.active and s.name.endswith(supervisor.DEMO_SUFFIX)
+    assert s.train_config.threads == 1  # the app's runs leave the other core to the class
+    assert s.command == fake.commands[0] and s.command[1] == str(SCRIPT) and "--threads" in s.command
+
+    s = wait_for(run_dir, lambda s: s.epoch >= 1, "the first epoch")
+    assert s.state == "running" and 0 < s.fraction < 1
+    assert_nice_in_its_own_autogroup(s.pid)
     runs.request_stop(run_dir)
     s = wait_for(run_dir, lambda s: not s.active, "the run to stop")
     assert s.state == "stopped", s.message
-    assert 1 <= s.epoch < 200
+    assert 1 <= s.epoch < 100
     assert s.can_resume  # a stopped run can be continued later
 
     ck = vae.load_checkpoint(s.checkpoint)
@@ -88,20 +104,17 @@ def test_run_trains_in_background_stops_and_appears_in_the_picker(runs_dir, monk
     epochs, frames, labels = runs.load_snapshots(run_dir)
     assert epochs == list(range(0, s.epoch + 1))  # epoch 0: the untrained model's map
     assert len(labels) == 1000 and frames[0].shape == frames[1].shape == (1000, 2)
-    assert not np.allclose(frames[1], 0) and not np.allclose(frames[0], frames[1])
-
-    import ui.state
-    monkeypatch.setattr(ui.state, "RUNS_DIR", runs_dir)
-    choices = [c for c in ui.state.model_choices() if not c.bundled]
-    assert [c.path for c in choices] == [str(s.checkpoint)]
-    assert "demo" in choices[0].label and f"{s.epoch} epochs" in choices[0].label
+    assert_in_the_picker(s, monkeypatch)
 
 
-def test_killed_run_is_interrupted_keeps_its_epoch_and_resumes(runs_dir):
-    model_cfg, train_cfg = tiny_configs(epochs=5, subset=2000, batch=50)
+@pytest.mark.trains
+def test_killed_run_is_interrupted_keeps_its_epoch_and_resumes(runs_dir, monkeypatch):
+    model_cfg, train_cfg = tiny_configs(epochs=3, subset=1000, batch=50)
     run_dir = supervisor.start_run(runs_dir, model_cfg, train_cfg, "killed", demo=True)
     s = wait_for(run_dir, lambda s: s.epoch >= 1, "the first epoch")
+    assert_nice_in_its_own_autogroup(s.pid)  # (a few /proc reads: the run is still in epoch 2 of 3)
     os.kill(s.pid, signal.SIGKILL)  # like a crash, or the laptop's lid closing on the server and its child
+    assert s.command[1:4] == ["-m", "vae", "train"]  # the real process
     s = wait_for(run_dir, lambda s: not s.active, "the process to die")
     assert s.state == "interrupted" and "Resume" in s.message
     assert s.can_resume, "the kill raced the end of training: make the run longer"
@@ -111,9 +124,13 @@ def test_killed_run_is_interrupted_keeps_its_epoch_and_resumes(runs_dir):
     supervisor.resume_run(run_dir)
     s = wait_for(run_dir, lambda s: s.state == "finished", "the resumed run to finish")
     ck = vae.load_checkpoint(s.checkpoint)
-    assert ck.epoch == 5 and [h["epoch"] for h in ck.history] == [1, 2, 3, 4, 5]
+    assert ck.epoch == 3 and [h["epoch"] for h in ck.history] == [1, 2, 3]
     assert ck.history[:saved.epoch] == saved.history  # the resumed run continued, it did not start over
-    assert runs.load_snapshots(run_dir)[0] == [0, 1, 2, 3, 4, 5]  # the resumed process did not redo epoch 0
+    epochs, frames, labels = runs.load_snapshots(run_dir)
+    assert epochs == [0, 1, 2, 3]  # the resumed process did not redo epoch 0
+    assert len(labels) == 1000 and frames[0].shape == frames[1].shape == (1000, 2)
+    assert not np.allclose(frames[1], 0) and not np.allclose(frames[0], frames[1])  # a real model's maps
+    assert_in_the_picker(s, monkeypatch)
     # the finished run recorded its full test metrics, so the KL lab's rate-distortion tab need not evaluate it
     from vae.evaluation import has_full_metrics
     assert has_full_metrics(ck) and ck.metrics["neg_elbo"] == pytest.approx(ck.metrics["recon"] + ck.metrics["kl"])

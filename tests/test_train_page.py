@@ -1,6 +1,11 @@
 """AppTest for the Train page: first open, presets, the missing-data path, a tiny background run shown live by the
 fragment, Resume after the training process was killed, and Stop asking first when the run is another browser's
-(a classroom shares one run)."""
+(a classroom shares one run).
+
+The runs here are started by the page, through ui.supervisor, as in the app, but the process is tests/fake_trainer.py
+(the `fake_trainer` fixture): it writes the run folder as `python -m vae train` does, without torch or training, so a
+test takes seconds instead of a minute. The real process is tested end to end by the tests marked `trains`
+(tests/test_runs.py, tests/test_e2e_train.py)."""
 from __future__ import annotations
 
 import os
@@ -17,6 +22,7 @@ from streamlit.testing.v1 import AppTest
 import vae
 from app_browser import Browser
 from conftest import make_finished_run
+from fake_trainer import SCRIPT, FakeTrainer
 from ui import supervisor
 from vae import bundled, runs
 
@@ -37,6 +43,12 @@ def runs_dir(tmp_path, monkeypatch):
                 os.kill(s.pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
+
+
+@pytest.fixture
+def fake_trainer(tmp_path, monkeypatch) -> FakeTrainer:
+    """The page's runs start tests/fake_trainer.py instead of `python -m vae train` (an epoch every 0.3 s)."""
+    return FakeTrainer(tmp_path / "fake-checkpoints").install(monkeypatch)
 
 
 def open_page() -> AppTest:
@@ -72,6 +84,15 @@ def poll(at: AppTest, done, what: str) -> None:
             return
         time.sleep(0.3)
     raise AssertionError(f"timed out waiting for {what}: {[m.value for m in at.markdown]} {progress_texts(at)}")
+
+
+def wait_for_status(run_dir: Path, done, what: str) -> None:
+    """Wait for the run's own state (without rerunning the page, which takes a second on a busy machine)."""
+    deadline = time.time() + TIMEOUT_S
+    while not done(supervisor.read_status(run_dir)):
+        if time.time() > deadline:
+            raise AssertionError(f"timed out waiting for {what}: {supervisor.read_status(run_dir)}")
+        time.sleep(0.05)
 
 
 def test_first_open_shows_the_form_and_no_runs(runs_dir):
@@ -147,13 +168,15 @@ def test_bad_layer_widths_give_an_error_not_a_traceback(runs_dir):
     assert not supervisor.list_runs(runs_dir)
 
 
-def test_a_tiny_run_shows_live_progress_then_lands_in_the_picker(runs_dir):
+def test_a_tiny_run_shows_live_progress_then_lands_in_the_picker(runs_dir, fake_trainer):
+    fake_trainer.epoch_seconds = 1.0  # 3 s of training: polls of a page run ~1 s each on a busy machine see it
     at = open_page()
     tiny_form(at, epochs=3)
     button(at, "bundled test split").click().run()
     assert not at.exception and not at.error
     [run] = supervisor.list_runs(runs_dir)
     assert at.session_state["train_run"] == run.run_id and run.demo
+    assert run.command[1] == str(SCRIPT)  # the fake, not a real training process
 
     poll(at, lambda at: any(t.startswith("Epoch ") for t in progress_texts(at)), "live progress in the fragment")
     poll(at, lambda at: any("finished" in m.value for m in at.markdown), "the run to finish")
@@ -171,13 +194,14 @@ def test_a_tiny_run_shows_live_progress_then_lands_in_the_picker(runs_dir):
     assert at.session_state["model_path"] == str(run.checkpoint)
 
 
-def test_killed_run_offers_resume_and_resumes(runs_dir):
+def test_killed_run_offers_resume_and_resumes(runs_dir, fake_trainer):
+    fake_trainer.epoch_seconds = 0.5
     at = open_page()
     tiny_form(at, epochs=4, subset=2000)
     at.select_slider(key="tr_batch").set_value(64)
     button(at, "bundled test split").click().run()
     [run] = supervisor.list_runs(runs_dir)
-    poll(at, lambda at: supervisor.read_status(run.run_dir).epoch >= 1, "the first epoch")
+    wait_for_status(run.run_dir, lambda s: s.epoch >= 1, "the first epoch")  # not a page run (~1 s): epochs are short
     os.kill(supervisor.read_status(run.run_dir).pid, signal.SIGKILL)
     poll(at, lambda at: any("· interrupted" in m.value for m in at.markdown), "the page to notice")
     assert any("Resume continues" in w.value for w in at.warning)
@@ -185,6 +209,7 @@ def test_killed_run_offers_resume_and_resumes(runs_dir):
     button(at, "▶ Resume").click().run()
     poll(at, lambda at: any("finished" in m.value for m in at.markdown), "the resumed run to finish")
     assert vae.load_checkpoint(run.checkpoint).epoch == 4
+    assert ["--resume" in c for c in fake_trainer.commands] == [False, True]  # the start, then the resume
 
 
 def asks_before_stopping(at: AppTest) -> bool:
@@ -192,9 +217,10 @@ def asks_before_stopping(at: AppTest) -> bool:
     return any("stops it for everyone" in w.value for w in at.warning)
 
 
-def test_stopping_another_browsers_run_asks_first_and_ones_own_does_not(runs_dir):
+def test_stopping_another_browsers_run_asks_first_and_ones_own_does_not(runs_dir, fake_trainer):
+    fake_trainer.epoch_seconds = 0.6  # 100 epochs: a minute, to outlast the test (it stops the run twice)
     teacher = open_page()
-    tiny_form(teacher, epochs=500)
+    tiny_form(teacher, epochs=100)
     button(teacher, "bundled test split").click().run()
     [run] = supervisor.list_runs(runs_dir)
     poll(teacher, lambda at: supervisor.read_status(run.run_dir).epoch >= 1, "the first epoch")
