@@ -14,10 +14,11 @@ declare -A SPEC=(  # key -> "latent_dim beta epochs kl_warmup"
   [mnist-2d-beta1]="2 1 250 10"   [mnist-20d-beta1]="20 1 150 10"
   [mnist-2d-beta0]="2 0 50 0"     [mnist-2d-beta0.25]="2 0.25 50 10"
   [mnist-2d-beta4]="2 4 50 10"    [mnist-2d-beta16]="2 16 50 10"
-  [mnist-2d-beta-dial]="2 1 300 10"
+  [mnist-2d-beta-dial]="2 1 250 10"
 )
-declare -A EXTRA=(  # flags beyond the common recipe; --beta-range makes one model for every beta in the range
-  [mnist-2d-beta-dial]="--beta-range 0.01,16"
+declare -A EXTRA=(  # flags beyond the common recipe; --beta-range makes one model for every beta in the range,
+  # --gate-heads gates the encoder's outputs too, --beta-tilt 2.5 draws the top of the range more often (README)
+  [mnist-2d-beta-dial]="--beta-range 0.01,16 --gate-heads true --beta-tilt 2.5"
 )
 declare -A NAME=(
   [mnist-2d-beta1]="2-D · β = 1 (default)" [mnist-20d-beta1]="20-D · β = 1"
