@@ -16,8 +16,8 @@ import vae
 from ui import images, keys, pages, share
 from ui.cache import current_numpy_model, map_view, view_is_quick
 from ui.map_png import latent_scatter_png
-from ui.components.latent_pad import (Plane, _extent, dims_plane, latent_pad, pca_plane, publish_images,
-                                      publish_model, publish_points)
+from ui.components.latent_pad import (Plane, _extent, dims_plane, latent_pad, pca_plane, prefetch,
+                                      publish_images, publish_model, publish_points)
 from ui.state import init_state, test_arrays
 from vae import latent
 from vae.numpy_model import NumpyDecoder, NumpyModel
@@ -262,12 +262,15 @@ def interpolation_section(ck: NumpyModel, test_images: np.ndarray, labels: np.nd
 def main() -> None:
     init_state()
     ck = current_numpy_model()
-    st.title("Explore the latent space")
     try:
         test_images, labels = test_arrays(ck.dataset)
     except vae.DataUnavailableError as exc:
+        st.title("Explore the latent space")
         st.error(f"The {ck.dataset} test set is not available: {exc}")
         return
+    if ck.model_config.latent_dim > 1:  # the surface's file: downloading from here on, while the page builds
+        prefetch(publish_model(ck.sha256, ck.decoder, ck.mu, labels, ck.sigma))
+    st.title("Explore the latent space")
     st.caption(f"Model: {ck.name or Path(st.session_state[keys.MODEL_PATH]).stem} "
                f"({ck.model_config.latent_dim}-D latent, {ck.model_config.arch.upper()}, "
                f"β = {ck.train_config.beta:g}). Each dot is one test digit x at the mean μ(x) of its posterior "

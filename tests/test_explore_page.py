@@ -60,6 +60,8 @@ def test_clicking_a_map_point_shows_that_digit(default_page, mnist_test):
 
 def test_manifold_grid_size_changes_the_image(default_page):
     at = default_page
+    at.session_state["explore_tab"] = "Decoded manifold"  # the tabs are lazy: only the open one is drawn
+    at.run()
     before = [i.proto.imgs[0].url for i in at.image]
     at.slider(key="manifold_n").set_value(7).run()
     assert not at.exception

@@ -16,7 +16,7 @@ function loadModel(m) {
     const promise = fetch(m.url)
       .then((r) => {
         if (!r.ok) throw new Error(`could not load the model (${r.status} ${r.statusText})`);
-        return r.arrayBuffer();
+        return new Response(r.body.pipeThrough(new DecompressionStream("gzip"))).arrayBuffer();  // gzipped once
       })
       .then((buffer) => ({
         weights: new Float32Array(buffer, 0, m.n_weights),

@@ -14,9 +14,8 @@ import json
 import numpy as np
 import streamlit as st
 
-from ui.components.latent_pad import HERE, STATIC_DIR, static_url
+from ui.components.latent_pad import HERE, write_static_gz
 from ui.palette import CLASS_COLORS
-from vae.atomic import write_atomic
 from vae.beta_dial import DialData
 from vae.latent import grid_coordinates
 from vae.numpy_model import NumpyDecoder
@@ -43,12 +42,10 @@ def publish(sha256: str, _decoder: NumpyDecoder, _dial: DialData, _labels: np.nd
     parts = [weights.tobytes(), mu16.tobytes(), np.asarray(_labels, np.uint8).tobytes(), chosen_pixels.tobytes()]
     blob = b"".join(parts)
     rel = relpath("dial_file", sha256)  # named by the model store's rule; under static/, which Streamlit serves
-    path = STATIC_DIR / rel
-    if not path.is_file() or path.stat().st_size != len(blob):
-        write_atomic(path, lambda f: f.write(blob))
+    url = write_static_gz(rel, blob)  # gzipped once here, not by the server on every request
     offsets = np.cumsum([0] + [len(p) for p in parts]).tolist()
     n_betas, n_points, dim = _dial.mu.shape
-    return {"id": rel.stem, "url": static_url(*rel.parts), "layers": list(_decoder.layers),
+    return {"id": rel.stem, "url": url, "layers": list(_decoder.layers),
             "n_weights": int(weights.size), "mu_offset": offsets[1], "labels_offset": offsets[2],
             "chosen_offset": offsets[3], "n_points": int(n_points), "latent_dim": int(dim), "mu_scale": scale,
             "half_extent": half, "betas": _dial.betas.tolist(), "rate": _dial.rate.tolist(),
