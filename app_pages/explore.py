@@ -269,7 +269,8 @@ def main() -> None:
         st.error(f"The {ck.dataset} test set is not available: {exc}")
         return
     if ck.model_config.latent_dim > 1:  # the surface's file: downloading from here on, while the page builds
-        prefetch(publish_model(ck.sha256, ck.decoder, ck.mu, labels, ck.sigma))
+        with st.sidebar:  # an empty element: at the sidebar's foot it moves nothing a class looks at
+            prefetch(publish_model(ck.sha256, ck.decoder, ck.mu, labels, ck.sigma))
     st.title("Explore the latent space")
     st.caption(f"Model: {ck.name or Path(st.session_state[keys.MODEL_PATH]).stem} "
                f"({ck.model_config.latent_dim}-D latent, {ck.model_config.arch.upper()}, "
