@@ -94,12 +94,20 @@ def test_js_matches_torch_on_bundled_architecture(latent_dim, tmp_path):
 
 
 @pytest.mark.parametrize("batch", [False, True])
-@pytest.mark.parametrize("key", ["mnist-2d-beta1", "mnist-20d-beta1", "mnist-2d-beta0.25", "mnist-2d-beta4"])
+@pytest.mark.parametrize("key", [m.key for m in bundled.BUNDLED])
 def test_js_matches_torch_on_bundled_checkpoint(key, batch, tmp_path):
     path = bundled.by_key(key).path
     if not path.is_file():
         pytest.skip(f"{path} is not present")
     check_against_torch(vae.load_checkpoint(path).model, tmp_path, batch=batch)
+
+
+@pytest.mark.parametrize("beta", [0.01, 1.0, 16.0])
+def test_js_matches_torch_on_the_bundled_dial_model(beta, tmp_path):
+    path = bundled.BETA_DIAL.path
+    if not path.is_file():
+        pytest.skip(f"{path} is not present")
+    check_against_torch(vae.load_checkpoint(path).model, tmp_path, beta=beta, batch=True)
 
 
 @pytest.mark.parametrize("batch", [False, True])
