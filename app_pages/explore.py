@@ -77,6 +77,8 @@ def test_digits_png(dataset: str, indices: tuple[int, ...], _images: np.ndarray)
 # ---- sections ----------------------------------------------------------------------------------------------------
 
 VIEWS_HIGH_D = ["the PCA plane", "t-SNE", "two latent dimensions"]
+GESTURES_TOUCH = ("Tap or drag: move z and decode it · tap a dot: select that test digit · pinch: zoom · two "
+                  "fingers: pan.")
 GESTURES = ("Hover: decode the point under the cursor · press and drag: move z · click a dot: select that test "
             "digit · scroll or pinch: zoom · Shift+drag or two fingers: pan · +, −, 0 keys when the map has focus.")
 
@@ -144,7 +146,8 @@ def surface_section(ck: NumpyModel, test_images: np.ndarray, labels: np.ndarray)
     pad = latent_pad(publish_model(ck.sha256, ck.decoder, mu, labels, sigma), plane, start,
                      z_nonce=st.session_state.get(keys.PAD_NONCE, 0), slider_range=(-limit, limit), key=keys.LATENT_PAD,
                      images=publish_images(ck.dataset, test_images), view=view, selected=asked["digit"],
-                     select_nonce=nonce, large=large, digit_px=224 if large else 200, surface_px=640, hint=GESTURES)
+                     select_nonce=nonce, large=large, digit_px=224 if large else 200, surface_px=640, hint=GESTURES,
+                     hint_touch=GESTURES_TOUCH)
     # What Python last heard: a release sends z, a click on a dot the digit (and the browser moves z to its mu)
     heard = st.session_state.setdefault(keys.EXPLORE_HEARD, {"z": start, "selected": None})
     if pad.selected != heard["selected"]:

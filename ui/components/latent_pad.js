@@ -104,7 +104,9 @@ export default function (component) {
   const large = !!data.large;
   const fontPx = large ? 18 : 12;
   root.classList.toggle("lp-large", large);
-  $(".lp-hint").textContent = data.hint || "";
+  // a touch screen has no hover, Shift key or wheel: its own line of gestures when the page gave one
+  const touch = window.matchMedia && window.matchMedia("(pointer: coarse)").matches;
+  $(".lp-hint").textContent = (touch && data.hint_touch) || data.hint || "";
   const marks = (data.marks || []).map((m) => ({...m, pixels: m.image ? base64Bytes(m.image) : null}));
   STATS.marks = marks.length;
 

@@ -159,7 +159,7 @@ def latent_pad(model_info: dict, plane: Plane, z, *, z_nonce: int = 0, class_nam
                slider_range: tuple[float, float] = (-4.0, 4.0), key: str = "latent_pad", surface_px: int = 640,
                digit_px: int = 196, images: dict | None = None, view: dict | None = None,
                selected: int | None = None, select_nonce: int = 0, marks: list[dict] | None = None,
-               highlight: int | None = None, large: bool = False, hint: str = "",
+               highlight: int | None = None, large: bool = False, hint: str = "", hint_touch: str = "",
                axis_labels: tuple[str, str] | None = None) -> PadState:
     """Mount the latent surface and return what it last committed.
 
@@ -167,7 +167,8 @@ def latent_pad(model_info: dict, plane: Plane, z, *, z_nonce: int = 0, class_nam
     (likewise `selected` with select_nonce). images: publish_images(...), for the selection's picture and the
     zoomed-in map. view: publish_points(...) for a view with no inverse (t-SNE): the pointer then picks the nearest
     digit. marks: [{"z", "sigma", "name", "short", "image" (base64 of 784 uint8)}] drawn numbered, with their
-    ellipses; `highlight` is the one drawn red. Streamlit stores the committed values under
+    ellipses; `highlight` is the one drawn red. hint: the gestures, said under the map (hint_touch on a touch
+    screen). Streamlit stores the committed values under
     st.session_state[key] ("z", "selected", "mark"; tests inject them there).
     """
     data = {
@@ -179,7 +180,7 @@ def latent_pad(model_info: dict, plane: Plane, z, *, z_nonce: int = 0, class_nam
         "colors": CLASS_COLORS, "class_names": list(class_names or [str(c) for c in range(10)]),
         "show_points": show_points, "surface_px": int(surface_px), "digit_px": int(digit_px),
         "images": images, "view": view, "selected": selected, "select_nonce": int(select_nonce),
-        "marks": marks or [], "highlight": highlight, "large": bool(large), "hint": hint,
+        "marks": marks or [], "highlight": highlight, "large": bool(large), "hint": hint, "hint_touch": hint_touch,
     }
     # One JSON string under one key: the frontend does not re-invoke an unchanged pad (tests count invocations), and
     # a dict of plain values skips Streamlit's dataframe detection, which imports pandas (0.4 s of the cold start)
