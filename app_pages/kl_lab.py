@@ -109,7 +109,7 @@ def beta_dial() -> None:
                 f"{m.key}` trains it. The other tabs work without it.")
         return
     # One short line: on a projector (1280 x 720, large type) every line here pushes the map below the fold.
-    st.markdown("**One** network for every β from 0.01 to 16 (gated by β, Bae et al. 2023): drag β.",
+    st.markdown("**One** network for every β from 0.01 to 16 (Bae et al. 2023): drag β.",
                 help="Multi-Rate VAE: each hidden unit's activation, and each of the encoder's outputs (μ, "
                      "log σ²), is scaled by sigmoid(a·u + b), u = log β rescaled to [−1, 1]; each training digit "
                      "drew its own β. The map, grid, prior samples and reconstructions below all come from this "
