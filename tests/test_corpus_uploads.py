@@ -11,7 +11,9 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from make_corpus import CHECKPOINT_DIR, CHECKPOINTS, IMAGE_DIR, IMAGES, SENTINEL_ENV
+import vae
 from ui import state
+from vae import runs
 
 ROOT = Path(__file__).resolve().parent.parent
 REFUSED_CHECKPOINTS = sorted(n for n, (expect, _) in CHECKPOINTS.items() if expect == "refuse")
@@ -67,6 +69,9 @@ def test_a_valid_checkpoint_upload_is_kept_listed_and_selected(sidebar_app, runs
     assert sidebar_app.session_state["model_path"] == str(kept[0])
     picker = sidebar_app.selectbox(key="model_path")
     assert picker.value == str(kept[0]) and "Uploaded: tiny test model" in picker.format_func(picker.value)
+    card = runs.read_card(kept[0].parent)  # the picker lists it from this, without torch
+    ck = vae.load_checkpoint(kept[0])
+    assert (card.name, card.epoch, card.dataset, card.model_config) == (ck.name, ck.epoch, ck.dataset, ck.model_config)
     assert not list(runs_dir.rglob("*.tmp"))  # written atomically: no temporary file left behind
 
     upload(sidebar_app, "again.pt", data)  # the same file again is stored once

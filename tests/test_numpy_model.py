@@ -79,11 +79,29 @@ def test_grid_coordinates_are_standard_normal_quantiles():
     np.testing.assert_allclose(latent.grid_coordinates(15), expected, atol=1e-5)
 
 
-def test_explore_first_run_imports_neither_torch_nor_pandas():
+def test_explore_first_run_imports_neither_torch_nor_pandas(tmp_path):
     """The cold-start path: the app's first page (Explore, default model) is drawn from the shipped NumPy model;
-    torch is imported after it, in the background. A fresh interpreter: this test process imported torch long ago."""
+    torch is imported after it, in the background. A fresh interpreter: this test process imported torch long ago.
+    The user's own run and an uploaded checkpoint are in the sidebar's picker too, listed from their JSON."""
+    from ui.state import UPLOAD_PREFIX
+    from vae import runs
+    from vae.config import config_to_dict
+
+    ck = vae.load_checkpoint(bundled.DEFAULT.path)
+    run = tmp_path / "2026-11-30-120000-mine"
+    run.mkdir()
+    (run / "checkpoint.pt").write_bytes(bundled.DEFAULT.path.read_bytes())
+    runs.write_json_atomic(run / "run.json", {"name": "mine", "model_config": config_to_dict(ck.model_config),
+                                              "train_config": config_to_dict(ck.train_config)})
+    runs.write_json_atomic(run / "progress.json", {"state": "finished", "history": [{}, {}, {}]})
+    upload = tmp_path / f"{UPLOAD_PREFIX}0123456789ab"
+    upload.mkdir()
+    (upload / "checkpoint.pt").write_bytes(bundled.DEFAULT.path.read_bytes())
+    runs.write_card(upload, runs.CheckpointCard("theirs", 7, "mnist", ck.model_config))
     code = ("import sys, threading\n"
+            "from pathlib import Path\n"
             "import ui.state\n"
+            f"ui.state.RUNS_DIR = Path({str(tmp_path)!r})\n"
             "warm_up = ui.state.warm_up_torch\n"
             "ui.state.warm_up_torch = lambda: None  # measured separately below\n"
             "from streamlit.testing.v1 import AppTest\n"
@@ -92,9 +110,11 @@ def test_explore_first_run_imports_neither_torch_nor_pandas():
             "assert not at.exception, at.exception\n"
             "assert at.title[0].value == 'Explore the latent space', [t.value for t in at.title]\n"
             "print('HEAVY', [m for m in ('torch', 'torchvision', 'pandas', 'sklearn') if m in sys.modules])\n"
+            "print('PICKER', at.sidebar.selectbox(key='model_path').options)\n"
             "warm_up().join(300)\n"
             "print('WARMED', 'torch' in sys.modules)\n")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     assert "HEAVY []" in out.stdout, out.stdout
+    assert "'Your run: mine (3 epochs)'" in out.stdout and "'Uploaded: theirs (7 epochs)'" in out.stdout, out.stdout
     assert "WARMED True" in out.stdout, out.stdout

@@ -16,7 +16,7 @@ import streamlit as st
 
 import vae
 from ui import keys
-from vae import bundled, store
+from vae import bundled, runs, store
 from vae.atomic import write_atomic
 from vae.data import DATASETS, load_test_arrays
 
@@ -67,19 +67,30 @@ def select_model(path: str | Path, dataset: str | None = None) -> None:
 
 
 def model_choices(dataset: str | None = None) -> list[ModelChoice]:
-    """Bundled models, then the user's finished or stopped runs (newest first)."""
+    """Bundled models, then the user's finished or stopped runs and uploads (newest first). Each is described by the
+    JSON beside it (vae.runs.read_card), so listing them imports no torch: the sidebar is on the first page, whose
+    cold start draws without torch. Only a folder put there by hand is asked through its checkpoint."""
     choices = [ModelChoice(m.name, str(m.path)) for m in bundled.available()]
     for ck_path in sorted(RUNS_DIR.glob("*/checkpoint.pt"), key=_mtime, reverse=True):
-        try:
-            ck = load_model(str(ck_path), ck_path.stat().st_mtime)
-        except (vae.CheckpointError, OSError):  # unreadable, or deleted since the glob (an old upload pruned)
-            continue
-        if _unusable_here(ck):  # e.g. a --beta-range model put there by hand: the pages could not show it
+        card = runs.read_card(ck_path.parent) or _card_from_checkpoint(ck_path)
+        if card is None or _unusable_here(card):  # e.g. a --beta-range model put there by hand
             continue
         kind = "Uploaded" if ck_path.parent.name.startswith(UPLOAD_PREFIX) else "Your run"
-        label = f"{kind}: {ck.name or ck_path.parent.name} ({ck.epoch} epochs)"
-        choices.append(ModelChoice(label, str(ck_path), ck.dataset, bundled=False))
+        label = f"{kind}: {card.name or ck_path.parent.name} ({card.epoch} epochs)"
+        choices.append(ModelChoice(label, str(ck_path), card.dataset, bundled=False))
     return [c for c in choices if dataset is None or c.dataset == dataset]
+
+
+def _card_from_checkpoint(ck_path: Path) -> runs.CheckpointCard | None:
+    try:
+        ck = load_model(str(ck_path), ck_path.stat().st_mtime)
+    except (vae.CheckpointError, OSError):  # unreadable, or deleted since the glob (an old upload pruned)
+        return None
+    return card_of(ck)
+
+
+def card_of(ck: vae.Checkpoint) -> runs.CheckpointCard:
+    return runs.CheckpointCard(ck.name, ck.epoch, ck.dataset, ck.model_config)
 
 
 def _mtime(path: Path) -> float:
@@ -216,7 +227,7 @@ def _on_checkpoint_upload() -> None:
         st.session_state[keys.CHECKPOINT_UPLOAD_RESULT] = ("error", f"{upload.name} was not loaded. {problem}")
         return
     try:
-        path = save_uploaded_checkpoint(data, ck.sha256)
+        path = save_uploaded_checkpoint(data, ck.sha256, card_of(ck))
     except OSError as exc:
         st.session_state[keys.CHECKPOINT_UPLOAD_RESULT] = (
             "error", f"{upload.name} is a valid checkpoint but could not be kept on the server: "
@@ -228,7 +239,7 @@ def _on_checkpoint_upload() -> None:
                    f"{ck.epoch} epochs, {DATASETS[ck.dataset]}. It is now selected above.")
 
 
-def _unusable_here(ck: vae.Checkpoint) -> str:
+def _unusable_here(ck: vae.Checkpoint | runs.CheckpointCard) -> str:
     """A valid checkpoint this app still cannot show: the pages draw 28 x 28 digits of the three datasets."""
     if ck.dataset not in DATASETS:
         return (f"It was trained on {ck.dataset!r}; this app works with "
@@ -242,14 +253,18 @@ def _unusable_here(ck: vae.Checkpoint) -> str:
     return ""
 
 
-def save_uploaded_checkpoint(data: bytes, sha256: str) -> Path:
+def save_uploaded_checkpoint(data: bytes, sha256: str, card: runs.CheckpointCard | None = None) -> Path:
     """Keep an uploaded (already validated) checkpoint as runs/app/uploaded-<sha256[:12]>/checkpoint.pt, written
-    atomically (a reader never sees half a file); the same file uploaded twice is stored once."""
+    atomically (a reader never sees half a file), its card beside it (written first: the picker reads it); the same
+    file uploaded twice is stored once."""
     folder = RUNS_DIR / f"{UPLOAD_PREFIX}{sha256[:12]}"
     path = folder / "checkpoint.pt"
     if path.is_file():
         os.utime(path)  # counts as fresh for the pruning below
         return path
+    if card is not None:
+        folder.mkdir(parents=True, exist_ok=True)
+        runs.write_card(folder, card)
     write_atomic(path, lambda f: f.write(data), fsync=True)
     _prune_uploads(keep=path)
     return path

@@ -9,6 +9,8 @@ A run lives in `<runs dir>/<run id>/` (new_run_id: the start time, then the name
     latents/epoch_0001.npy  the posterior means of that subset: the frames of the replay (epoch_0000: untrained)
     stop                    present = "please stop at the next step" (the last completed epoch stays saved)
     log.txt                 the process's own output
+A folder holding only an uploaded checkpoint.pt has card.json instead of run.json (write_card): its name, epochs,
+dataset and model config, so that a model picker lists every checkpoint from JSON (read_card), without torch.
 
 The folder is all that the two sides share. The training process (`python -m vae train --run-dir`) writes it
 through ProgressReporter. The app's supervisor (ui/supervisor.py) creates it, starts and watches that process, and
@@ -27,7 +29,7 @@ from typing import TYPE_CHECKING, Callable
 import numpy as np
 
 from .atomic import write_atomic
-from .config import ModelConfig, TrainConfig, config_from_dict
+from .config import ModelConfig, TrainConfig, config_from_dict, config_to_dict
 
 if TYPE_CHECKING:
     import torch
@@ -264,6 +266,44 @@ def read_status(run_dir: str | os.PathLike, process_alive: ProcessAlive) -> RunS
                      last=prog.get("last") or {}, message=message, error_kind=prog.get("error_kind", ""),
                      demo=bool(info.get("demo")), pid=info.get("pid"), model_config=model_cfg,
                      train_config=train_cfg, command=info.get("command", []))
+
+
+@dataclass(frozen=True)
+class CheckpointCard:
+    """What a model picker needs to know of the checkpoint.pt in a folder, without loading it."""
+    name: str
+    epoch: int  # completed epochs
+    dataset: str
+    model_config: ModelConfig
+
+
+CARD_FILE = "card.json"
+
+
+def write_card(folder: str | os.PathLike, card: CheckpointCard) -> None:
+    """card.json beside a checkpoint that has no run.json (an uploaded one)."""
+    write_json_atomic(Path(folder) / CARD_FILE, {"name": card.name, "epoch": card.epoch, "dataset": card.dataset,
+                                                 "model_config": config_to_dict(card.model_config)})
+
+
+def read_card(folder: str | os.PathLike) -> CheckpointCard | None:
+    """The card of the checkpoint in `folder`: from card.json, else from a run's run.json and progress.json (its
+    epochs = the completed ones, as in read_status). None when neither is there or readable."""
+    folder = Path(folder)
+    try:
+        card = read_json(folder / CARD_FILE)
+        if card is not None:
+            return CheckpointCard(str(card["name"]), int(card["epoch"]), str(card["dataset"]),
+                                  config_from_dict(ModelConfig, card["model_config"]))
+        info = read_json(folder / "run.json")
+        if info is None:
+            return None
+        train_cfg = config_from_dict(TrainConfig, info.get("train_config", {}))
+        history = (read_json(folder / "progress.json") or {}).get("history") or []
+        return CheckpointCard(str(info.get("name", folder.name)), len(history), train_cfg.dataset,
+                              config_from_dict(ModelConfig, info.get("model_config", {})))
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def _log_tail(run_dir: Path, lines: int = 3) -> str:
