@@ -1,9 +1,6 @@
 """The KL lab page: every tab renders, the rate-distortion numbers are `python -m vae evaluate`'s, the KL-per-dimension
 collapse check agrees with vae.analysis, and a click on a hole selects it."""
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 import vae
 from conftest import ROOT, make_checkpoint
+from test_cli import run as run_cli
 from vae import analysis, bundled
 
 PAGE = str(ROOT / "app_pages" / "kl_lab.py")
@@ -27,10 +25,8 @@ def kl_lab(tab: str, **state) -> AppTest:
 
 
 def cli_evaluate(path) -> dict:
-    # One torch thread, like this test process (conftest): float32 sums then run in the same order.
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    out = subprocess.run([sys.executable, "-m", "vae", "evaluate", str(path), "--json"], cwd=ROOT, env=env,
-                         capture_output=True, text=True, check=True)
+    out = run_cli("evaluate", str(path), "--json")  # `python -m vae evaluate`, in this process
+    assert out.returncode == 0, out.stderr
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
