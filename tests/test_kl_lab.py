@@ -151,7 +151,9 @@ def test_rate_distortion_labels_never_meet():
     geom = kl_figures.label_geometry()
     boxes = kl_figures.figure_text_boxes(spec, geom)
     labels = [(name, box) for name, box in boxes if not name.startswith("marker")]
-    assert {name for name, _ in labels} >= {f"label β = {b:g}" for b in bundled.BETA_SWEEP}
+    legend = {f"label {t['name']}" for t in spec["data"] if t.get("showlegend", True) and "name" in t}
+    # beside each point, or in the legend where the points crowd (a far-off run of the user's stretches the axes)
+    assert {name for name, _ in labels} | legend >= {f"label β = {b:g}" for b in bundled.BETA_SWEEP}
     assert sum(name.startswith("annotation −ELBO") for name, _ in labels) >= 3  # most lines keep their label
     for name, box in labels:
         w, h, _ = geom
@@ -162,3 +164,19 @@ def test_rate_distortion_labels_never_meet():
                 continue
             meet = kl_figures.boxes_meet(box_a, box_b, gap=0)
             assert not meet.any(), f"{a} meets {b} at plot size {geom[0][meet][0]:.0f} x {geom[1][meet][0]:.0f}"
+
+
+def test_rate_distortion_names_crowded_points_in_the_legend():
+    # A run after one epoch (recon ~320 nats) stretches the y axis until the bundled models' points crowd into a
+    # few pixels, where no placement keeps their labels apart at every plot size: the legend names them instead.
+    from ui import kl_figures
+    sweep = [{"beta": b, "kl": kl, "recon": r, "neg_elbo": kl + r} for b, kl, r in
+             [(0.0, 72.96, 127.41), (0.25, 8.94, 128.05), (1.0, 7.54, 124.59), (4.0, 5.03, 134.58), (16.0, 1.82, 167.81)]]
+    run = {"label": "Your run: one epoch (1 epochs)", "kl": 7.67, "recon": 322.6, "neg_elbo": 330.3}
+    spec = kl_figures.rate_distortion_figure(sweep, [run]).to_plotly_json()
+    assert not any("text" in t.get("mode", "") for t in spec["data"])
+    assert {t.get("name") for t in spec["data"] if t.get("showlegend", True)} >= \
+        {kl_figures.beta_label(p["beta"]) for p in sweep} | {run["label"]}
+    spec = kl_figures.rate_distortion_figure(sweep, []).to_plotly_json()  # the usual chart: labels beside the points
+    [labelled] = [t for t in spec["data"] if "text" in t.get("mode", "")]
+    assert list(labelled["text"]) == [kl_figures.beta_label(p["beta"]) for p in sweep]

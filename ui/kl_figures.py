@@ -109,12 +109,13 @@ def _inside(box, geom) -> np.ndarray:
 
 
 def place_labels(sweep: Sequence[dict], others: Sequence[dict], levels: Sequence[float], x_range, y_range,
-                 geom=None) -> tuple[list[str], list[dict]]:
+                 geom=None) -> tuple[list[str] | None, list[dict]]:
     """A text position for each sweep point's label, and the -ELBO lines' labels (annotations) to show, such that
     no label meets another label or a marker, and every label stays inside the plot, at every geometry. Among the
-    placements that achieve it (if none does, those with the fewest collisions), the one that hides the fewest
-    line labels and then prefers positions earlier in TEXT_POSITIONS; a line's label goes to its left end, else
-    to its other end, else it is left out."""
+    placements that achieve it, the one that hides the fewest line labels and then prefers positions earlier in
+    TEXT_POSITIONS; a line's label goes to its left end, else to its other end, else it is left out. None instead
+    of positions when no placement achieves it (the points crowd together, e.g. when a barely trained run far
+    away stretches the axes): the figure then names the points in its legend."""
     geom = label_geometry() if geom is None else geom
     texts = [beta_label(p["beta"]) for p in sweep]
     markers = [marker_box(p["kl"], p["recon"], SWEEP_MARKER_PX, x_range, y_range, geom) for p in sweep] + \
@@ -171,6 +172,8 @@ def place_labels(sweep: Sequence[dict], others: Sequence[dict], levels: Sequence
             search(i + 1, chosen + [a], collisions + extra, block | lvl_hit[i, a], rank + a)
 
     search(0, [], 0, blocked, 0)
+    if best[0] is not None and best[0][0] > 0:  # every placement makes labels meet somewhere: no labels at all
+        return None, [ends[line][e] for line, e in enumerate(shown_ends(blocked)) if e is not None]
     chosen = best[1] or []
     for i, a in enumerate(chosen):
         blocked = blocked | lvl_hit[i, a]
@@ -224,14 +227,22 @@ def rate_distortion_figure(sweep: Sequence[dict], others: Sequence[dict], height
                                  hoverinfo="skip", showlegend=False))
     for ann in level_labels:  # a line's label gives way to the models' labels and markers
         fig.add_annotation(**ann)
-    if sweep:
+    hover = "%{text}<br>KL %{x:.2f}, recon %{y:.2f}<br>−ELBO %{customdata[0]:.2f}<extra></extra>"
+    if sweep and positions is not None:
         fig.add_trace(go.Scatter(
             x=[p["kl"] for p in sweep], y=[p["recon"] for p in sweep], mode="lines+markers+text",
             text=[beta_label(p["beta"]) for p in sweep], textposition=positions, name="bundled 2-D models",
             line=dict(color="#94a3b8", width=1.5),
             marker=dict(size=SWEEP_MARKER_PX, color=[beta_color(p["beta"]) for p in sweep]),
-            customdata=[[p["neg_elbo"]] for p in sweep],
-            hovertemplate="%{text}<br>KL %{x:.2f}, recon %{y:.2f}<br>−ELBO %{customdata[0]:.2f}<extra></extra>"))
+            customdata=[[p["neg_elbo"]] for p in sweep], hovertemplate=hover))
+    elif sweep:  # too crowded to label in place: the line, then one legend entry per beta in its colour
+        fig.add_trace(go.Scatter(x=[p["kl"] for p in sweep], y=[p["recon"] for p in sweep], mode="lines",
+                                 line=dict(color="#94a3b8", width=1.5), hoverinfo="skip", showlegend=False))
+        for p in sweep:
+            fig.add_trace(go.Scatter(
+                x=[p["kl"]], y=[p["recon"]], mode="markers", name=beta_label(p["beta"]), text=[beta_label(p["beta"])],
+                marker=dict(size=SWEEP_MARKER_PX, color=beta_color(p["beta"])), customdata=[[p["neg_elbo"]]],
+                hovertemplate=hover))
     for p in others:
         fig.add_trace(go.Scatter(
             x=[p["kl"]], y=[p["recon"]], mode="markers", name=p["label"],
