@@ -16,9 +16,9 @@ import vae
 from ui import images, keys, pages, share
 from ui.cache import current_numpy_model, map_view, view_is_quick
 from ui.map_png import latent_scatter_png
-from ui.components.latent_pad import (Plane, _extent, dims_plane, latent_pad, pca_plane, prefetch,
+from ui.components.latent_pad import (Plane, _extent, dims_plane, latent_pad, pca_plane,
                                       publish_images, publish_model, publish_points)
-from ui.state import init_state, test_arrays
+from ui.state import init_state, test_arrays, test_labels
 from vae import latent
 from vae.numpy_model import NumpyDecoder, NumpyModel
 
@@ -119,7 +119,7 @@ def surface_plane(ck: NumpyModel, mu: np.ndarray) -> tuple[Plane, dict | None, n
 
 
 @st.fragment
-def surface_section(ck: NumpyModel, test_images: np.ndarray, labels: np.ndarray) -> None:
+def surface_section(ck: NumpyModel, labels: np.ndarray) -> None:
     """The one surface. A fragment: a release or a click reruns only this, not the tabs below."""
     mu, sigma = ck.mu, ck.sigma
     dim = ck.model_config.latent_dim
@@ -145,7 +145,7 @@ def surface_section(ck: NumpyModel, test_images: np.ndarray, labels: np.ndarray)
     # leaves the map >= 60 % of the height beside it (with the sidebar open)
     pad = latent_pad(publish_model(ck.sha256, ck.decoder, mu, labels, sigma), plane, start,
                      z_nonce=st.session_state.get(keys.PAD_NONCE, 0), slider_range=(-limit, limit), key=keys.LATENT_PAD,
-                     images=publish_images(ck.dataset, test_images), view=view, selected=asked["digit"],
+                     images=publish_images(ck.dataset, len(labels), lambda: test_arrays(ck.dataset)[0]), view=view, selected=asked["digit"],
                      select_nonce=nonce, large=large, digit_px=224 if large else 200, surface_px=640, hint=GESTURES,
                      hint_touch=GESTURES_TOUCH)
     # What Python last heard: a release sends z, a click on a dot the digit (and the browser moves z to its mu)
@@ -245,8 +245,9 @@ def prior_section(ck: NumpyModel) -> None:
                "prior, samples look like no digit at all.")
 
 
-def interpolation_section(ck: NumpyModel, test_images: np.ndarray, labels: np.ndarray) -> None:
+def interpolation_section(ck: NumpyModel, labels: np.ndarray) -> None:
     mu = ck.mu
+    test_images = test_arrays(ck.dataset)[0]
     st.session_state.setdefault(keys.INTERP_A, 0)
     st.session_state.setdefault(keys.INTERP_B, 1)
     c1, c2, c3 = st.columns(3)
@@ -265,22 +266,19 @@ def interpolation_section(ck: NumpyModel, test_images: np.ndarray, labels: np.nd
 def main() -> None:
     init_state()
     ck = current_numpy_model()
-    try:
-        test_images, labels = test_arrays(ck.dataset)
+    try:  # the labels alone: the images are read only if a tab or the surface's file needs them
+        labels = test_labels(ck.dataset)
     except vae.DataUnavailableError as exc:
         st.title("Explore the latent space")
         st.error(f"The {ck.dataset} test set is not available: {exc}")
         return
-    if ck.model_config.latent_dim > 1:  # the surface's file: downloading from here on, while the page builds
-        with st.sidebar:  # an empty element: at the sidebar's foot it moves nothing a class looks at
-            prefetch(publish_model(ck.sha256, ck.decoder, ck.mu, labels, ck.sigma))
     st.title("Explore the latent space")
     st.caption(f"Model: {ck.name or Path(st.session_state[keys.MODEL_PATH]).stem} "
                f"({ck.model_config.latent_dim}-D latent, {ck.model_config.arch.upper()}, "
                f"β = {ck.train_config.beta:g}). Each dot is one test digit x at the mean μ(x) of its posterior "
                "q(z|x), coloured by its true label (the VAE never saw the labels).")
     share.apply_link(ck.mu)
-    surface_section(ck, test_images, labels)
+    surface_section(ck, labels)
 
     # Lazy tabs: only the open one runs and is sent. They sit below the surface, and on a student's first visit
     # their pictures and widgets (each widget kind a script the browser loads and compiles) only delayed the map.
@@ -293,7 +291,7 @@ def main() -> None:
             prior_section(ck)
     if tab_interp.open:
         with tab_interp:
-            interpolation_section(ck, test_images, labels)
+            interpolation_section(ck, labels)
 
 
 main()

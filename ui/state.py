@@ -18,7 +18,7 @@ import vae
 from ui import keys
 from vae import bundled, runs, store
 from vae.atomic import write_atomic
-from vae.data import DATASETS, load_test_arrays
+from vae.data import DATASETS, load_test_arrays, load_test_labels
 
 RUNS_DIR = Path("runs") / "app"  # the user's own training runs: runs/app/<run id>/checkpoint.pt
 UPLOAD_PREFIX = "uploaded-"  # uploaded checkpoints: runs/app/uploaded-<sha256[:12]>/checkpoint.pt
@@ -37,11 +37,11 @@ class ModelChoice:
     bundled: bool = True
 
 
-@st.cache_resource(show_spinner=False)
 def one_blas_thread() -> None:
-    """NumPy's BLAS on one thread, once per server process. The server's matrix products are tiny (one z through
-    the decoder on every pad release) and run in many sessions at once: a second BLAS thread only waits for a core
-    (the other one serves the next session or trains), and OpenBLAS's idle threads spin."""
+    """NumPy's BLAS on one thread (called once per server process, by warm_up_torch). The server's matrix products
+    are tiny (one z through the decoder on every pad release) and run in many sessions at once: a second BLAS thread
+    only waits for a core (the other one serves the next session or trains), and OpenBLAS's idle threads spin.
+    Not on the first page's path: threadpoolctl's look at the loaded libraries took ~0.1 s of its cold start."""
     from threadpoolctl import threadpool_limits  # installed with scikit-learn
 
     threadpool_limits(limits=1, user_api="blas")
@@ -49,7 +49,6 @@ def one_blas_thread() -> None:
 
 def init_state() -> None:
     """Defaults for the state every page reads. Only where unset, so values set by another page or a lesson survive."""
-    one_blas_thread()
     if keys.MODEL_PATH not in st.session_state:
         select_model(bundled.DEFAULT.path)
     st.session_state.setdefault(keys.DATASET, "mnist")
@@ -135,6 +134,7 @@ def warm_up_torch() -> threading.Thread:
         # A few seconds' grace first: the browser that opened the first page is still drawing it (compiling
         # Plotly takes it ~2 s) on the same 2 cores; importing right away made that first render ~0.8 s slower.
         time.sleep(WARM_UP_DELAY_S)
+        one_blas_thread()
         import vae.checkpoint  # noqa: F401  (torch, the model)
         import vae.metrics  # noqa: F401
         # Then take the ~240k objects of the imported libraries out of the garbage collector's view: Python's
@@ -158,6 +158,12 @@ def test_split(dataset: str = "mnist") -> vae.Split:
 def test_arrays(dataset: str = "mnist") -> tuple[np.ndarray, np.ndarray]:
     """The test split as NumPy (images uint8, labels), read without torch for MNIST. Shared; never mutate it."""
     return load_test_arrays(dataset)
+
+
+@st.cache_resource(show_spinner="Loading the test set…")
+def test_labels(dataset: str = "mnist") -> np.ndarray:
+    """The test split's labels alone (MNIST: without reading the images). Shared; never mutate it."""
+    return load_test_labels(dataset)
 
 
 def sidebar() -> None:

@@ -22,8 +22,6 @@ Object.assign(STATS, {selected: null, highlightMs: 0, thumbs: 0, zoom: 1, hidden
                       backgroundMs: 0, marks: 0, stacked: false, surfacePx: 0});
 
 function fetchBuffer(url, gz) {
-  const early = window.__lpEarly && window.__lpEarly[url];  // started (and unpacked) by the page before we existed
-  if (early && !FILES.has(url)) FILES.set(url, early);
   if (!FILES.has(url)) {
     const p = fetch(url).then((r) => {
       if (!r.ok) throw new Error(`could not load ${url} (${r.status} ${r.statusText})`);

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,28 +105,18 @@ def publish_model(sha256: str, _decoder: NumpyDecoder, _mu: np.ndarray, _labels:
             "labels_offset": int(weights.size + 2 * mu.size)}
 
 
-def prefetch(model_info: dict) -> None:
-    """Start fetching the model's file before the surface exists: a tiny script placed at the top of the page, which
-    the browser runs as soon as that element arrives, about half a second before the component's own code would
-    start the download on a student's first visit; the component then takes the same promise (window.__lpEarly)."""
-    url = json.dumps(model_info["url"])
-    st.html(f"<script>(window.__lpEarly = window.__lpEarly || {{}})[{url}] = window.__lpEarly[{url}] || "
-            f"fetch({url}).then((r) => r.ok ? new Response(r.body.pipeThrough(new DecompressionStream('gzip')))"
-            f".arrayBuffer() : Promise.reject(new Error('could not load the decoder weights (' + r.status + ')')));"
-            f"</script>", unsafe_allow_javascript=True)
-
-
 @st.cache_resource(max_entries=4, show_spinner=False)
-def publish_images(dataset: str, _images: np.ndarray) -> dict:
-    """The test digits themselves, (N, 784) uint8 gzipped (MNIST: 1.6 MB) under static/, for the selected digit's
+def publish_images(dataset: str, n: int, _load: Callable[[], np.ndarray]) -> dict:
+    """The n test digits themselves, (n, 784) uint8 gzipped (MNIST: 1.6 MB) under static/, for the selected digit's
     picture and the zoomed-in map; the browser fetches them after the map is drawn and unpacks them
-    (DecompressionStream). One file per dataset and size."""
-    images = np.ascontiguousarray(_images, np.uint8).reshape(len(_images), -1)
-    name = f"images-{dataset}-{len(images)}.u8.gz"
+    (DecompressionStream). One file per dataset and size; _load() gives the images, (n, 28, 28) uint8, and is called
+    only to write that file (reading them took ~0.1 s of the first page's cold start)."""
+    name = f"images-{dataset}-{n}.u8.gz"
     path = STATIC_DIR / "latent_pad" / name
     if not path.is_file():
+        images = np.ascontiguousarray(_load(), np.uint8).reshape(n, -1)
         write_atomic(path, lambda f: f.write(gzip.compress(images.tobytes(), compresslevel=6, mtime=0)))
-    return {"url": static_url("latent_pad", name), "n": int(len(images))}
+    return {"url": static_url("latent_pad", name), "n": int(n)}
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
