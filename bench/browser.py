@@ -21,8 +21,12 @@ select_to_highlight_p95_ms    a click on a test digit's dot (at __latentPad.poin
 select_to_python_p95_ms       the same click -> Python's "Test digit #k" shown on the page, then the next frame
 release_to_python_p95_ms      the release of a small drag (down, two moves of 6 px, up: a plain click would select
                               a dot) -> Python's "Python received z = ..." changed on the page, then the next frame
+phone_drawn_to_first_decode_s a phone (390 x 844, touch, empty profile) opening the page on the warm server: from
+                              the page drawn (script finished, title shown) to the surface's first decoded digit,
+                              the median of --phone-visits visits; phone_first_decode_s: the same first decode
+                              from the start of navigation
 Goals: cold_start_ratio <= 1.4, drag_fps >= 55, input->paint p95 <= 20 ms, select->highlight p95 <= 50 ms,
-select->Python p95 <= 200 ms, release->Python p95 <= 100 ms.
+select->Python p95 <= 200 ms, release->Python p95 <= 100 ms, phone: first decode <= 2 s after the page is drawn.
 Interaction is measured on one freshly started server once it is idle (after the first page it imports torch in
 the background, a one-time ~2 s of work, see ui.state.warm_up_torch). The server, the browser and this script share
 the CPU with anything else running (load_avg_*, training_jobs in the JSON), so a busy machine gives pessimistic
@@ -418,10 +422,43 @@ def interaction(browser, args, port: int, timeout_ms: int) -> dict:
                 releases.append(value)
             page.wait_for_timeout(300)
         errors = page.evaluate("window.__latentPad.errors")
+        phones = [phone_first_decode(browser, page.url, timeout_ms) for _ in range(args.phone_visits)]
     finally:
         stop(proc)
         context.close()
-    return {"drag": drag, "selects": selects, "releases": releases, "idle_wait": idle_wait, "errors": errors}
+    return {"drag": drag, "selects": selects, "releases": releases, "idle_wait": idle_wait, "errors": errors,
+            "phones": phones}
+
+
+# On a phone's first visit: when the page is drawn (the script has finished and the title is shown) and when the
+# surface first decodes a digit, both from the start of navigation.
+PHONE_HOOK = """
+window.__phone = {};
+const tick = () => {
+  if (window.__phone.drawn === undefined && document.querySelector("h1")
+      && document.querySelector("[data-testid=stApp][data-test-script-state=notRunning]"))
+    window.__phone.drawn = performance.now();
+  if (window.__phone.decoded === undefined && window.__latentPad && window.__latentPad.draws > 0)
+    window.__phone.decoded = performance.now();
+  if (window.__phone.decoded === undefined) requestAnimationFrame(tick);
+};
+requestAnimationFrame(tick);
+"""
+
+
+def phone_first_decode(browser, url: str, timeout_ms: int) -> dict:
+    """A phone (390 x 844, touch, empty profile) opening the Explore page on the warm server."""
+    context = browser.new_context(viewport={"width": 390, "height": 844}, device_scale_factor=3, is_mobile=True,
+                                  has_touch=True)
+    context.add_init_script(PHONE_HOOK)
+    try:
+        page = context.new_page()
+        page.goto(url.split("?")[0], timeout=timeout_ms)
+        page.wait_for_function("window.__phone.decoded !== undefined && window.__phone.drawn !== undefined",
+                               timeout=timeout_ms)
+        return page.evaluate("window.__phone")
+    finally:
+        context.close()
 
 
 def main() -> None:
@@ -431,6 +468,8 @@ def main() -> None:
     parser.add_argument("--releases", type=int, default=12, help="small drags released (release -> Python)")
     parser.add_argument("--selections", type=int, default=12, help="test digits clicked (select -> highlight, Python)")
     parser.add_argument("--cold-starts", type=int, default=3, help="server starts per cold-start figure (median)")
+    parser.add_argument("--phone-visits", type=int, default=3,
+                        help="first visits of a phone on the warm server (median)")
     parser.add_argument("--returning-browser", action="store_true",
                         help="also time cold starts with a browser that has visited before (its HTTP cache warm)")
     parser.add_argument("--timeout", type=float, default=600, help="seconds to wait for each page state")
@@ -465,6 +504,9 @@ def main() -> None:
         "select_to_highlight_p95_ms": pct(p95, highlight),
         "select_to_python_p95_ms": pct(p95, to_python),
         "release_to_python_p95_ms": pct(p95, releases),
+        "phone_drawn_to_first_decode_s": round(median([max(0.0, v["decoded"] - v["drawn"]) / 1000
+                                                       for v in run["phones"]]), 2),
+        "phone_first_decode_s": round(median([v["decoded"] / 1000 for v in run["phones"]]), 2),
         "select_to_highlight_p50_ms": pct(median, highlight),
         "select_to_python_p50_ms": pct(median, to_python),
         "release_to_python_p50_ms": pct(median, releases),
