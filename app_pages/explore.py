@@ -14,7 +14,7 @@ import streamlit as st
 
 import vae
 from ui import images, keys, pages, share
-from ui.cache import current_numpy_model, map_view, view_is_quick
+from ui.cache import current_numpy_model, manifold_png, map_view, view_is_quick
 from ui.map_png import latent_scatter_png
 from ui.components.latent_pad import (Plane, _extent, dims_plane, latent_pad, pca_plane,
                                       publish_images, publish_model, publish_points)
@@ -47,15 +47,6 @@ def slider_limit(sha256: str, _mu: np.ndarray) -> float:
 # The pictures below are cached as PNG bytes, not arrays: st.image would re-encode an array on every run (the
 # manifold alone took ~45 ms of each student's first visit), while bytes pass through untouched. The download
 # buttons hand out the same bytes.
-
-@st.cache_data(max_entries=32, show_spinner=False)
-def manifold_png(sha256: str, n: int, plane: tuple, _decoder: NumpyDecoder, _axes: np.ndarray | None = None) -> bytes:
-    """plane: ("dims", i, j), or ("pca",) with _axes the model's first two principal components."""
-    dims = plane[1:] if plane[0] == "dims" else (0, 1)
-    grid = images.grid(latent.manifold(_decoder, n=n, dims=dims, axes=_axes).reshape(n * n, 28, 28), nrow=n,
-                       padding=0)
-    return images.png_bytes(grid, 2)
-
 
 @st.cache_data(max_entries=64, show_spinner=False)
 def prior_png(sha256: str, seed: int, _decoder: NumpyDecoder) -> bytes:

@@ -210,3 +210,25 @@ def test_the_kl_lab_loads_and_hashes_each_checkpoint_once(tmp_path, monkeypatch,
         assert len(list(tmp_path.glob("encodings/*-evaluated.npz"))) == 2
     finally:
         cache.model_store.clear()
+
+
+def test_a_picture_is_made_once_kept_with_its_hash_and_made_again_when_stale(tmp_path):
+    from PIL import Image
+
+    from ui import images
+    made = []
+
+    def make() -> bytes:
+        made.append(1)
+        return images.png_bytes(np.linspace(0, 1, 28 * 28).reshape(28, 28), 2)
+
+    png = ModelStore(tmp_path, shipped_dir=None).picture("manifold", SHA, "n15", "dims_0_1", "v1", make=make)
+    path = tmp_path / relpath("manifold", SHA, "n15", "dims_0_1", "v1")
+    assert path.read_bytes() == png and len(made) == 1
+    assert Image.open(path).size == (56, 56) and Image.open(path).text["vae-sha256"] == SHA  # still a valid PNG
+    assert ModelStore(tmp_path, shipped_dir=None).picture("manifold", SHA, "n15", "dims_0_1", "v1", make=make) == png
+    assert len(made) == 1  # read back by a new store (a fresh server), not made again
+    other = "f" * 64
+    path.write_bytes(png.replace(SHA.encode(), other.encode()))  # another checkpoint's picture under this name
+    assert ModelStore(tmp_path, shipped_dir=None).picture("manifold", SHA, "n15", "dims_0_1", "v1", make=make) == png
+    assert len(made) == 2

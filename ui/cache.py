@@ -11,7 +11,9 @@ import numpy as np
 import streamlit as st
 
 import vae
+from ui import images
 from ui.state import current_model_file, load_model, test_split
+from vae import latent
 from vae.beta_dial import DialData
 from vae.numpy_model import NumpyDecoder
 from vae.store import ModelStore, file_sha256
@@ -73,3 +75,18 @@ def dial_model(path: str, mtime: float) -> tuple[DialData, NumpyDecoder]:
     or computed once), and its decoder in NumPy form."""
     ck = load_model(path, mtime)
     return model_store().dial_data(ck), NumpyDecoder.from_model(ck.model)
+
+
+MANIFOLD_VERSION = "v1"  # part of a stored grid's name: bump it when vae.latent.manifold or the picture changes
+
+
+@st.cache_data(max_entries=32, show_spinner=False)
+def manifold_png(sha256: str, n: int, plane: tuple, _decoder: NumpyDecoder, _axes: np.ndarray | None = None) -> bytes:
+    """The decoded n x n grid as a PNG (each digit 2x), from the store (ModelStore.picture): a fresh server's first
+    page reads it rather than decoding and encoding it. plane: ("dims", i, j), or ("pca",) with _axes the model's
+    first two principal components. Bytes, not an array: st.image passes them through, the download hands them out."""
+    def make() -> bytes:
+        dims = plane[1:] if plane[0] == "dims" else (0, 1)
+        decoded = latent.manifold(_decoder, n=n, dims=dims, axes=_axes).reshape(n * n, 28, 28)
+        return images.png_bytes(images.grid(decoded, nrow=n, padding=0), 2)
+    return model_store().picture("manifold", sha256, f"n{n}", "_".join(map(str, plane)), MANIFOLD_VERSION, make=make)
