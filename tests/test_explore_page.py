@@ -9,6 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from conftest import make_checkpoint, open_app_page, page_texts
 from vae import bundled
+from vae.store import ModelStore
 
 PAGE = str(Path(__file__).resolve().parent.parent / "app_pages" / "explore.py")
 
@@ -118,6 +119,7 @@ def test_the_20d_manifold_starts_on_a_plane_where_the_digits_change(monkeypatch,
     real = latent.manifold
     monkeypatch.setattr(latent, "manifold", lambda decoder, **kw: drawn.append((decoder, real(decoder, **kw)))
                         or drawn[-1][1])
+    monkeypatch.setattr(ModelStore, "picture", lambda self, *args, make: make())  # drawn now, not an earlier run's
     at = open_page(model_path=str(path), manifold_n=13)  # a size no other test draws: not cached yet
     assert at.radio(key="manifold_plane").value == "the PCA plane"
     assert "13×13 grid over the plane of the test digits' two principal components" in page_texts(at)
