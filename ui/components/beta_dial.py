@@ -14,7 +14,7 @@ import json
 import numpy as np
 import streamlit as st
 
-from ui.components.latent_pad import HERE, write_static_gz
+from ui.components.latent_pad import HERE, module_loader, write_static_gz
 from ui.palette import CLASS_COLORS
 from vae.beta_dial import DialData
 from vae.latent import grid_coordinates
@@ -57,7 +57,7 @@ def publish(sha256: str, _decoder: NumpyDecoder, _dial: DialData, _labels: np.nd
 def _component():
     js = (HERE / "latent_pad_decoder.js").read_text() + "\n" + (HERE / "beta_dial.js").read_text()
     return st.components.v2.component("vae_explorer.beta_dial", html=(HERE / "beta_dial.html").read_text(),
-                                      css=(HERE / "beta_dial.css").read_text(), js=js)
+                                      css=(HERE / "beta_dial.css").read_text(), js=module_loader("beta_dial", js))
 
 
 def beta_dial(model_info: dict, beta: float = 1.0, *, large: bool = False, key: str = "beta_dial") -> float:

@@ -15,6 +15,7 @@ browser once per model as one static file named by the model store (`static/`, s
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -87,6 +88,33 @@ def write_static_gz(rel, data: bytes) -> str:
     return static_url(*Path(f"{rel}.gz").parts)
 
 
+# The component's JS as Streamlit receives it: a few lines that import the real code from a static file. Streamlit
+# puts a component's JS into every message that draws it, so the whole 39 KB went to the browser with every release
+# of every student (measured with py-spy under bench/load.py: hashing those messages alone was ~4 % of the server's
+# CPU). The file is named by its content's hash: a browser fetches and keeps each version once.
+LOADER_JS = """const code = import(new URL(%s, window.location.href).href);
+export default function (component) {
+  let cleanup = null, gone = false;
+  code.then((m) => { if (!gone) cleanup = m.default(component); }).catch((error) => {
+    const status = component.parentElement.querySelector("[data-status]");
+    if (status) status.textContent = "Could not load this component's code: " + error.message;
+    console.error(error);
+  });
+  return () => { gone = true; if (typeof cleanup === "function") cleanup(); };
+}
+"""
+
+
+def module_loader(name: str, source: str) -> str:
+    """JS for st.components.v2.component(js=...) that runs `source` (an ES module with a default export), served
+    from STATIC_DIR/components/<name>-<hash>.js."""
+    rel = Path("components", f"{name}-{hashlib.sha256(source.encode()).hexdigest()[:16]}.js")
+    path = STATIC_DIR / rel
+    if not path.is_file():
+        write_atomic(path, lambda f: f.write(source.encode()))
+    return LOADER_JS % json.dumps(static_url(*rel.parts))
+
+
 @st.cache_resource(max_entries=16, show_spinner=False)
 def publish_model(sha256: str, _decoder: NumpyDecoder, _mu: np.ndarray, _labels: np.ndarray,
                   _sigma: np.ndarray | None = None) -> dict:
@@ -135,7 +163,7 @@ def _component():
     """Registered once per process: the decoder source is prepended to the component's module."""
     js = (HERE / "latent_pad_decoder.js").read_text() + "\n" + (HERE / "latent_pad.js").read_text()
     return st.components.v2.component("vae_explorer.latent_pad", html=(HERE / "latent_pad.html").read_text(),
-                                      css=(HERE / "latent_pad.css").read_text(), js=js)
+                                      css=(HERE / "latent_pad.css").read_text(), js=module_loader("latent_pad", js))
 
 
 @dataclass
