@@ -264,10 +264,11 @@ def main() -> None:
         st.error(f"The {ck.dataset} test set is not available: {exc}")
         return
     st.title("Explore the latent space")
-    st.caption(f"Model: {ck.name or Path(st.session_state[keys.MODEL_PATH]).stem} "
-               f"({ck.model_config.latent_dim}-D latent, {ck.model_config.arch.upper()}, "
-               f"β = {ck.train_config.beta:g}). Each dot is one test digit x at the mean μ(x) of its posterior "
-               "q(z|x), coloured by its true label (the VAE never saw the labels).")
+    name = ck.name or Path(st.session_state[keys.MODEL_PATH]).stem
+    said = ("" if "β" in name else f", β = {ck.train_config.beta:g}")  # a bundled model's name says its β already
+    st.caption(f"Model: {name} ({ck.model_config.arch.upper()}, {ck.model_config.latent_dim}-D latent{said}). "
+               "Each dot is one test digit x at the mean μ(x) of its posterior q(z|x), coloured by its true label "
+               "(the VAE never saw the labels).")
     share.apply_link(ck.mu)
     surface_section(ck, labels)
 

@@ -331,8 +331,11 @@ export default function (component) {
     const mapSig = drawMap(k, t, followed);
     drawRD(k, t);
     betaText.textContent = `β = ${fmtBeta(shownBeta)}`;
-    readout.textContent = `rate (KL) ${lerp(m.rate, k, t).toFixed(1)} nats · distortion ` +
-      `${lerp(m.distortion, k, t).toFixed(1)} nats · median σ ${lerp(m.median_sigma, k, t).toFixed(3)}`;
+    // No-break spaces inside each figure: a narrow line (a projector's large type) breaks between figures only
+    readout.textContent = [`rate (KL) ${lerp(m.rate, k, t).toFixed(1)} nats`,
+                           `distortion ${lerp(m.distortion, k, t).toFixed(1)} nats`,
+                           `median σ ${lerp(m.median_sigma, k, t).toFixed(3)}`]
+      .map((figure) => figure.replaceAll(" ", "\u00a0")).join(" · ");
     STATS.frames += 1;
     STATS.mapSig.push(mapSig);
     STATS.manifoldSig.push(manSig);
