@@ -123,6 +123,26 @@ def page(browser):
     context.close()
 
 
+def settled(page) -> None:
+    """Two animation frames: what the page had been asked to draw (a resize, a scroll) is on screen."""
+    page.evaluate("() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
+
+
+def rerun_by(page, action, timeout_ms: int = 60000) -> None:
+    """Do action() on a page at rest and wait for the script run it causes to finish. Streamlit marks the app
+    running only 20-40 ms after the click (measured), so "not running" right after an action says nothing: this
+    watches for the change (so the page must not be running already, or a rerun folded into that run is missed)."""
+    wait_for_app(page, timeout_ms)
+    page.evaluate("""() => { window.__runSeen = false;
+        const app = document.querySelector("[data-testid=stApp]");
+        const seen = new MutationObserver(() => {
+            if (app.getAttribute("data-test-script-state") === "running") { window.__runSeen = true; seen.disconnect(); } });
+        seen.observe(app, {attributes: true, attributeFilter: ["data-test-script-state"]}); }""")
+    action()
+    page.wait_for_function("""() => window.__runSeen && document.querySelector(
+        "[data-testid=stApp][data-test-script-state=notRunning]")""", timeout=timeout_ms)
+
+
 def wait_for_app(page, timeout_ms: int = 60000) -> None:
     """Wait until Streamlit has finished running the script and shows no exception."""
     page.wait_for_selector("[data-testid=stApp][data-test-script-state=notRunning]", timeout=timeout_ms)

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from conftest import ROOT, wait_for_app
+from conftest import ROOT, settled, wait_for_app
 
 pytestmark = pytest.mark.browser
 
@@ -42,7 +42,7 @@ def open_page(browser, url: str, viewport: tuple[int, int]):
 
 def large_type_on(page) -> None:
     page.locator(".st-key-large_type label").click()
-    page.wait_for_timeout(500)
+    page.wait_for_function("getComputedStyle(document.documentElement).fontSize === '22px'", timeout=WAIT_MS)
     wait_for_app(page, WAIT_MS)
 
 
@@ -58,7 +58,7 @@ def test_rate_distortion_labels_do_not_overlap(app_server, browser, viewport):
         chart = page.locator(".st-key-kl_rd_chart")
         chart.locator(".legendtext").first.wait_for(timeout=WAIT_MS)
         chart.scroll_into_view_if_needed()
-        page.wait_for_timeout(500)
+        settled(page)
         chart.screenshot(path=str(SHOTS / f"e2e_rate_distortion_{viewport[0]}x{viewport[1]}.png"))
         found = page.evaluate(CHART_BOXES, "kl_rd_chart")
         labels, markers, plot = found["labels"], found["markers"], found["plot"]
@@ -84,7 +84,7 @@ def test_lesson_1_shows_its_table_on_the_first_screen(app_server, browser, viewp
         wait_for_app(page, WAIT_MS)
         table = page.locator("[data-testid=stTabs] [data-testid=stDataFrame]").first
         table.wait_for(timeout=WAIT_MS)
-        page.wait_for_timeout(500)
+        settled(page)
         page.screenshot(path=str(SHOTS / f"e2e_maths_lesson1_{viewport[0]}x{viewport[1]}.png"))
         box = table.bounding_box()
         if viewport[0] >= 1000:

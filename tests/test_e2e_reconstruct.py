@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
-from conftest import wait_for_app
+from conftest import rerun_by, settled, wait_for_app
 
 SCREENS = Path(os.environ.get("VAE_SCREENS_DIR", "/tmp/vae-screens"))
 WAIT_MS = int(os.environ.get("VAE_E2E_WAIT_MS", 240_000))  # generous: the first script run imports torch, and a busy 2-core box can take minutes
@@ -51,15 +51,16 @@ def test_drawing_a_digit_yields_a_reconstruction(app_server, page):
     page.wait_for_function("window.__latentPad && window.__latentPad.ready && window.__latentPad.marks === 1",
                            timeout=WAIT_MS)
     assert panel.locator("canvas.lp-pad").count() == 1
-    stroke(page, [at(0.35, 0.5), at(0.65, 0.5)])  # a crossbar: a second stroke is sent at its end too
-    page.wait_for_function("window.__drawCanvas.sends >= 2", timeout=WAIT_MS)
-    page.get_by_role("button", name="↶ Undo").click()
-    page.wait_for_function("window.__drawCanvas.sends >= 3", timeout=WAIT_MS)
-    page.wait_for_timeout(500)
+    # A crossbar: a second stroke is sent at its end too. Each action waits for the run it causes to end, so the
+    # next one starts on a page at rest.
+    rerun_by(page, lambda: stroke(page, [at(0.35, 0.5), at(0.65, 0.5)]), WAIT_MS)
+    assert page.evaluate("window.__drawCanvas.sends") >= 2
+    rerun_by(page, lambda: page.get_by_role("button", name="↶ Undo").click(), WAIT_MS)
+    assert page.evaluate("window.__drawCanvas.sends") >= 3
     wait_for_app(page, timeout_ms=WAIT_MS)
     SCREENS.mkdir(parents=True, exist_ok=True)
     page.set_viewport_size({"width": 1400, "height": 2600})  # Streamlit scrolls inside its own container
-    page.wait_for_timeout(2000)
+    settled(page)
     page.screenshot(path=str(SCREENS / "reconstruct-draw.png"), full_page=True, timeout=WAIT_MS)
 
 
@@ -79,5 +80,5 @@ def test_uploading_a_png_yields_a_reconstruction(app_server, page, mnist_test, t
     assert bad.count() == 1 and "not an image" in bad.inner_text()  # a clear message, not a traceback
     SCREENS.mkdir(parents=True, exist_ok=True)
     page.set_viewport_size({"width": 1400, "height": 2600})  # Streamlit scrolls inside its own container
-    page.wait_for_timeout(2000)
+    settled(page)
     page.screenshot(path=str(SCREENS / "reconstruct-upload.png"), full_page=True, timeout=WAIT_MS)
