@@ -144,9 +144,11 @@ def rerun_by(page, action, timeout_ms: int = 60000) -> None:
 
 
 def wait_for_app(page, timeout_ms: int = 60000) -> None:
-    """Wait until Streamlit has finished running the script and shows no exception."""
+    """Wait until Streamlit has finished running the script and drawn what it sent, and shows no exception. (Right
+    after an action the app still reads "not running" for 20-40 ms: wait for what the action should show, or use
+    rerun_by.)"""
     page.wait_for_selector("[data-testid=stApp][data-test-script-state=notRunning]", timeout=timeout_ms)
-    page.wait_for_timeout(300)
+    settled(page)
     assert page.locator("[data-testid=stException]").count() == 0, page.locator(
         "[data-testid=stException]").first.inner_text()
 
