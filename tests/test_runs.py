@@ -212,3 +212,21 @@ def test_the_train_page_shows_runs_without_importing_torch(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert out.returncode == 0, out.stderr[-3000:]
     assert "TORCH False" in out.stdout, out.stdout
+
+
+def test_a_card_is_read_from_json_and_a_malformed_one_is_none(tmp_path):
+    cfg = vae.ModelConfig(latent_dim=2, hidden=(16,))
+    (tmp_path / "up").mkdir()
+    runs.write_card(tmp_path / "up", runs.CheckpointCard("theirs", 7, "mnist", cfg))
+    assert runs.read_card(tmp_path / "up") == runs.CheckpointCard("theirs", 7, "mnist", cfg)
+    run = tmp_path / "run"
+    run.mkdir()
+    runs.write_json_atomic(run / "run.json", {"name": "mine", "model_config": {"latent_dim": 2, "hidden": [16]},
+                                              "train_config": {"dataset": "kmnist"}})
+    runs.write_json_atomic(run / "progress.json", {"history": [{}, {}]})
+    assert runs.read_card(run) == runs.CheckpointCard("mine", 2, "kmnist", cfg)
+    for broken in ({"name": "x", "model_config": None}, {"name": "x", "model_config": {"latent_dim": "two"}},
+                   {"name": "x", "train_config": ["not", "a", "dict"]}):
+        runs.write_json_atomic(run / "run.json", broken)
+        assert runs.read_card(run) is None, broken  # the picker then asks the checkpoint itself
+    assert runs.read_card(tmp_path / "nothing") is None

@@ -71,7 +71,9 @@ def model_choices(dataset: str | None = None) -> list[ModelChoice]:
     cold start draws without torch. Only a folder put there by hand is asked through its checkpoint."""
     choices = [ModelChoice(m.name, str(m.path)) for m in bundled.available()]
     for ck_path in sorted(RUNS_DIR.glob("*/checkpoint.pt"), key=_mtime, reverse=True):
-        card = runs.read_card(ck_path.parent) or _card_from_checkpoint(ck_path)
+        folder = ck_path.parent
+        stamp = tuple(_mtime(folder / name) for name in ("checkpoint.pt", runs.CARD_FILE, "run.json", "progress.json"))
+        card = _read_card(str(folder), stamp) or _card_from_checkpoint(ck_path)
         if card is None or _unusable_here(card):  # e.g. a --beta-range model put there by hand
             continue
         kind = "Uploaded" if ck_path.parent.name.startswith(UPLOAD_PREFIX) else "Your run"
@@ -80,12 +82,27 @@ def model_choices(dataset: str | None = None) -> list[ModelChoice]:
     return [c for c in choices if dataset is None or c.dataset == dataset]
 
 
+@st.cache_data(max_entries=256, show_spinner=False)
+def _read_card(folder: str, stamp: tuple[float, ...]) -> runs.CheckpointCard | None:
+    """vae.runs.read_card, read again only when one of the folder's files changes (stamp: their mtimes): the
+    sidebar asks on every run of every session."""
+    return runs.read_card(folder)
+
+
 def _card_from_checkpoint(ck_path: Path) -> runs.CheckpointCard | None:
+    """A checkpoint without a card (put there by hand, or uploaded before cards existed): loaded with torch; an
+    upload gets its card now, so the next server lists it without torch."""
     try:
         ck = load_model(str(ck_path), ck_path.stat().st_mtime)
     except (vae.CheckpointError, OSError):  # unreadable, or deleted since the glob (an old upload pruned)
         return None
-    return card_of(ck)
+    card = card_of(ck)
+    if ck_path.parent.name.startswith(UPLOAD_PREFIX):
+        try:
+            runs.write_card(ck_path.parent, card)
+        except OSError:
+            pass  # a read-only folder only costs the torch import next time
+    return card
 
 
 def card_of(ck: vae.Checkpoint) -> runs.CheckpointCard:
@@ -162,8 +179,9 @@ def test_arrays(dataset: str = "mnist") -> tuple[np.ndarray, np.ndarray]:
 
 @st.cache_resource(show_spinner="Loading the test set…")
 def test_labels(dataset: str = "mnist") -> np.ndarray:
-    """The test split's labels alone (MNIST: without reading the images). Shared; never mutate it."""
-    return load_test_labels(dataset)
+    """The test split's labels alone (MNIST: without reading the images; other datasets: those of test_arrays, read
+    once for both). Shared; never mutate it."""
+    return load_test_labels(dataset) if dataset == "mnist" else test_arrays(dataset)[1]
 
 
 def sidebar() -> None:

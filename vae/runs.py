@@ -302,7 +302,7 @@ def read_card(folder: str | os.PathLike) -> CheckpointCard | None:
         history = (read_json(folder / "progress.json") or {}).get("history") or []
         return CheckpointCard(str(info.get("name", folder.name)), len(history), train_cfg.dataset,
                               config_from_dict(ModelConfig, info.get("model_config", {})))
-    except (KeyError, TypeError, ValueError):
+    except (AttributeError, KeyError, TypeError, ValueError):  # e.g. "model_config": null
         return None
 
 
