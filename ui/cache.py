@@ -2,9 +2,11 @@
 
 The store owns every derived form of a checkpoint, its file names and its folders; this module only keeps its answers
 in memory, shared by every session, keyed by the checkpoint file's (path, mtime) or by its content hash as the store
-gives it. Nothing here builds a file name or a key."""
+gives it. Nothing here builds a file name: the manifold grid only says which grid it asks the store for (its size,
+its plane, a version)."""
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -78,15 +80,22 @@ def dial_model(path: str, mtime: float) -> tuple[DialData, NumpyDecoder]:
 
 
 MANIFOLD_VERSION = "v1"  # part of a stored grid's name: bump it when vae.latent.manifold or the picture changes
+STORED_GRID_N = 15  # the page's first grid: the one size worth keeping on disk (others stay in memory only)
 
 
 @st.cache_data(max_entries=32, show_spinner=False)
 def manifold_png(sha256: str, n: int, plane: tuple, _decoder: NumpyDecoder, _axes: np.ndarray | None = None) -> bytes:
-    """The decoded n x n grid as a PNG (each digit 2x), from the store (ModelStore.picture): a fresh server's first
-    page reads it rather than decoding and encoding it. plane: ("dims", i, j), or ("pca",) with _axes the model's
-    first two principal components. Bytes, not an array: st.image passes them through, the download hands them out."""
+    """The decoded n x n grid as a PNG (each digit 2x). The page's first grid (n = STORED_GRID_N over z1, z2 or the
+    PCA plane) is kept by the store (ModelStore.picture), so a fresh server's first page reads it rather than
+    decoding and encoding it; other sizes and planes are only cached here. plane: ("dims", i, j), or ("pca",) with
+    _axes the model's first two principal components (their hash is in the stored grid's name: a refitted PCA with
+    flipped signs is another grid). Bytes, not an array: st.image passes them through, the download hands them out."""
     def make() -> bytes:
         dims = plane[1:] if plane[0] == "dims" else (0, 1)
         decoded = latent.manifold(_decoder, n=n, dims=dims, axes=_axes).reshape(n * n, 28, 28)
         return images.png_bytes(images.grid(decoded, nrow=n, padding=0), 2)
-    return model_store().picture("manifold", sha256, f"n{n}", "_".join(map(str, plane)), MANIFOLD_VERSION, make=make)
+    if n != STORED_GRID_N or plane not in (("dims", 0, 1), ("pca",)):
+        return make()
+    which = "dims_0_1" if plane[0] == "dims" else "pca_" + hashlib.sha256(
+        np.ascontiguousarray(_axes, np.float32).tobytes()).hexdigest()[:12]
+    return model_store().picture("manifold", sha256, f"n{n}", which, MANIFOLD_VERSION, make=make)
