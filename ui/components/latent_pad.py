@@ -92,14 +92,23 @@ def write_static_gz(rel, data: bytes) -> str:
 # puts a component's JS into every message that draws it, so the whole 39 KB went to the browser with every release
 # of every student (measured with py-spy under bench/load.py: hashing those messages alone was ~4 % of the server's
 # CPU). The file is named by its content's hash: a browser fetches and keeps each version once.
-LOADER_JS = """const code = import(new URL(%s, window.location.href).href);
+LOADER_JS = """const url = new URL(%s, window.location.href).href;
+// One module per code file for the page's life (its state, e.g. where each surface's z is, outlives remounts),
+// kept on window in case Streamlit evaluates this loader again; forgotten after a failure, so a later mount retries.
+const modules = (window.__vaeModules = window.__vaeModules || {});
+const load = () => modules[url] || (modules[url] = fetch(url)
+  .then((r) => { if (!r.ok) throw new Error(r.status + " " + r.statusText); return r.text(); })
+  // imported from a blob, so the server's content type for .js files does not matter
+  .then((text) => import(URL.createObjectURL(new Blob([text], {type: "text/javascript"}))))
+  .catch((error) => { delete modules[url]; throw error; }));
 export default function (component) {
   let cleanup = null, gone = false;
-  code.then((m) => { if (!gone) cleanup = m.default(component); }).catch((error) => {
-    const status = component.parentElement.querySelector("[data-status]");
-    if (status) status.textContent = "Could not load this component's code: " + error.message;
-    console.error(error);
-  });
+  const say = (text) => { const el = component.parentElement.querySelector("[data-status]"); if (el) el.textContent = text; };
+  load().then((m) => {
+    if (gone) return;
+    try { cleanup = m.default(component); }
+    catch (error) { say("This component stopped with an error: " + error.message); console.error(error); }
+  }, (error) => { say("Could not load this component's code (reload the page): " + error.message); console.error(error); });
   return () => { gone = true; if (typeof cleanup === "function") cleanup(); };
 }
 """
