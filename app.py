@@ -1,19 +1,11 @@
 """VAE latent-space explorer: the router and the shared sidebar. Pages live in app_pages/, the maths in vae/."""
-import base64
-from pathlib import Path
-
 import streamlit as st
 
 from ui import keys, pages
 from ui.lessons import follow_lesson_switch, lesson_sidebar
+from ui.pages import favicon
 from ui.share import read_link
 from ui.state import sidebar, warm_up_torch
-
-# Our own PNG, inline: a Material icon as the favicon is fetched from fonts.gstatic.com, which an offline classroom
-# cannot reach; an emoji makes Streamlit load its emoji catalogue (~0.2 s of the cold start); a file path makes it
-# open the file with Pillow on every run, and the first time import Pillow and its plugins (~30 ms of the first page).
-FAVICON = "data:image/png;base64," + base64.b64encode(
-    (Path(__file__).resolve().parent / "assets" / "favicon.png").read_bytes()).decode()
 
 # Streamlit sizes text in rem, so scaling the root font enlarges all of it (widgets, tables, LaTeX) for a projector.
 # A projector's 720 rows are few: titles shrink back and the page starts higher, so a page's content (not its
@@ -33,7 +25,7 @@ h1 { font-size: 1.9rem !important; padding-top: 0 !important; }
 
 
 def run() -> None:
-    st.set_page_config(page_title="VAE latent-space explorer", page_icon=FAVICON, layout="wide")
+    st.set_page_config(page_title="VAE latent-space explorer", page_icon=favicon(), layout="wide")
     page = st.navigation({section: [st.Page(p.path, title=p.title, icon=p.icon, default=p.id == pages.DEFAULT)
                                     for p in group] for section, group in pages.NAVIGATION.items()})
     follow_lesson_switch(page.url_path)  # a lesson picked in the sidebar (or a lesson box's Next) opens its page

@@ -2,7 +2,10 @@
 by id and its tab by label with these constants (ui.lessons), and each page draws its tabs from here."""
 from __future__ import annotations
 
+import base64
+import functools
 from dataclasses import dataclass
+from pathlib import Path
 
 from ui import keys
 
@@ -69,3 +72,13 @@ RECONSTRUCT_TABS = ["Test digits", "Upload images", "Draw a digit"]
 
 # The pages whose open tab can be set: page id -> (its tabs' state key, its tabs). A lesson's tab is one of these.
 KEYED_TABS = {MATHS: (keys.MATHS_TAB, MATHS_TABS), KL_LAB: (keys.KL_LAB_TAB, KL_LAB_TABS)}
+
+
+@functools.cache
+def favicon() -> str:
+    """The app's icon, our own PNG inline (read once per process): a Material icon as the favicon is fetched from
+    fonts.gstatic.com, which an offline classroom cannot reach; an emoji makes Streamlit load its emoji catalogue
+    (~0.2 s of the cold start); a file path makes it open the file with Pillow on every run, and the first time import
+    Pillow and its plugins (~30 ms of the first page)."""
+    png = (Path(__file__).resolve().parent.parent / "assets" / "favicon.png").read_bytes()
+    return "data:image/png;base64," + base64.b64encode(png).decode()

@@ -3,8 +3,8 @@
 Each split is loaded once into one (N, 28, 28) uint8 tensor, read straight from its IDX files when they are in the
 data folder, else through torchvision.datasets (which downloads when the network is there). The MNIST test split
 also ships with the project under assets/, so the app and the tests work offline. torch is imported inside the
-functions that build tensors, so reading the bundled test split as NumPy (load_test_arrays, for the app's first page)
-does not import it. training_data_present says, without loading anything, whether a training split is on disk (the
+functions that build tensors, so reading the bundled test split as NumPy (load_test_arrays; the app's first page
+reads only its labels, load_test_labels) does not import it. training_data_present says, without loading anything, whether a training split is on disk (the
 Train page offers its Start button only then).
 """
 from __future__ import annotations
@@ -82,25 +82,28 @@ def _read_idx_gz(path: Path) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
 
 
+def _bundled_mnist_file(name: str) -> np.ndarray:
+    """One of the MNIST test files shipped under assets/mnist, MD5-checked, as its array."""
+    path = ASSETS / "mnist" / name
+    if not path.is_file() or _md5(path) != BUNDLED_TEST_FILES[name]:
+        raise DataUnavailableError(f"bundled MNIST test file {path} is missing or corrupt")
+    return _read_idx_gz(path)
+
+
 def bundled_mnist_test_arrays() -> tuple[np.ndarray, np.ndarray]:
     """The MNIST test split shipped under assets/mnist (MD5-checked): images (N, 28, 28) uint8, labels (N,) int64."""
-    folder = ASSETS / "mnist"
-    for name, md5 in BUNDLED_TEST_FILES.items():
-        if not (folder / name).is_file() or _md5(folder / name) != md5:
-            raise DataUnavailableError(f"bundled MNIST test file {folder / name} is missing or corrupt")
-    images = _read_idx_gz(folder / "t10k-images-idx3-ubyte.gz")
-    labels = _read_idx_gz(folder / "t10k-labels-idx1-ubyte.gz").astype(np.int64)
-    return images, labels
+    labels = _bundled_mnist_file("t10k-labels-idx1-ubyte.gz").astype(np.int64)
+    return _bundled_mnist_file("t10k-images-idx3-ubyte.gz"), labels
 
 
 def load_test_labels(dataset: str = "mnist") -> np.ndarray:
-    """A test split's labels (N,) int64 alone: for MNIST, the bundled labels file (MD5-checked) without the images,
-    whose reading took ~0.1 s of the first page's cold start; other datasets as load_test_arrays."""
+    """A test split's labels (N,) int64 alone: for MNIST, the bundled labels file without the images, whose reading
+    took ~0.1 s of the first page's cold start; other datasets (or a damaged bundled file) as load_test_arrays."""
     if dataset == "mnist":
-        name = "t10k-labels-idx1-ubyte.gz"
-        path = ASSETS / "mnist" / name
-        if path.is_file() and _md5(path) == BUNDLED_TEST_FILES[name]:
-            return _read_idx_gz(path).astype(np.int64)
+        try:
+            return _bundled_mnist_file("t10k-labels-idx1-ubyte.gz").astype(np.int64)
+        except DataUnavailableError:
+            pass
     return load_test_arrays(dataset)[1]
 
 
