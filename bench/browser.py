@@ -440,7 +440,7 @@ const tick = () => {
     window.__phone.drawn = performance.now();
   if (window.__phone.decoded === undefined && window.__latentPad && window.__latentPad.draws > 0)
     window.__phone.decoded = performance.now();
-  if (window.__phone.decoded === undefined) requestAnimationFrame(tick);
+  if (window.__phone.decoded === undefined || window.__phone.drawn === undefined) requestAnimationFrame(tick);
 };
 requestAnimationFrame(tick);
 """

@@ -1,10 +1,14 @@
 """Shared fixtures: tiny trained checkpoints, a copy of the MNIST files when present, and the browser harness."""
 from __future__ import annotations
 
+import io
 import os
 import shutil
+import subprocess
 import sys
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
+from unittest import mock
 
 import pytest
 import torch
@@ -186,3 +190,19 @@ def pytest_collection_modifyitems(config, items):
         uses = set(getattr(item, "fixturenames", ()))
         if uses & BROWSER_FIXTURES or (no_node and item.module.__name__.endswith("test_latent_pad_decoder")):
             item.add_marker(pytest.mark.browser)
+
+
+def run_cli(*args, env=None) -> subprocess.CompletedProcess:
+    """`python -m vae ARGS`, run in this process (vae.cli.main) with its output captured: a new interpreter per call
+    would import torch again, 2-3 s each. The real entry point runs once, in tests/test_cli.py."""
+    out, err = io.StringIO(), io.StringIO()
+    threads = torch.get_num_threads()  # `train --threads` sets it for the process
+    with mock.patch.dict(os.environ, env or {}), redirect_stdout(out), redirect_stderr(err):
+        try:
+            from vae.cli import main
+            code = main([str(a) for a in args])
+        except SystemExit as exc:  # argparse: --help (0), a bad flag (2)
+            code = exc.code if isinstance(exc.code, int) else 1
+        finally:
+            torch.set_num_threads(threads)
+    return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import vae
-from test_cli import run
+from conftest import run_cli as run
 from vae.beta_dial import chosen_digits, dial_betas, load_dial_data, make_dial_data, save_dial_data
 from vae import evaluation
 from vae.latent import decode

@@ -1,33 +1,12 @@
 """`python -m vae`: help, a one-epoch training run that `evaluate` reads, and the bundled model list."""
-import io
 import json
-import os
 import subprocess
 import sys
-from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
-from unittest import mock
 
-import torch
-
-from vae.cli import main
+from conftest import run_cli as run
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def run(*args, env=None) -> subprocess.CompletedProcess:
-    """`python -m vae ARGS`, run in this process (vae.cli.main) with its output captured: a new interpreter per call
-    would import torch again, 2-3 s each. The real entry point runs once, in the test below."""
-    out, err = io.StringIO(), io.StringIO()
-    threads = torch.get_num_threads()  # `train --threads` sets it for the process
-    with mock.patch.dict(os.environ, env or {}), redirect_stdout(out), redirect_stderr(err):
-        try:
-            code = main([str(a) for a in args])
-        except SystemExit as exc:  # argparse: --help (0), a bad flag (2)
-            code = exc.code if isinstance(exc.code, int) else 1
-        finally:
-            torch.set_num_threads(threads)
-    return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
 
 
 def test_help_lists_the_commands_and_flags():

@@ -7,8 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 import vae
-from conftest import ROOT, make_checkpoint
-from test_cli import run as run_cli
+from conftest import ROOT, make_checkpoint, run_cli
 from vae import analysis, bundled
 
 PAGE = str(ROOT / "app_pages" / "kl_lab.py")
