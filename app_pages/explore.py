@@ -18,7 +18,7 @@ from ui.cache import current_numpy_model, manifold_png, map_view, view_is_quick
 from ui.map_png import latent_scatter_png
 from ui.components.latent_pad import (Plane, _extent, dims_plane, latent_pad, pca_plane,
                                       publish_images, publish_model, publish_points)
-from ui.state import init_state, test_arrays, test_labels
+from ui.state import init_state, model_summary, test_arrays, test_labels
 from vae import latent
 from vae.numpy_model import NumpyDecoder, NumpyModel
 
@@ -265,10 +265,8 @@ def main() -> None:
         return
     st.title("Explore the latent space")
     name = ck.name or Path(st.session_state[keys.MODEL_PATH]).stem
-    said = ("" if "β" in name else f", β = {ck.train_config.beta:g}")  # a bundled model's name says its β already
-    st.caption(f"Model: {name} ({ck.model_config.arch.upper()}, {ck.model_config.latent_dim}-D latent{said}). "
-               "Each dot is one test digit x at the mean μ(x) of its posterior q(z|x), coloured by its true label "
-               "(the VAE never saw the labels).")
+    st.caption(f"Model: {model_summary(name, ck.model_config, ck.train_config)}. Each dot is one test digit x at the "
+               "mean μ(x) of its posterior q(z|x), coloured by its true label (the VAE never saw the labels).")
     share.apply_link(ck.mu)
     surface_section(ck, labels)
 

@@ -15,7 +15,7 @@ from ui import images, keys, pages
 from ui.components.draw_canvas import draw_canvas
 from ui.cache import current_numpy_model, map_view
 from ui.components.latent_pad import dims_plane, latent_pad, pca_plane, publish_model
-from ui.state import current_checkpoint, init_state, test_arrays, test_split
+from ui.state import current_checkpoint, init_state, model_summary, test_arrays, test_split
 from vae import latent
 from vae.digits import InputError, Preprocessed, preprocess
 
@@ -258,10 +258,9 @@ def main() -> None:
     except vae.DataUnavailableError as exc:
         st.error(f"The {ck.dataset} test set is not available: {exc}")
         return
-    st.caption(f"Model: {ck.name or Path(st.session_state[keys.MODEL_PATH]).stem} · "
-               f"{ck.model_config.latent_dim}-D latent · {ck.model_config.arch.upper()} · "
-               f"β = {ck.train_config.beta:g}. The encoder maps x to q(z|x) = N(μ, diag σ²); the decoder maps "
-               "z back to an image.")
+    name = ck.name or Path(st.session_state[keys.MODEL_PATH]).stem
+    st.caption(f"Model: {model_summary(name, ck.model_config, ck.train_config)}. The encoder maps x to q(z|x) = "
+               "N(μ, diag σ²); the decoder maps z back to an image.")
     tab_test, tab_upload, tab_draw = st.tabs(pages.RECONSTRUCT_TABS)
     with tab_test:
         test_digits_tab(ck, split)

@@ -8,6 +8,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conftest import make_checkpoint, open_app_page, page_texts
+import vae
 from vae import bundled
 from vae.store import ModelStore
 
@@ -134,3 +135,10 @@ def test_the_20d_manifold_starts_on_a_plane_where_the_digits_change(monkeypatch,
     i, j = at.selectbox(key="manifold_i").value, at.selectbox(key="manifold_j").value
     assert [i, j] == np.argsort(-np.var(mu, axis=0))[:2].tolist()
     assert f"grid over (z{i + 1}, z{j + 1}) (the other 18 dimensions held at 0)" in page_texts(at)
+
+
+def test_the_caption_says_a_models_beta_once():
+    from ui.state import model_summary
+    mc, tc = vae.ModelConfig(latent_dim=2), vae.TrainConfig(beta=4.0)
+    assert model_summary("2-D · β = 4", mc, tc) == "2-D · β = 4 (MLP, 2-D latent)"  # the bundled names say it
+    assert model_summary("my run", mc, tc) == "my run (MLP, 2-D latent, β = 4)"

@@ -65,6 +65,13 @@ def select_model(path: str | Path, dataset: str | None = None) -> None:
     st.session_state[keys.MODEL_PATH] = str(path)
 
 
+def model_summary(name: str, model_cfg: vae.ModelConfig, train_cfg: vae.TrainConfig) -> str:
+    """"<name> (MLP, 2-D latent, β = 1)" for a page's caption; the β left out where the name says it already (the
+    bundled models' names do)."""
+    beta = "" if "β" in name else f", β = {train_cfg.beta:g}"
+    return f"{name} ({model_cfg.arch.upper()}, {model_cfg.latent_dim}-D latent{beta})"
+
+
 def model_choices(dataset: str | None = None) -> list[ModelChoice]:
     """Bundled models, then the user's finished or stopped runs and uploads (newest first). Each is described by the
     JSON beside it (vae.runs.read_card), so listing them imports no torch: the sidebar is on the first page, whose
