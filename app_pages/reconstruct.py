@@ -260,7 +260,7 @@ def main() -> None:
         return
     name = ck.name or Path(st.session_state[keys.MODEL_PATH]).stem
     st.caption(f"Model: {model_summary(name, ck.model_config, ck.train_config)}. The encoder maps x to q(z|x) = "
-               "N(μ, diag σ²); the decoder maps z back to an image.")
+               "N(μ,\u00a0diag\u00a0σ²); the decoder maps z back to an image.")  # the formula never split
     tab_test, tab_upload, tab_draw = st.tabs(pages.RECONSTRUCT_TABS)
     with tab_test:
         test_digits_tab(ck, split)
