@@ -3,7 +3,7 @@ import streamlit as st
 
 from ui import keys, pages
 from ui.lessons import follow_lesson_switch, lesson_sidebar
-from ui.pages import favicon
+from ui.pages import favicon, skip_direct_run_check
 from ui.share import read_link
 from ui.state import sidebar, warm_up_torch
 
@@ -25,6 +25,7 @@ h1 { font-size: 1.9rem !important; padding-top: 0 !important; }
 
 
 def run() -> None:
+    skip_direct_run_check()
     st.set_page_config(page_title="VAE latent-space explorer", page_icon=favicon(), layout="wide")
     page = st.navigation({section: [st.Page(p.path, title=p.title, icon=p.icon, default=p.id == pages.DEFAULT)
                                     for p in group] for section, group in pages.NAVIGATION.items()})
