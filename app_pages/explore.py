@@ -174,12 +174,17 @@ def chosen_digit(ck: NumpyModel, index: int, labels: np.ndarray) -> None:
         b1, b2 = st.columns(2)
         if b1.button("Interpolate from it", key=keys.DIGIT_TO_A):
             st.session_state[keys.INTERP_A] = index
-            st.session_state[keys.EXPLORE_TAB] = pages.EXPLORE_TABS[2]  # and show the Interpolation tab
-            st.rerun()  # the Interpolation tab is outside this fragment
+            show_interpolation()
         if b2.button("Interpolate to it", key=keys.DIGIT_TO_B):
             st.session_state[keys.INTERP_B] = index
-            st.session_state[keys.EXPLORE_TAB] = pages.EXPLORE_TABS[2]  # and show the Interpolation tab
-            st.rerun()
+            show_interpolation()
+
+
+def show_interpolation() -> None:
+    """Open the Interpolation tab (and the expander holding it), which lie outside the surface's fragment."""
+    st.session_state[keys.EXPLORE_MORE] = True
+    st.session_state[keys.EXPLORE_TAB] = pages.EXPLORE_TABS[2]
+    st.rerun()
 
 
 @st.cache_data(max_entries=16, show_spinner=False)
@@ -270,8 +275,18 @@ def main() -> None:
     share.apply_link(ck.mu)
     surface_section(ck, labels)
 
-    # Lazy tabs: only the open one runs and is sent. They sit below the surface, and on a student's first visit
-    # their pictures and widgets (each widget kind a script the browser loads and compiles) only delayed the map.
+    # A lazy expander of lazy tabs: only what is open runs and is sent. On a student's first visit the open tab's
+    # slider and picture cost the page ~0.13 s before the map showed (the browser loads, compiles and lays out each
+    # widget kind before it shows the page): the first render holds only Streamlit's frontend and the surface.
+    more = st.expander("More views of the decoder: the manifold grid, prior samples, interpolation",
+                       key=keys.EXPLORE_MORE, on_change="rerun")
+    if not more.open:
+        return
+    with more:
+        explore_tabs(ck, labels)
+
+
+def explore_tabs(ck: NumpyModel, labels: np.ndarray) -> None:
     tab_grid, tab_prior, tab_interp = st.tabs(pages.EXPLORE_TABS, key=keys.EXPLORE_TAB, on_change="rerun")
     if tab_grid.open:
         with tab_grid:

@@ -43,7 +43,9 @@ def upload(at: AppTest, name: str, data: bytes) -> AppTest:
 
 @pytest.fixture
 def sidebar_app(runs_dir) -> AppTest:
-    at = AppTest.from_function(sidebar_only, default_timeout=60).run()
+    at = AppTest.from_function(sidebar_only, default_timeout=60)
+    at.session_state["checkpoint_upload_open"] = True  # the uploader's expander, as a click opens it
+    at.run()
     assert not at.exception, at.exception
     return at
 
@@ -97,10 +99,17 @@ def test_old_uploads_are_pruned_past_the_cap(runs_dir, monkeypatch, tmp_path):
 
 
 def test_the_checkpoint_uploader_is_on_the_real_apps_sidebar(runs_dir):
-    """The real app.py draws the uploader on its first page. (AppTest in Streamlit 1.67 reruns only the page script
-    after the first run, without app.py's sidebar, so the uploads themselves are driven through `sidebar_only`
-    above; in the browser the sidebar is drawn on every run.)"""
+    """The real app.py's sidebar has the uploader's expander, closed on the first page, and the uploader in it once
+    opened. (AppTest in Streamlit 1.67 reruns only the page script after the first run, without app.py's sidebar, so
+    the uploads themselves are driven through `sidebar_only` above; in the browser the sidebar is drawn on every
+    run.)"""
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    assert not at.exception, at.exception
+    assert [e.label for e in at.sidebar.expander] == ["Load your own checkpoint"]
+    assert not at.sidebar.get("file_uploader")
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at.session_state["checkpoint_upload_open"] = True
+    at.run()
     assert not at.exception, at.exception
     assert at.sidebar.file_uploader(key="checkpoint_upload") is not None
 

@@ -464,6 +464,7 @@ def test_reruns_do_not_rebuild_the_surface(explore):
     page = explore
     assert pad(page, "invocations") == 1
     assert synth_small_drag(page, 0.3, 0.6, 60000) is not None
+    page.get_by_text("More views of the decoder").click()  # a full rerun that draws the tabs
     page.get_by_role("tab", name="Prior samples").click()
     samples = page.locator("[data-testid=stTabPanel]:visible [data-testid=stImage] img").first
     before = samples.get_attribute("src")

@@ -28,7 +28,8 @@ STEPS = int(os.environ.get("VAE_WALK_STEPS", "320"))
 PAGES = ["app_pages/explore.py", "app_pages/reconstruct.py", "app_pages/kl_lab.py", "app_pages/maths.py",
          "app_pages/train.py", "app_pages/lessons.py"]
 LONG_WORK = ("Start training", "Start on the bundled test split", "Resume", "Compute the t-SNE view")
-KEYED_TABS = ("kl_lab_tab", "maths_tab")  # st.tabs(key=...): a click on a tab sets this state and reruns
+KEYED_TABS = ("kl_lab_tab", "maths_tab", "explore_tab")  # st.tabs(key=...): a click on a tab sets this and reruns
+LAZY_EXPANDERS = ("explore_more", "checkpoint_upload_open")  # st.expander(key=..., on_change="rerun"): likewise
 SELECTABLE_CHARTS = {"kl_lab_holes_chart": 8, "latent_map": 10_000}  # key: how many points carry a customdata
 KINDS = (Selectbox, Radio, SelectSlider, Slider, Toggle, Checkbox, NumberInput, Button)
 
@@ -131,6 +132,7 @@ def test_a_random_walk_over_every_page_raises_nothing(walk_runs_dir, monkeypatch
     for _ in range(STEPS):
         roll = rng.random()
         tabs = tab_groups(at)
+        expanders = [k for k in LAZY_EXPANDERS if k in at.session_state]  # drawn in this session
         charts = [k for k in SELECTABLE_CHARTS if any(getattr(e, "key", None) == k for e in at.get("plotly_chart"))]
         on_page = [w for w in at.main if isinstance(w, Widget) and eligible(w)]
         in_sidebar = [w for w in at.sidebar if isinstance(w, Widget) and eligible(w)]
@@ -146,13 +148,13 @@ def test_a_random_walk_over_every_page_raises_nothing(walk_runs_dir, monkeypatch
             counts["model"] += 1
             browser.interact(model[0], state)
             check(f"sidebar model -> {text}")
-        elif roll < 0.22 and tabs:
-            key = rng.choice(sorted(tabs))
-            label = rng.choice(tabs[key])
-            counts["tab"] += 1
-            at.session_state[key] = label
+        elif roll < 0.22 and (tabs or expanders):
+            key = rng.choice(sorted(tabs) + expanders)
+            value = rng.choice(tabs[key]) if key in tabs else not at.session_state[key]
+            counts["tab" if key in tabs else "expander"] += 1
+            at.session_state[key] = value
             browser.rerun()
-            check(f"tab {key} -> {label!r}")
+            check(f"{'tab' if key in tabs else 'expander'} {key} -> {value!r}")
         elif roll < 0.26 and charts:
             key = rng.choice(charts)
             point = rng.randrange(SELECTABLE_CHARTS[key])

@@ -15,6 +15,7 @@ DATASET = "dataset"  # the Dataset select; also set with the model (select_model
 MODEL_PATH = "model_path"  # the Model select: the selected checkpoint's path (written by ui.state.select_model)
 LARGE_TYPE = "large_type"  # the "Large type (projector)" toggle; every page reads it
 CHECKPOINT_UPLOAD = "checkpoint_upload"  # the "Load your own checkpoint" uploader
+CHECKPOINT_UPLOAD_OPEN = "checkpoint_upload_open"  # whether the sidebar's expander holding that uploader is open
 CHECKPOINT_UPLOAD_RESULT = "checkpoint_upload_result"  # ("error" | "success", message) of the last upload
 
 
@@ -65,6 +66,7 @@ EXPLORE_HEARD = "explore_heard"  # what Python last heard from the surface: {"z"
 DOWNLOAD_MAP = "download_map"
 DIGIT_TO_A = "digit_to_a"  # "Interpolate from it" / "to it", under the selected digit
 DIGIT_TO_B = "digit_to_b"
+EXPLORE_MORE = "explore_more"  # whether the expander under the surface, holding the tabs below, is open
 EXPLORE_TAB = "explore_tab"  # the tab open under the surface (only it is computed)
 MANIFOLD_N = "manifold_n"  # Decoded manifold tab
 MANIFOLD_PLANE = "manifold_plane"

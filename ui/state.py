@@ -230,7 +230,18 @@ def resend_if_relabelled(key: str, label: str) -> None:
 
 def checkpoint_uploader() -> None:
     """'Load your own checkpoint': validated by vae.load_checkpoint (which never runs code from the file), kept
-    under runs/app/uploaded-<hash>/ so it joins the model picker, and selected. Bad files get a plain st.error."""
+    under runs/app/uploaded-<hash>/ so it joins the model picker, and selected. Bad files get a plain st.error.
+
+    In a lazy expander, closed until asked: every page draws the sidebar, and an uploader on the first page cost its
+    cold start ~50 ms (the browser loads and renders the widget's code before it shows the page)."""
+    box = st.expander("Load your own checkpoint", key=keys.CHECKPOINT_UPLOAD_OPEN, on_change="rerun")
+    if not box.open:
+        return
+    with box:
+        _checkpoint_uploader()
+
+
+def _checkpoint_uploader() -> None:
     st.file_uploader("Load your own checkpoint (.pt)", type=["pt", "pth"], key=keys.CHECKPOINT_UPLOAD,
                      on_change=_on_checkpoint_upload,
                      help="A checkpoint written by this app's Train page or by `python -m vae train`.")
