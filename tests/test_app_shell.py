@@ -10,10 +10,10 @@ def test_the_sidebar_survives_reruns_and_page_switches():
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
     assert not at.exception, at.exception
     labels = lambda: [s.label for s in at.sidebar.selectbox]  # noqa: E731
-    assert labels()[:2] == ["Dataset", "Model"]
+    assert labels()[:2] == ["Model", "Classroom lesson"]
     at.run()  # a rerun goes through app.py (its navigation and sidebar), also for a page opened first
-    assert labels()[:2] == ["Dataset", "Model"]
+    assert labels()[:2] == ["Model", "Classroom lesson"]
     at.switch_page("app_pages/kl_lab.py").run()
     assert not at.exception, at.exception
-    assert labels()[:2] == ["Dataset", "Model"]
+    assert labels()[:2] == ["Model", "Classroom lesson"]
     assert at.title[0].value.startswith("KL lab")

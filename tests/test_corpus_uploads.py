@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from make_corpus import CHECKPOINT_DIR, CHECKPOINTS, IMAGE_DIR, IMAGES, SENTINEL_ENV
 import vae
+from vae import bundled
 from ui import state
 from vae import runs
 
@@ -78,6 +79,21 @@ def test_a_valid_checkpoint_upload_is_kept_listed_and_selected(sidebar_app, runs
 
     upload(sidebar_app, "again.pt", data)  # the same file again is stored once
     assert len(list(runs_dir.glob("uploaded-*/checkpoint.pt"))) == 1
+
+
+def test_one_picker_lists_every_datasets_models_and_sets_the_dataset(sidebar_app, runs_dir, tmp_path):
+    import vae
+    model = vae.VAE(vae.ModelConfig(hidden=(8,)))
+    data = vae.save_checkpoint(tmp_path / "k.pt", model, vae.TrainConfig(), dataset="kmnist", name="kana").read_bytes()
+    upload(sidebar_app, "kana.pt", data)
+    picker = sidebar_app.selectbox(key="model_path")
+    assert [s.label for s in sidebar_app.sidebar.selectbox] == ["Model"]  # no separate Dataset select
+    assert picker.format_func(picker.value) == "Uploaded: kana (0 epochs) · KMNIST"
+    assert sidebar_app.session_state["dataset"] == "kmnist"  # Train's default follows the model
+    assert picker.options[0] == bundled.DEFAULT.name and picker.options[-1].endswith("KMNIST")  # one list
+    sidebar_app.session_state["model_path"] = str(bundled.DEFAULT.path)  # as picking it sends
+    sidebar_app.run()
+    assert sidebar_app.session_state["dataset"] == "mnist"
 
 
 def test_a_checkpoint_for_other_images_is_refused_by_the_app(sidebar_app, runs_dir, tmp_path):

@@ -11,7 +11,7 @@ Keys made per item (a digit, a β, a lesson) are functions of that item.
 from __future__ import annotations
 
 # ---- the shared sidebar (ui.state.sidebar, drawn by app.py on every page) ----------------------------------------
-DATASET = "dataset"  # the Dataset select; also set with the model (select_model) and read by Train as its default
+DATASET = "dataset"  # the selected model's dataset (select_model, the sidebar); Train's default
 MODEL_PATH = "model_path"  # the Model select: the selected checkpoint's path (written by ui.state.select_model)
 LARGE_TYPE = "large_type"  # the "Large type (projector)" toggle; every page reads it
 CHECKPOINT_UPLOAD = "checkpoint_upload"  # the "Load your own checkpoint" uploader

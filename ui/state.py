@@ -192,21 +192,26 @@ def test_labels(dataset: str = "mnist") -> np.ndarray:
 
 
 def sidebar() -> None:
-    """The model picker and dataset, shared by every page (drawn by app.py)."""
+    """The model picker, shared by every page (drawn by app.py). One list for every dataset, a model of another one
+    than MNIST named with it: the model decides the dataset, and a separate Dataset select cost the first page a
+    widget (~50 ms of its cold start) to say what the model already says."""
     init_state()
     with st.sidebar:
-        dataset = st.selectbox("Dataset", list(DATASETS), format_func=DATASETS.get, key=keys.DATASET)
-        choices = model_choices(dataset)
+        choices = model_choices()
         if choices:
             paths = [c.path for c in choices]
             if st.session_state[keys.MODEL_PATH] not in paths:
-                select_model(paths[0])
-            labels = {c.path: c.label for c in choices}
+                select_model(paths[0], choices[0].dataset)
+            labels = {c.path: c.label if c.dataset == "mnist" else f"{c.label} · {DATASETS.get(c.dataset, c.dataset)}"
+                      for c in choices}
             # a run's label changes ("(3 epochs)" -> "(5 epochs)") while its path stays
             resend_if_relabelled(keys.MODEL_PATH, labels[st.session_state[keys.MODEL_PATH]])
             st.selectbox("Model", paths, format_func=labels.get, key=keys.MODEL_PATH)
+            # the selected model's dataset, Train's default (the picker itself writes only the path)
+            st.session_state[keys.DATASET] = next(c.dataset for c in choices
+                                                  if c.path == st.session_state[keys.MODEL_PATH])
         else:
-            st.info(f"No model trained on {DATASETS[dataset]} yet: train one on the Train page, or load one below.")
+            st.info("No model yet: train one on the Train page, or load one below.")
         checkpoint_uploader()
         st.toggle("Large type (projector)", key=keys.LARGE_TYPE)
 
