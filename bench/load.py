@@ -22,6 +22,8 @@ errors = server exceptions shown on a page + script runs that did not finish + t
 process, reported separately). Latencies are measured at the client's socket: a browser adds its render time
 (~10-30 ms on this machine, see bench/browser.py) and a real network adds its round trip.
 Goal on this 2-core machine: 30 sessions, 0 errors, p95 release->update <= 250 ms, memory bounded.
+--cpu-hogs N runs N busy loops beside it all along (each as entitled to a core as the server): a slower machine,
+emulated. With N = 2 everything gets about half the CPU it would; with N = 4, about a third.
 """
 from __future__ import annotations
 
@@ -466,6 +468,11 @@ async def bench(args) -> dict:
     }
 
 
+def cpu_hogs(n: int) -> list[subprocess.Popen]:
+    """n processes that only burn CPU (ended by main)."""
+    return [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(n)]
+
+
 def main() -> None:
     global VERBOSE
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -474,10 +481,17 @@ def main() -> None:
     parser.add_argument("--ramp", type=float, default=10.0, help="seconds over which the students arrive")
     parser.add_argument("--max-seconds", type=float, default=1200.0, help="stop the class after this long")
     parser.add_argument("--no-train", dest="train", action="store_false", help="no training session")
+    parser.add_argument("--cpu-hogs", type=int, default=0, help="busy loops beside the class: a slower machine")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()
     VERBOSE = args.verbose
-    print(json.dumps(asyncio.run(bench(args))))
+    hogs = cpu_hogs(args.cpu_hogs)
+    try:
+        result = asyncio.run(bench(args))
+    finally:
+        for hog in hogs:
+            hog.kill()
+    print(json.dumps({**result, "cpu_hogs": args.cpu_hogs}))
 
 
 if __name__ == "__main__":
