@@ -116,7 +116,7 @@ def surface_section(ck: NumpyModel, labels: np.ndarray) -> None:
     dim = ck.model_config.latent_dim
     if dim == 1:
         st.info("This model has a 1-D latent space: there is no plane to draw. Prior samples and interpolation "
-                "below work.")
+                "work: open “More views of the decoder” below.")
         return
     chosen = surface_plane(ck, mu)
     if chosen is None:
@@ -281,13 +281,27 @@ def main() -> None:
     more = st.expander("More views of the decoder: the manifold grid, prior samples, interpolation",
                        key=keys.EXPLORE_MORE, on_change="rerun")
     if not more.open:
+        keep(keys.EXPLORE_TAB, *(key for tab in keys.EXPLORE_TAB_WIDGETS for key in tab))
         return
     with more:
         explore_tabs(ck, labels)
 
 
+def keep(*names: str) -> None:
+    """Keep the values of widgets not drawn in this run (a closed expander's, a closed tab's): Streamlit forgets
+    those, so "Interpolate from it", then closing the views, then "Interpolate to it" lost the first digit. Saved
+    again as plain state, each stays until its widget is drawn again and takes it. Only for widgets not drawn in
+    this run."""
+    for name in names:
+        if name in st.session_state:
+            st.session_state[name] = st.session_state[name]
+
+
 def explore_tabs(ck: NumpyModel, labels: np.ndarray) -> None:
     tab_grid, tab_prior, tab_interp = st.tabs(pages.EXPLORE_TABS, key=keys.EXPLORE_TAB, on_change="rerun")
+    for tab, widgets in zip((tab_grid, tab_prior, tab_interp), keys.EXPLORE_TAB_WIDGETS):
+        if not tab.open:
+            keep(*widgets)
     if tab_grid.open:
         with tab_grid:
             manifold_section(ck, ck.mu)

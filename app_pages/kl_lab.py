@@ -15,7 +15,7 @@ from ui.cache import checkpoint_sha256, dial_model, evaluated_encodings
 from ui.components import beta_dial as dial_component
 from ui.lessons import lesson_box
 from ui.plots import chart, latent_scatter_figure, selected_customdata
-from ui.state import init_state, load_model, model_choices, test_arrays, test_split
+from ui.state import init_state, load_model, model_choices, model_label, test_arrays, test_split
 from vae import analysis, bundled
 from vae.evaluation import has_full_metrics
 from vae import latent as lat
@@ -234,7 +234,7 @@ def posterior_width(models: dict[float, str]) -> None:
 
 def kl_per_dimension() -> None:
     choices = model_choices()
-    labels = {c.path: c.label for c in choices}
+    labels = {c.path: model_label(c) for c in choices}
     paths = list(labels)
     current = st.session_state.get(keys.MODEL_PATH)
     st.session_state.setdefault(keys.KL_LAB_MODEL, current if current in paths else paths[0])

@@ -226,6 +226,8 @@ def test_every_page_reads_well_in_large_type_at_1280x720(server_with_a_run, brow
         # The surface drawn before the toggle is drawn again in large type (Explore has no Plotly chart).
         page.wait_for_function(LARGE_SURFACE, arg=[0, MIN_TICK_PX], timeout=WAIT_MS)
         settle(page)
+        page.get_by_text("More views of the decoder").click()  # the views under the surface, read in large type too
+        open_tab(page, "Decoded manifold", "")
         check(page, "explore")
 
         open_page(page, "reconstruct", "Reconstruct a digit")

@@ -458,6 +458,31 @@ def test_phone_390x844_stacks_the_digit_under_the_surface(app_server, browser):
 
 # ---- reruns ------------------------------------------------------------------------------------------------------
 
+def test_the_surface_file_is_downloaded_once(app_server, browser):
+    """The loader starts the surface's file with its code, and the code takes that download: one request for the
+    file on the first visit, and none when the surface is mounted again (another page and back)."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    files: list[str] = []
+    page.on("request", lambda r: files.append(r.url) if "/app/static/latent_pad/" in r.url and ".bin" in r.url
+            else None)
+    try:
+        page.goto(app_server, timeout=WAIT_MS)
+        wait_for_app(page, WAIT_MS)
+        wait_for_explore(page, WAIT_MS)
+        assert len(files) == 1, files
+        page.locator("[data-testid=stSidebarNav] a[href$='/reconstruct']").first.click()
+        page.get_by_role("heading", name="Reconstruct a digit").first.wait_for(timeout=WAIT_MS)
+        page.locator("[data-testid=stSidebarNav] a").first.click()  # back to Explore: the surface mounts again
+        page.get_by_role("heading", name="Explore the latent space").first.wait_for(timeout=WAIT_MS)
+        wait_for_app(page, WAIT_MS)
+        page.wait_for_function(f"() => {S}.ready && {S}.invocations >= 2", timeout=WAIT_MS)
+        assert len(files) == 1, files
+    finally:
+        context.close()
+
+
 def test_reruns_do_not_rebuild_the_surface(explore):
     """The surface is built once: neither its own release (a fragment rerun) nor a full rerun of the page re-invokes
     its JavaScript (a rebuild would redraw the surface and its 10k points for nothing)."""

@@ -66,6 +66,24 @@ def test_clicking_a_map_point_shows_that_digit(default_page, mnist_test):
     assert "Test digit #7" not in page_texts(at)
 
 
+def test_closing_the_views_keeps_what_was_set_in_them(default_page):
+    at = default_page
+    at.session_state["latent_pad"] = {"z": [0.0, 0.0], "selected": 7}
+    at.run()
+    at.button(key="digit_to_a").click().run()  # opens the views on the Interpolation tab, from #7
+    at.session_state["explore_more"] = False  # closed: its widgets are not drawn
+    at.run()
+    at.session_state["latent_pad"] = {"z": [0.0, 0.0], "selected": 9}
+    at.run()
+    at.button(key="digit_to_b").click().run()  # opens them again, to #9
+    assert not at.exception
+    assert at.session_state["interp_a"] == 7 and at.session_state["interp_b"] == 9
+    assert any(i.proto.imgs[0].caption.startswith("#7 (label") and "#9 (label" in i.proto.imgs[0].caption
+               for i in at.image)
+    at.session_state["latent_pad"] = {"z": [0.0, 0.0], "selected": -1}
+    at.run()
+
+
 def test_manifold_grid_size_changes_the_image(default_page):
     at = default_page
     at.session_state["explore_more"] = True  # the expander and its tabs are lazy: only what is open is drawn

@@ -1,5 +1,5 @@
 """A seeded random walk over every page's widgets: selectboxes, radios, sliders, toggles, number inputs, buttons, the
-sidebar's model and dataset, page switches, tabs and clicks on charts, driven as a browser drives the app
+sidebar's model picker, page switches, tabs, lazy expanders and clicks on charts, driven as a browser drives the app
 (tests/app_browser.py: fragments rerun alone, a selectbox keeps the label it shows). No step may raise.
 
 Left out: what starts long work (the training buttons, Resume, the t-SNE button), form fields (they count only when

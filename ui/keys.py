@@ -42,7 +42,7 @@ LESSON_END = "lesson_end"  # the box's "End lesson"
 LESSON_END_ALL = "lesson_end_all"  # the lessons page's "End the current lesson"
 
 # The shared sidebar's widgets: a page switch made by the script would reset them (ui.lessons.follow_lesson_switch).
-SIDEBAR = (DATASET, MODEL_PATH, LARGE_TYPE, LESSON_PICKER)
+SIDEBAR = (MODEL_PATH, CHECKPOINT_UPLOAD_OPEN, LARGE_TYPE, LESSON_PICKER)
 
 
 def lesson_start(number: int) -> str:
@@ -78,6 +78,8 @@ PRIOR_NEW = "prior_new"
 INTERP_A = "interp_a"  # Interpolation tab (A and B also set by the buttons under a selected digit)
 INTERP_B = "interp_b"
 INTERP_STEPS = "interp_steps"
+# The widgets of each tab under the surface, by tab (ui.pages.EXPLORE_TABS): kept while not drawn
+EXPLORE_TAB_WIDGETS = ((MANIFOLD_N, MANIFOLD_PLANE, MANIFOLD_I, MANIFOLD_J), (), (INTERP_A, INTERP_B, INTERP_STEPS))
 
 # ---- Reconstruct a digit (app_pages/reconstruct.py) ----------------------------------------------------------------
 GALLERY_MODE = "gallery_mode"  # Test digits tab
@@ -165,7 +167,7 @@ MATHS_KL_TABLE = "maths_kl_table"
 
 # ---- Train a VAE (app_pages/train.py) ----------------------------------------------------------------------------
 TR_PRESET = "tr_preset"  # the recipe; removing it makes the page load its default (lesson 5 does)
-TR_DATASET = "tr_dataset"  # starts at the sidebar's DATASET
+TR_DATASET = "tr_dataset"  # starts at DATASET, the selected model's dataset
 TRAIN_FORM = "train_form"  # the settings form (st.form's key), with these fields:
 TR_NAME = "tr_name"
 TR_ARCH = "tr_arch"

@@ -94,7 +94,7 @@ def start_lesson(number: int) -> None:
         if value is DELETE:
             st.session_state.pop(key, None)
         elif key == keys.MODEL_PATH:
-            if value == DEFAULT_MODEL:  # the bundled default is an MNIST model, whatever the sidebar showed
+            if value == DEFAULT_MODEL:  # the bundled default, an MNIST model
                 select_model(_default_model(), dataset="mnist")
             else:
                 select_model(value)

@@ -66,7 +66,7 @@ KL_HOLES_MAP = "Holes map"
 KL_LAB_TABS = [KL_BETA_DIAL, KL_TRAINED_SEPARATELY, KL_RATE_DISTORTION, KL_POSTERIOR_WIDTH, KL_PER_DIMENSION,
                KL_HOLES_MAP]
 
-# Pages whose tabs have no key (nothing opens one but a click)
+# Tabs no lesson opens (Explore's are opened by a click, or by "Interpolate from / to it")
 EXPLORE_TABS = ["Decoded manifold", "Prior samples", "Interpolation"]
 RECONSTRUCT_TABS = ["Test digits", "Upload images", "Draw a digit"]
 

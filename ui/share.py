@@ -90,7 +90,7 @@ def apply_link(mu: np.ndarray) -> None:
 def write_link(z, digit: int | None) -> None:
     """Keep the address bar a link to what is on screen (it changes the URL only, no rerun)."""
     path = st.session_state.get(keys.MODEL_PATH)
-    if not path:  # no model picked (a dataset with none trained yet): nothing to link to
+    if not path:  # no model picked (none bundled, none trained or uploaded): nothing to link to
         return
     want = {MODEL: model_id(path), Z: ",".join(f"{v:.4g}" for v in z)}
     if digit is not None:

@@ -56,8 +56,8 @@ def init_state() -> None:
 
 
 def select_model(path: str | Path, dataset: str | None = None) -> None:
-    """Select the model every page shows: the one place that writes keys.MODEL_PATH (with the dataset, when the
-    caller knows it and it may differ from the sidebar's). The sidebar's picker is the widget keyed keys.MODEL_PATH:
+    """Select the model every page shows: the one place that writes keys.MODEL_PATH (with its dataset, when the
+    caller knows it: the sidebar then writes the same from the picked model). The sidebar's picker is the widget keyed keys.MODEL_PATH:
     a write must come before it is drawn in a run (a widget callback, or before app.py draws the sidebar).
     (follow_lesson_switch and resend_if_relabelled save the sidebar's value again as it is: no new selection.)"""
     if dataset is not None:
@@ -70,6 +70,11 @@ def model_summary(name: str, model_cfg: vae.ModelConfig, train_cfg: vae.TrainCon
     bundled models' names do)."""
     beta = "" if "β" in name else f", β = {train_cfg.beta:g}"
     return f"{name} ({model_cfg.arch.upper()}, {model_cfg.latent_dim}-D latent{beta})"
+
+
+def model_label(choice: ModelChoice) -> str:
+    """What a model picker shows: the choice's label, with its dataset named unless it is MNIST."""
+    return choice.label if choice.dataset == "mnist" else f"{choice.label} · {DATASETS.get(choice.dataset, choice.dataset)}"
 
 
 def model_choices(dataset: str | None = None) -> list[ModelChoice]:
@@ -202,14 +207,13 @@ def sidebar() -> None:
             paths = [c.path for c in choices]
             if st.session_state[keys.MODEL_PATH] not in paths:
                 select_model(paths[0], choices[0].dataset)
-            labels = {c.path: c.label if c.dataset == "mnist" else f"{c.label} · {DATASETS.get(c.dataset, c.dataset)}"
-                      for c in choices}
+            labels = {c.path: model_label(c) for c in choices}
             # a run's label changes ("(3 epochs)" -> "(5 epochs)") while its path stays
             resend_if_relabelled(keys.MODEL_PATH, labels[st.session_state[keys.MODEL_PATH]])
             st.selectbox("Model", paths, format_func=labels.get, key=keys.MODEL_PATH)
             # the selected model's dataset, Train's default (the picker itself writes only the path)
-            st.session_state[keys.DATASET] = next(c.dataset for c in choices
-                                                  if c.path == st.session_state[keys.MODEL_PATH])
+            datasets = {c.path: c.dataset for c in choices}
+            st.session_state[keys.DATASET] = datasets.get(st.session_state[keys.MODEL_PATH], "mnist")
         else:
             st.info("No model yet: train one on the Train page, or load one below.")
         checkpoint_uploader()
@@ -239,11 +243,17 @@ def checkpoint_uploader() -> None:
 
     In a lazy expander, closed until asked: every page draws the sidebar, and an uploader on the first page cost its
     cold start ~50 ms (the browser loads and renders the widget's code before it shows the page)."""
-    box = st.expander("Load your own checkpoint", key=keys.CHECKPOINT_UPLOAD_OPEN, on_change="rerun")
+    box = st.expander("Load your own checkpoint", key=keys.CHECKPOINT_UPLOAD_OPEN, on_change=_on_uploader_toggle)
     if not box.open:
         return
     with box:
         _checkpoint_uploader()
+
+
+def _on_uploader_toggle() -> None:
+    """Closing the expander drops the uploaded file (its widget is not drawn): its message goes with it."""
+    if not st.session_state.get(keys.CHECKPOINT_UPLOAD_OPEN):
+        st.session_state.pop(keys.CHECKPOINT_UPLOAD_RESULT, None)
 
 
 def _checkpoint_uploader() -> None:

@@ -24,6 +24,7 @@ Object.assign(STATS, {selected: null, highlightMs: 0, thumbs: 0, zoom: 1, hidden
 function fetchBuffer(url, gz) {
   if (!FILES.has(url)) {
     const early = window.__vaeEarly && window.__vaeEarly.get(url);  // started by the loader with this code
+    if (early) window.__vaeEarly.set(url, null);  // a Response is read once
     const p = (early || fetch(url)).then((r) => {
       if (!r.ok) throw new Error(`could not load ${url} (${r.status} ${r.statusText})`);
       if (gz && typeof DecompressionStream !== "undefined")
@@ -31,7 +32,7 @@ function fetchBuffer(url, gz) {
       if (gz) throw new Error("this browser cannot unpack the digit images");
       return r.arrayBuffer();
     });
-    p.catch(() => { FILES.delete(url); if (early) window.__vaeEarly.delete(url); });  // a later rerun may retry
+    p.catch(() => { FILES.delete(url); if (early) window.__vaeEarly.delete(url); });  // a later mount may retry
     FILES.set(url, p);
   }
   return FILES.get(url);

@@ -102,11 +102,12 @@ const load = () => modules[url] || (modules[url] = fetch(url)
   .then((text) => import(URL.createObjectURL(new Blob([text], {type: "text/javascript"}))))
   .catch((error) => { delete modules[url]; throw error; }));
 // Files the component reads first (data.prefetch, URLs separated by spaces) start downloading with its code, not
-// after it; the code takes them from window.__vaeEarly. Kept for the page's life, so a remount fetches nothing again.
+// after it; the code takes each from window.__vaeEarly once (leaving null: a remount fetches nothing again, a new
+// version of the code fetches it itself). A failed download is forgotten, so a later mount tries again.
 const early = (window.__vaeEarly = window.__vaeEarly || new Map());
 export default function (component) {
   for (const u of String((component.data && component.data.prefetch) || "").split(" ").filter(Boolean))
-    if (!early.has(u)) early.set(u, fetch(u));
+    if (!early.has(u)) early.set(u, fetch(u).catch((error) => { early.delete(u); throw error; }));
   let cleanup = null, gone = false;
   const say = (text) => { const el = component.parentElement.querySelector("[data-status]"); if (el) el.textContent = text; };
   load().then((m) => {
@@ -215,11 +216,12 @@ def latent_pad(model_info: dict, plane: Plane, z, *, z_nonce: int = 0, class_nam
         "images": images, "view": view, "selected": selected, "select_nonce": int(select_nonce),
         "marks": marks or [], "highlight": highlight, "large": bool(large), "hint": hint, "hint_touch": hint_touch,
     }
-    # One JSON string under one key: the frontend does not re-invoke an unchanged pad (tests count invocations), and
-    # a dict of plain values skips Streamlit's dataframe detection, which imports pandas (0.4 s of the cold start)
-    # for any other data, a bare string included.
+    # Two plain strings (the spec as JSON, the URLs the loader fetches early): the frontend does not re-invoke an
+    # unchanged pad (tests count invocations), and a dict of plain values skips Streamlit's dataframe detection, which
+    # imports pandas (0.4 s of the cold start) for any other data, a bare string included.
     prefetch = " ".join(f["url"] for f in (model_info, view) if f)  # the first files the surface needs
-    result = _component()(key=key, data={"spec": json.dumps(data), "prefetch": prefetch}, default={"z": [float(x) for x in z]},
+    result = _component()(key=key, data={"spec": json.dumps(data), "prefetch": prefetch},
+                          default={"z": [float(x) for x in z]},
                           on_z_change=lambda: None, on_selected_change=lambda: None, on_mark_change=lambda: None)
     value = getattr(result, "z", None) if result is not None else None
     z_out = [float(x) for x in value] if value is not None and len(value) == len(plane.origin) else list(map(float, z))
