@@ -1,7 +1,8 @@
 """The latent pad's planes: pad coordinates (a, b) <-> latent z, as the JavaScript computes them."""
 import numpy as np
 
-from ui.components.latent_pad import dims_plane, pca_plane
+from ui.components import latent_pad
+from ui.components.latent_pad import dims_plane, module_loader, pca_plane
 from vae.latent import project_2d
 
 
@@ -25,3 +26,16 @@ def test_dims_plane_reads_two_coordinates_and_covers_the_prior():
     assert plane.coords([9.0, 0.25, -7.0, -1.5]) == (0.25, -1.5)
     assert plane.extent[0] <= -3 and plane.extent[1] >= 3
     assert plane.axis_labels == ("z2", "z4")
+
+
+def test_a_components_code_file_is_named_by_its_hash_and_replaces_the_older_one(tmp_path, monkeypatch):
+    monkeypatch.setattr(latent_pad, "STATIC_DIR", tmp_path)
+    (tmp_path / "components").mkdir()
+    (tmp_path / "components" / "other-0123456789abcdef.js").write_text("another component's code")
+    first = module_loader("demo", "export default () => 1;")
+    second = module_loader("demo", "export default () => 2;")
+    files = sorted(p.name for p in (tmp_path / "components").iterdir())
+    assert len(files) == 2 and "other-0123456789abcdef.js" in files  # demo's older version gone, the other kept
+    [demo] = [f for f in files if f.startswith("demo-")]
+    assert demo in second and demo not in first  # the loader imports the file just written
+    assert module_loader("demo", "export default () => 2;") == second  # the same code: the same file, kept

@@ -127,6 +127,9 @@ def module_loader(name: str, source: str) -> str:
     path = STATIC_DIR / rel
     if not path.is_file():
         write_atomic(path, lambda f: f.write(source.encode()))
+        for old in path.parent.glob(f"{name}-*.js"):  # this code's earlier versions: a new server sends only this one
+            if old != path:
+                old.unlink(missing_ok=True)
     return LOADER_JS % json.dumps(static_url(*rel.parts))
 
 
