@@ -18,7 +18,7 @@ from ui.cache import current_numpy_model, manifold_png, map_view, view_is_quick
 from ui.map_png import latent_scatter_png
 from ui.components.latent_pad import (Plane, _extent, dims_plane, latent_pad, pca_plane,
                                       publish_images, publish_model, publish_points)
-from ui.state import init_state, model_summary, test_arrays, test_labels
+from ui.state import init_state, keep_widget_values, model_summary, test_arrays, test_labels
 from vae import latent
 from vae.numpy_model import NumpyDecoder, NumpyModel
 
@@ -281,27 +281,19 @@ def main() -> None:
     more = st.expander("More views of the decoder: the manifold grid, prior samples, interpolation",
                        key=keys.EXPLORE_MORE, on_change="rerun")
     if not more.open:
-        keep(keys.EXPLORE_TAB, *(key for tab in keys.EXPLORE_TAB_WIDGETS for key in tab))
+        # their widgets are not drawn: kept, or "Interpolate from it", closing the views, "Interpolate to it" lost
+        # the first digit
+        keep_widget_values(keys.EXPLORE_TAB, *(key for tab in keys.EXPLORE_TAB_WIDGETS for key in tab))
         return
     with more:
         explore_tabs(ck, labels)
-
-
-def keep(*names: str) -> None:
-    """Keep the values of widgets not drawn in this run (a closed expander's, a closed tab's): Streamlit forgets
-    those, so "Interpolate from it", then closing the views, then "Interpolate to it" lost the first digit. Saved
-    again as plain state, each stays until its widget is drawn again and takes it. Only for widgets not drawn in
-    this run."""
-    for name in names:
-        if name in st.session_state:
-            st.session_state[name] = st.session_state[name]
 
 
 def explore_tabs(ck: NumpyModel, labels: np.ndarray) -> None:
     tab_grid, tab_prior, tab_interp = st.tabs(pages.EXPLORE_TABS, key=keys.EXPLORE_TAB, on_change="rerun")
     for tab, widgets in zip((tab_grid, tab_prior, tab_interp), keys.EXPLORE_TAB_WIDGETS):
         if not tab.open:
-            keep(*widgets)
+            keep_widget_values(*widgets)
     if tab_grid.open:
         with tab_grid:
             manifold_section(ck, ck.mu)

@@ -14,7 +14,7 @@ from pathlib import Path
 import streamlit as st
 
 from ui import keys, pages
-from ui.state import select_model
+from ui.state import keep_widget_values, select_model
 from vae import bundled
 
 DELETE = object()  # a state value meaning "remove this key" (the page then applies its own defaults)
@@ -123,9 +123,7 @@ def follow_lesson_switch(current_url_path: str) -> None:
         # A page change clears the state of every widget the browser does not send back, and a switch made by the
         # script sends none: the sidebar's widgets would reset (large type off, the model back to the default).
         # Saved again as plain state, their values outlive the switch.
-        for key in keys.SIDEBAR:
-            if key in st.session_state:
-                st.session_state[key] = st.session_state[key]
+        keep_widget_values(*keys.SIDEBAR)
         st.switch_page(goto)
 
 

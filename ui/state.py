@@ -57,8 +57,8 @@ def init_state() -> None:
 
 def select_model(path: str | Path, dataset: str | None = None) -> None:
     """Select the model every page shows: the one place that writes keys.MODEL_PATH (with its dataset, when the
-    caller knows it: the sidebar then writes the same from the picked model). The sidebar's picker is the widget keyed keys.MODEL_PATH:
-    a write must come before it is drawn in a run (a widget callback, or before app.py draws the sidebar).
+    caller knows it: the sidebar then writes the same from the picked model). The sidebar's picker is the widget
+    keyed keys.MODEL_PATH: a write must come before it is drawn in a run (a widget callback, or before app.py draws the sidebar).
     (follow_lesson_switch and resend_if_relabelled save the sidebar's value again as it is: no new selection.)"""
     if dataset is not None:
         st.session_state[keys.DATASET] = dataset
@@ -74,7 +74,18 @@ def model_summary(name: str, model_cfg: vae.ModelConfig, train_cfg: vae.TrainCon
 
 def model_label(choice: ModelChoice) -> str:
     """What a model picker shows: the choice's label, with its dataset named unless it is MNIST."""
-    return choice.label if choice.dataset == "mnist" else f"{choice.label} · {DATASETS.get(choice.dataset, choice.dataset)}"
+    if choice.dataset == "mnist":
+        return choice.label
+    return f"{choice.label} · {DATASETS.get(choice.dataset, choice.dataset)}"
+
+
+def keep_widget_values(*names: str) -> None:
+    """Keep the values of widgets this run does not draw (a closed expander's or tab's, the sidebar's across a page
+    switch the script makes): Streamlit forgets those. Saved again as plain state, each stays until its widget is
+    drawn again and takes it. Only for widgets not drawn in this run."""
+    for name in names:
+        if name in st.session_state:
+            st.session_state[name] = st.session_state[name]
 
 
 def model_choices(dataset: str | None = None) -> list[ModelChoice]:
@@ -257,7 +268,7 @@ def _on_uploader_toggle() -> None:
 
 
 def _checkpoint_uploader() -> None:
-    st.file_uploader("Load your own checkpoint (.pt)", type=["pt", "pth"], key=keys.CHECKPOINT_UPLOAD,
+    st.file_uploader("A .pt file", type=["pt", "pth"], key=keys.CHECKPOINT_UPLOAD,  # the expander says what for
                      on_change=_on_checkpoint_upload,
                      help="A checkpoint written by this app's Train page or by `python -m vae train`.")
     kind, message = st.session_state.get(keys.CHECKPOINT_UPLOAD_RESULT, (None, ""))
