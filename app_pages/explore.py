@@ -16,7 +16,7 @@ import vae
 from ui import images, keys, pages, share
 from ui.cache import current_numpy_model, manifold_png, map_view, view_is_quick
 from ui.map_png import latent_scatter_png
-from ui.components.latent_pad import (Plane, _extent, dims_plane, latent_pad, pca_plane,
+from ui.components.latent_pad import (Plane, _extent, dims_plane, latent_pad, pca_plane, percentiles,
                                       publish_images, publish_model, publish_points)
 from ui.state import init_state, keep_widget_values, model_summary, test_arrays, test_labels
 from vae import latent
@@ -41,7 +41,7 @@ def pad_pca_plane(sha256: str, _pca, _points: np.ndarray):
 
 @st.cache_data(max_entries=16, show_spinner=False)
 def slider_limit(sha256: str, _mu: np.ndarray) -> float:
-    return float(max(4.0, np.ceil(np.percentile(np.abs(_mu), 99.5))))
+    return float(max(4.0, np.ceil(percentiles(np.abs(_mu), [99.5])[0])))
 
 
 # The pictures below are cached as PNG bytes, not arrays: st.image would re-encode an array on every run (the

@@ -39,3 +39,11 @@ def test_a_components_code_file_is_named_by_its_hash_and_replaces_the_older_one(
     [demo] = [f for f in files if f.startswith("demo-")]
     assert demo in second and demo not in first  # the loader imports the file just written
     assert module_loader("demo", "export default () => 2;") == second  # the same code: the same file, kept
+
+
+def test_percentiles_match_numpy():
+    """latent_pad.percentiles is np.percentile's default without its first call's numpy.ma import."""
+    rng = np.random.default_rng(2)
+    for values in (rng.standard_normal((1000, 2)), rng.standard_normal(7), np.array([3.5]), np.arange(10.0)):
+        qs = [0.0, 0.5, 37.0, 99.5, 100.0]
+        assert np.allclose(latent_pad.percentiles(values, qs), np.percentile(values, qs))

@@ -47,9 +47,20 @@ class Plane:
         return float(d @ np.asarray(self.u)), float(d @ np.asarray(self.v))
 
 
+def percentiles(values, qs) -> np.ndarray:
+    """np.percentile(values, qs) (its default, linear interpolation) over all the values. np.percentile and
+    np.quantile import numpy.ma on their first call, ~50 ms of the Explore page's first visit after a server start;
+    a sort of 20,000 numbers takes well under a millisecond."""
+    v = np.sort(np.asarray(values, np.float64), axis=None)
+    pos = np.asarray(qs, np.float64) / 100.0 * (v.size - 1)
+    lo = np.floor(pos).astype(np.int64)
+    hi = np.minimum(lo + 1, v.size - 1)
+    return v[lo] + (v[hi] - v[lo]) * (pos - lo)
+
+
 def _extent(points2d: np.ndarray) -> tuple[float, float]:
     """A square window holding the prior's +-3 sigma and 99% of the points (an autoencoder's may spread further)."""
-    q = np.percentile(points2d, [0.5, 99.5]) if len(points2d) else np.array([-3.0, 3.0])
+    q = percentiles(points2d, [0.5, 99.5]) if len(points2d) else np.array([-3.0, 3.0])
     lo, hi = min(-3.0, float(q[0])), max(3.0, float(q[1]))
     pad = 0.05 * (hi - lo)
     return round(lo - pad, 2), round(hi + pad, 2)
