@@ -1,4 +1,5 @@
-"""VAE latent-space explorer: the router and the shared sidebar. Pages live in app_pages/, the maths in vae/."""
+"""VAE latent-space explorer: the router and the shared sidebar, run on every visit and rerun (app.py serves it).
+Pages live in app_pages/, the maths in vae/."""
 import streamlit as st
 
 from ui import keys, pages

@@ -1,4 +1,4 @@
-"""app.py routes every run: the shared sidebar is there on the first run, on reruns, and after switching pages."""
+"""router.py routes every run: the shared sidebar is there on the first run, on reruns, and after switching pages."""
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -7,11 +7,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_the_sidebar_survives_reruns_and_page_switches():
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    at = AppTest.from_file(str(ROOT / "router.py"), default_timeout=120).run()
     assert not at.exception, at.exception
     labels = lambda: [s.label for s in at.sidebar.selectbox]  # noqa: E731
     assert labels()[:2] == ["Model", "Classroom lesson"]
-    at.run()  # a rerun goes through app.py (its navigation and sidebar), also for a page opened first
+    at.run()  # a rerun goes through router.py (its navigation and sidebar), also for a page opened first
     assert labels()[:2] == ["Model", "Classroom lesson"]
     at.switch_page("app_pages/kl_lab.py").run()
     assert not at.exception, at.exception

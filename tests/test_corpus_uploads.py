@@ -115,15 +115,15 @@ def test_old_uploads_are_pruned_past_the_cap(runs_dir, monkeypatch, tmp_path):
 
 
 def test_the_checkpoint_uploader_is_on_the_real_apps_sidebar(runs_dir):
-    """The real app.py's sidebar has the uploader's expander, closed on the first page, and the uploader in it once
-    opened. (AppTest in Streamlit 1.67 reruns only the page script after the first run, without app.py's sidebar, so
+    """The real router.py's sidebar has the uploader's expander, closed on the first page, and the uploader in it once
+    opened. (AppTest in Streamlit 1.67 reruns only the page script after the first run, without router.py's sidebar, so
     the uploads themselves are driven through `sidebar_only` above; in the browser the sidebar is drawn on every
     run.)"""
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120).run()
+    at = AppTest.from_file(str(ROOT / "router.py"), default_timeout=120).run()
     assert not at.exception, at.exception
     assert [e.label for e in at.sidebar.expander] == ["Load your own checkpoint"]
     assert not at.sidebar.get("file_uploader")
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
+    at = AppTest.from_file(str(ROOT / "router.py"), default_timeout=120)
     at.session_state["checkpoint_upload_open"] = True
     at.run()
     assert not at.exception, at.exception

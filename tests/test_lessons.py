@@ -11,7 +11,7 @@ from ui.pages import NAVIGATION, PAGE_TITLES, PAGES
 
 TABS_MATHS = ["1 · Encoder output", "2 · Reparameterisation", "3 · Closed-form KL", "4 · The ELBO"]
 
-APP = str(ROOT / "app.py")
+APP = str(ROOT / "router.py")
 
 
 def start_from_lessons_page(number: int) -> AppTest:
@@ -45,7 +45,7 @@ def test_each_lesson_sets_its_state_and_opens_its_page(lesson):
     at = start_from_lessons_page(lesson.number)
     assert not at.exception
     assert at.session_state["lesson"] == lesson.number
-    assert LESSON_GOTO not in at.session_state  # app.py followed the switch to the lesson's page ...
+    assert LESSON_GOTO not in at.session_state  # router.py followed the switch to the lesson's page ...
     # ... and that page ran with the preset (the checks below only hold on the lesson's own page)
     page_calls_box = "lesson_box(" in (ROOT / PAGES[lesson.page]).read_text()
     if page_calls_box:  # pages owned by others show the box once they add the one-line call
@@ -68,8 +68,8 @@ def test_each_lesson_sets_its_state_and_opens_its_page(lesson):
 
 
 def test_the_lessons_page_names_pages_as_the_navigation_does():
-    # app.py's navigation is ui.pages.NAVIGATION: every page file is in it, and the lessons page reads its titles
-    assert "pages.NAVIGATION" in (ROOT / "app.py").read_text()
+    # router.py's navigation is ui.pages.NAVIGATION: every page file is in it, and the lessons page reads its titles
+    assert "pages.NAVIGATION" in (ROOT / "router.py").read_text()
     assert sorted(p.id for group in NAVIGATION.values() for p in group) == \
            sorted(p.stem for p in (ROOT / "app_pages").glob("*.py")) == sorted(PAGE_TITLES)
     at = AppTest.from_file(APP, default_timeout=240).run()
@@ -102,7 +102,7 @@ def test_sidebar_picker_starts_a_lesson():
 
 
 def test_large_type_toggle_injects_css():
-    # Fresh sessions: in AppTest 1.67 only a session's first run goes through app.py's sidebar code.
+    # Fresh sessions: in AppTest 1.67 only a session's first run goes through router.py's sidebar code.
     at = AppTest.from_file(APP, default_timeout=240).run()
     assert not any("font-size: 22px" in h.value for h in at.get("html"))
     at = AppTest.from_file(APP, default_timeout=240)

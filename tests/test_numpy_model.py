@@ -105,7 +105,7 @@ def test_explore_first_run_imports_neither_torch_nor_pandas(tmp_path):
             "warm_up = ui.state.warm_up_torch\n"
             "ui.state.warm_up_torch = lambda: None  # measured separately below\n"
             "from streamlit.testing.v1 import AppTest\n"
-            "at = AppTest.from_file('app.py', default_timeout=300)\n"
+            "at = AppTest.from_file('router.py', default_timeout=300)\n"
             "at.run()\n"
             "assert not at.exception, at.exception\n"
             "assert at.title[0].value == 'Explore the latent space', [t.value for t in at.title]\n"

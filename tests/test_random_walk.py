@@ -111,7 +111,7 @@ def walk_runs_dir(tmp_path, monkeypatch, tiny_ckpt):
 
 def test_a_random_walk_over_every_page_raises_nothing(walk_runs_dir, monkeypatch):
     rng = random.Random(SEED)
-    browser = Browser(AppTest.from_file(str(ROOT / "app.py"), default_timeout=300), monkeypatch)
+    browser = Browser(AppTest.from_file(str(ROOT / "router.py"), default_timeout=300), monkeypatch)
     at = browser.at
     log: list[str] = []
     counts: collections.Counter = collections.Counter()

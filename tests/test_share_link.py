@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest  # noqa: F401  (the type open_link retu
 from conftest import open_app_page, page_texts
 from vae import bundled
 
-APP = str(Path(__file__).resolve().parent.parent / "app.py")
+APP = str(Path(__file__).resolve().parent.parent / "router.py")
 
 
 def open_link(**params) -> AppTest:

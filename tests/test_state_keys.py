@@ -8,7 +8,8 @@ from conftest import ROOT
 from ui import keys, pages
 from ui.lessons import LESSONS
 
-APP_FILES = [ROOT / "app.py", *sorted((ROOT / "app_pages").glob("*.py")), *sorted((ROOT / "ui").rglob("*.py"))]
+APP_FILES = [ROOT / "app.py", ROOT / "router.py", *sorted((ROOT / "app_pages").glob("*.py")),
+             *sorted((ROOT / "ui").rglob("*.py"))]
 KEY_NAMES = {name: value for name, value in vars(keys).items() if name.isupper() and isinstance(value, str)}
 
 

@@ -249,10 +249,10 @@ def test_stopping_another_browsers_run_asks_first_and_ones_own_does_not(runs_dir
     poll(teacher, lambda at: supervisor.read_status(run.run_dir).state == "stopped", "the run to stop again")
 
 
-# ---- with app.py, as a browser drives it: the sidebar, fragments, and what a selectbox shows -------------------------
+# ---- with router.py, as a browser drives it: the sidebar, fragments, and what a selectbox shows ----------------------
 
 def open_train_in_app(monkeypatch) -> Browser:
-    browser = Browser(AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT_S), monkeypatch)
+    browser = Browser(AppTest.from_file(str(ROOT / "router.py"), default_timeout=TIMEOUT_S), monkeypatch)
     browser.load()
     at = browser.switch_page("app_pages/train.py")
     assert not at.exception, at.exception

@@ -10,7 +10,7 @@ Keys made per item (a digit, a β, a lesson) are functions of that item.
 """
 from __future__ import annotations
 
-# ---- the shared sidebar (ui.state.sidebar, drawn by app.py on every page) ----------------------------------------
+# ---- the shared sidebar (ui.state.sidebar, drawn by router.py on every page) ----------------------------------------
 DATASET = "dataset"  # the selected model's dataset (select_model, the sidebar); Train's default
 MODEL_PATH = "model_path"  # the Model select: the selected checkpoint's path (written by ui.state.select_model)
 LARGE_TYPE = "large_type"  # the "Large type (projector)" toggle; every page reads it
@@ -32,7 +32,7 @@ LINK_NOTES = "link_notes"  # what the link had that was ignored, shown by the Ex
 
 # ---- classroom lessons (ui.lessons, its sidebar picker and box; app_pages/lessons.py) ------------------------------
 LESSON = "lesson"  # the active lesson's number, 0 when none
-LESSON_GOTO = "lesson_goto"  # the page a lesson callback asked to switch to (app.py follows it)
+LESSON_GOTO = "lesson_goto"  # the page a lesson callback asked to switch to (router.py follows it)
 LESSON_PICKER = "lesson_picker"  # the sidebar's lesson select
 LESSON_BOX = "lesson_box"  # the lesson box (a container)
 LESSON_BUTTONS = "lesson_buttons"  # its row of buttons (a container)

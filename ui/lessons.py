@@ -3,7 +3,7 @@ the projector. A lesson only sets session-state keys and switches page; a page s
 one call, `lesson_box(<page id>)`. Pages, tabs and keys are named by ui.pages and ui.keys.
 
 Starting a lesson happens in a widget callback (before any widget is drawn, so even the sidebar's keys may be set);
-callbacks cannot switch page, so they leave the destination in keys.LESSON_GOTO and app.py calls st.switch_page early
+callbacks cannot switch page, so they leave the destination in keys.LESSON_GOTO and router.py calls st.switch_page early
 in the next run. The key is cleared once the destination page is the one running.
 """
 from __future__ import annotations
@@ -112,7 +112,7 @@ def end_lesson() -> None:
 
 
 def follow_lesson_switch(current_url_path: str) -> None:
-    """Switch to the page a lesson asked for; clear the request once we are on it. app.py calls this with
+    """Switch to the page a lesson asked for; clear the request once we are on it. router.py calls this with
     st.navigation's page.url_path (the page file's stem, e.g. "kl_lab")."""
     goto = st.session_state.get(keys.LESSON_GOTO)
     if not goto:

@@ -1,4 +1,4 @@
-"""The app's pages and their tabs, named once: app.py builds the navigation from NAVIGATION, a lesson names its page
+"""The app's pages and their tabs, named once: router.py builds the navigation from NAVIGATION, a lesson names its page
 by id and its tab by label with these constants (ui.lessons), and each page draws its tabs from here."""
 from __future__ import annotations
 

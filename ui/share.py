@@ -2,7 +2,7 @@
 
 The page is in the URL's path (st.navigation); the query carries the model, z and the selected test digit:
     /?model=mnist-2d-beta1&z=0.52,-1.3&digit=1234
-The model is read once per session, before the sidebar draws its picker (app.py); z and the digit wait until the
+The model is read once per session, before the sidebar draws its picker (router.py); z and the digit wait until the
 Explore page knows the model's latent size and test set. Anything unknown, the wrong length, out of range or not a
 number is ignored with a one-line notice: a link never raises.
 """

@@ -58,7 +58,8 @@ def init_state() -> None:
 def select_model(path: str | Path, dataset: str | None = None) -> None:
     """Select the model every page shows: the one place that writes keys.MODEL_PATH (with its dataset, when the
     caller knows it: the sidebar then writes the same from the picked model). The sidebar's picker is the widget
-    keyed keys.MODEL_PATH: a write must come before it is drawn in a run (a widget callback, or before app.py draws the sidebar).
+    keyed keys.MODEL_PATH: a write must come before it is drawn in a run (a widget callback, or before router.py
+    draws the sidebar).
     (follow_lesson_switch and resend_if_relabelled save the sidebar's value again as it is: no new selection.)"""
     if dataset is not None:
         st.session_state[keys.DATASET] = dataset
@@ -208,7 +209,7 @@ def test_labels(dataset: str = "mnist") -> np.ndarray:
 
 
 def sidebar() -> None:
-    """The model picker, shared by every page (drawn by app.py). One list for every dataset, a model of another one
+    """The model picker, shared by every page (drawn by router.py). One list for every dataset, a model of another one
     than MNIST named with it: the model decides the dataset, and a separate Dataset select cost the first page a
     widget (~50 ms of its cold start) to say what the model already says."""
     init_state()
