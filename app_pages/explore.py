@@ -135,10 +135,11 @@ def surface_section(ck: NumpyModel, labels: np.ndarray) -> None:
     # The digit beside the map: 200 px on a laptop, 224 with large type, where a projector's 1280 x 720 still
     # leaves the map >= 60 % of the height beside it (with the sidebar open)
     pad = latent_pad(publish_model(ck.sha256, ck.decoder, mu, labels, sigma), plane, start,
-                     z_nonce=st.session_state.get(keys.PAD_NONCE, 0), slider_range=(-limit, limit), key=keys.LATENT_PAD,
-                     images=publish_images(ck.dataset, len(labels), lambda: test_arrays(ck.dataset)[0]), view=view, selected=asked["digit"],
-                     select_nonce=nonce, large=large, digit_px=224 if large else 200, surface_px=640, hint=GESTURES,
-                     hint_touch=GESTURES_TOUCH)
+                     z_nonce=st.session_state.get(keys.PAD_NONCE, 0), slider_range=(-limit, limit),
+                     key=keys.LATENT_PAD,
+                     images=publish_images(ck.dataset, len(labels), lambda: test_arrays(ck.dataset)[0]), view=view,
+                     selected=asked["digit"], select_nonce=nonce, large=large, digit_px=224 if large else 200,
+                     surface_px=640, hint=GESTURES, hint_touch=GESTURES_TOUCH)
     # What Python last heard: a release sends z, a click on a dot the digit (and the browser moves z to its mu)
     heard = st.session_state.setdefault(keys.EXPLORE_HEARD, {"z": start, "selected": None})
     if pad.selected != heard["selected"]:
