@@ -227,7 +227,12 @@ def upload_tab(ck: vae.Checkpoint) -> None:
 
 
 def draw_tab(ck: vae.Checkpoint) -> None:
-    left, right = st.columns([1, 2.2], gap="large")
+    if st.session_state.get(keys.LARGE_TYPE):
+        # A projector's page (1280 px, large type, the sidebar open) has no room for the canvas and four pictures
+        # side by side: the pictures overlapped the canvas and each other. The results go under the canvas.
+        left = right = st.container()
+    else:
+        left, right = st.columns([1, 2.2], gap="large")
     with left:
         ink = draw_canvas(key=keys.DRAW_CANVAS)
         st.caption("Mouse, pen or finger. The VAE sees your digit each time you lift the pen.")
