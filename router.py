@@ -11,18 +11,18 @@ from ui.state import sidebar, warm_up_torch
 # Streamlit sizes text in rem, so scaling the root font enlarges all of it (widgets, tables, LaTeX) for a projector.
 # A projector's 720 rows are few: titles shrink back and the page starts higher, so a page's content (not its
 # heading) fills the first screen. The header (its height in rem, 82 px here) keeps its normal 60 px, so the title
-# starts below it, not under it. A displayed formula wider than its column breaks after a relation or an operator
-# (KaTeX's own break points) instead of running off the edge.
+# starts below it, not under it. Displayed formulas wrap (pages.FORMULA_WRAP_CSS). A metric's number, already
+# large, keeps about its normal size (2.25rem would be 50 px: "7.6815 ± 0.0316" did not fit its column).
 LARGE_TYPE_CSS = """<style>
 html { font-size: 22px; }
 [data-testid="stSidebar"] { min-width: 380px; }
 .katex { font-size: 1.3em; }
+[data-testid="stMetricValue"] { font-size: 1.75rem; }
 h1 { font-size: 1.9rem !important; padding-top: 0 !important; }
 [data-testid="stHeader"] { height: 60px !important; min-height: 60px !important; }
 [data-testid="stMainBlockContainer"] { padding-top: 2.8rem; }
-.katex-display > .katex > .katex-html { display: flex; flex-wrap: wrap; justify-content: safe center;
-                                        align-items: baseline; row-gap: 0.3em; }
-</style>"""
+%s
+</style>""" % pages.FORMULA_WRAP_CSS
 
 
 def run() -> None:

@@ -10,7 +10,7 @@ import streamlit as st
 
 from ui import images as im
 from ui import keys, pages
-from ui.lessons import lesson_box
+from ui.lessons import lesson_box, wrap_formulas
 from ui.plots import chart
 from ui.state import current_checkpoint, init_state, test_split
 from vae import analysis
@@ -107,6 +107,13 @@ def reparameterisation(ck, d: analysis.DigitELBO) -> None:
                f"{', '.join(f'{s:.3f}' for s in sigma[:4])}).")
 
 
+def metric_columns(n: int) -> list:
+    """n columns for st.metric: one row, or rows of two with large type (a projector's narrow page cut the values
+    to "-80…")."""
+    per_row = 2 if st.session_state.get(keys.LARGE_TYPE) else n
+    return [col for start in range(0, n, per_row) for col in st.columns(per_row)][:n]
+
+
 def closed_form_kl(ck, d: analysis.DigitELBO) -> None:
     st.latex(r"\mathrm{KL}\big(q(z \mid x)\,\|\,\mathcal{N}(0, I)\big) = \tfrac{1}{2}\sum_{d=1}^{D}"
              r"\big(\mu_d^2 + \sigma_d^2 - 1 - \log\sigma_d^2\big)"
@@ -114,12 +121,12 @@ def closed_form_kl(ck, d: analysis.DigitELBO) -> None:
     n = st.select_slider("Monte-Carlo samples n", N_CHOICES, value=1000, key=keys.MATHS_MC_N)
     seed = st.session_state.get(keys.MATHS_EPS_SEED, 0)
     mc = analysis.kl_monte_carlo(d.mu, d.logvar, n=int(n), seed=seed)
-    c1, c2, c3 = st.columns(3)
+    c1, c2, c3 = metric_columns(3)
     c1.metric("closed form", f"{d.kl:.4f} nats")
     c2.metric(f"Monte-Carlo, n = {n:,}", f"{mc.mean:.4f} ± {mc.stderr:.4f}", help="± one standard error, "
               "std / √n: the estimate is within 2 of these of the truth about 95% of the time.")
     dev = (mc.mean - d.kl) / mc.stderr if mc.stderr > 0 else 0.0
-    c3.metric("difference", f"{dev:+.2f} standard errors")
+    c3.metric("difference, in standard errors", f"{dev:+.2f}")
     st.caption("Multiply n by 100 and the standard error shrinks 10×. The closed form needs no sampling at all, "
                "which is why the VAE loss uses it.")
     per_dim = kl_per_dim(d.mu, d.logvar)
@@ -128,12 +135,14 @@ def closed_form_kl(ck, d: analysis.DigitELBO) -> None:
 
 
 def elbo(ck, d: analysis.DigitELBO) -> None:
-    st.latex(r"\begin{aligned}\log p(x) &= \mathbb{E}_{q(z|x)}\Big[\log \frac{p(x, z)}{p(z \mid x)}\Big]"
-             r" = \mathbb{E}_{q}\Big[\log \frac{p(x, z)}{q(z \mid x)}\Big]"
+    # One step per line: two steps on a line ran off a projector's page (an aligned block cannot wrap).
+    st.latex(r"\begin{aligned}\log p(x) &= \mathbb{E}_{q(z|x)}\Big[\log \frac{p(x, z)}{p(z \mid x)}\Big] \\"
+             r"&= \mathbb{E}_{q}\Big[\log \frac{p(x, z)}{q(z \mid x)}\Big]"
              r" + \mathbb{E}_{q}\Big[\log \frac{q(z \mid x)}{p(z \mid x)}\Big] \\"
              r"&= \underbrace{\mathbb{E}_{q}[\log p(x \mid z)] - \mathrm{KL}\big(q(z|x)\,\|\,p(z)\big)}"
-             r"_{\mathrm{ELBO}(x)} + \underbrace{\mathrm{KL}\big(q(z|x)\,\|\,p(z|x)\big)}_{\ge\ 0}\end{aligned}")
-    c1, c2, c3, c4, c5 = st.columns(5)
+             r"_{\mathrm{ELBO}(x)} \\ &\quad + \underbrace{\mathrm{KL}\big(q(z|x)\,\|\,p(z|x)\big)}_{\ge\ 0}"
+             r"\end{aligned}")
+    c1, c2, c3, c4, c5 = metric_columns(5)
     c1.metric("E_q[log p(x|z)]", f"{-d.recon.mean:.2f}", help=f"Monte-Carlo over n = {d.recon.n} draws of z; "
               f"± {d.recon.stderr:.2f} (one standard error)")
     c2.metric("− KL(q ‖ p(z))", f"{-d.kl:.2f}", help="closed form")
@@ -148,6 +157,7 @@ def elbo(ck, d: analysis.DigitELBO) -> None:
 def main() -> None:
     init_state()
     st.title("The maths, live")
+    wrap_formulas()
     lesson_box(pages.MATHS)
     ck = current_checkpoint()
     # One short row (the digit at its 112 px, the two sliders side by side), so that the tab's own numbers (lesson

@@ -196,6 +196,31 @@ def open_tab(page, name: str, charts: str, count: int = 1) -> None:
     settle(page, charts, count)
 
 
+def draw_a_seven(page) -> None:
+    """Two mouse strokes' worth of a 7 on the Draw tab's canvas, one pen-down."""
+    box = page.locator("canvas.dc-canvas").bounding_box()
+    points = [(0.25, 0.25), (0.75, 0.25), (0.45, 0.8)]
+    page.mouse.move(box["x"] + box["width"] * points[0][0], box["y"] + box["height"] * points[0][1])
+    page.mouse.down()
+    for (a, b), (c, d) in zip(points, points[1:]):
+        for i in range(1, 11):
+            f = i / 10
+            page.mouse.move(box["x"] + box["width"] * (a + (c - a) * f), box["y"] + box["height"] * (b + (d - b) * f))
+    page.mouse.up()
+
+
+def assert_nothing_overlaps(page, *selectors: str) -> None:
+    """No two of the elements matching the selectors overlap on the page (by more than a pixel)."""
+    boxes = [(sel, i, box) for sel in selectors for i, box in enumerate(
+        b for b in (el.bounding_box() for el in page.locator(sel).all()) if b and b["width"] > 0)]
+    assert len(boxes) >= 2, boxes
+    for n, (s1, i1, a) in enumerate(boxes):
+        for s2, i2, b in boxes[n + 1:]:
+            dx = min(a["x"] + a["width"], b["x"] + b["width"]) - max(a["x"], b["x"])
+            dy = min(a["y"] + a["height"], b["y"] + b["height"]) - max(a["y"], b["y"])
+            assert dx <= 1 or dy <= 1, f"{s1} #{i1} {a} overlaps {s2} #{i2} {b}"
+
+
 def assert_kl_layout(maps: list[dict], cols: list[dict]) -> None:
     assert len(maps) == len(cols) == 5
     for c in maps:
@@ -238,6 +263,12 @@ def test_every_page_reads_well_in_large_type_at_1280x720(server_with_a_run, brow
         page.wait_for_function(LARGE_SURFACE, arg=[1, MIN_TICK_PX], timeout=WAIT_MS)  # "Where your digits land"
         settle(page)
         check(page, "reconstruct-upload")
+        page.get_by_role("tab", name="Draw a digit").click()
+        draw_a_seven(page)
+        page.get_by_text("How your drawing became an MNIST-style digit").wait_for(timeout=WAIT_MS)
+        settle(page)
+        assert_nothing_overlaps(page, "[data-testid=stTabPanel]:visible [data-testid=stImage] img", "canvas.dc-canvas")
+        check(page, "reconstruct-draw")
 
         open_page(page, "kl_lab", "KL lab")
         open_tab(page, "Trained separately", "[class*=st-key-kl_map_]", 5)
@@ -254,6 +285,9 @@ def test_every_page_reads_well_in_large_type_at_1280x720(server_with_a_run, brow
 
         open_page(page, "maths", "The maths, live", ".st-key-maths_encoder_chart")
         check(page, "maths", min_charts=1)
+        for tab in ("3 · Closed-form KL", "4 · The ELBO"):  # metrics were cut to "-80…", formulas ran off the page
+            open_tab(page, tab, "")
+            check(page, "maths-" + tab.split(" · ")[1].lower().replace(" ", "-"))
         # The finished run: its loss curves, its latent map, the replay.
         open_page(page, "train", "Train a VAE", ":is(.st-key-tr_curves, .st-key-tr_live_map, .st-key-tr_replay)", 3)
         check(page, "train", min_charts=3)

@@ -39,7 +39,7 @@ def _default_model() -> str:
 LESSONS = [
     Lesson(1, "What the encoder outputs (μ, log σ²)", pages.MATHS,
            r"q_\phi(z \mid x) = \mathcal{N}\!\big(z;\ \mu_\phi(x),\ \operatorname{diag}\sigma^2_\phi(x)\big),"
-           r"\quad \text{encoder}(x) = (\mu, \log\sigma^2)",
+           r"\quad\allowbreak \text{encoder}(x) = (\mu, \log\sigma^2)",  # \allowbreak: a phone wraps there
            "The encoder does not output a point: it outputs a Gaussian, a centre μ and a width σ for every "
            "latent dimension. It predicts log σ² rather than σ so that any real number is a valid output.",
            "Change the test digit and watch μ move and σ change; compare a clear digit with a sloppy one.",
@@ -60,7 +60,8 @@ LESSONS = [
            "3σ circle, so samples from N(0, I) reach only the middle of the cloud and hardly ever land near some "
            "digits; with it (β = 1, 4) the codes fill the prior and its samples land near every digit.",
            "Set the axis range to ±50 to see where β = 0's codes go, then back to ±4. Then open the β dial tab and "
-           "drag β from 0.01 to 16: one network, one map that shrinks onto the prior.",
+           "drag β from 0.01 to 16: one network, one map, which shrinks by about a fifth and pulls the few codes "
+           "outside the prior's 3σ circle inside it.",
            {keys.KL_LAB_TAB: pages.KL_TRAINED_SEPARATELY, keys.KL_LAB_BETAS: [0.0, 1.0, 4.0]}),
     Lesson(4, "Holes in latent space", pages.KL_LAB,
            r"q(z) = \frac{1}{N}\sum_{i=1}^{N} q(z \mid x_i)\ \neq\ p(z) = \mathcal{N}(0, I)",
@@ -139,6 +140,12 @@ def lesson_sidebar() -> None:
                  help="Sets up the right page and shows the equation beside it.")
 
 
+def wrap_formulas() -> None:
+    """Let this page's displayed formulas wrap at KaTeX's break points (pages.FORMULA_WRAP_CSS): the pages with
+    formulas call it; at 1280 px with the sidebar open the closed-form KL ran off the page."""
+    st.html(f"<style>{pages.FORMULA_WRAP_CSS}</style>")
+
+
 def lesson_box(page: str) -> None:
     """Show the active lesson's box when it belongs to this page (page: its id in ui.pages). One call per page."""
     lesson = active_lesson()
@@ -146,6 +153,7 @@ def lesson_box(page: str) -> None:
         return
     with st.container(border=True, key=keys.LESSON_BOX):
         st.markdown(f"#### :material/school: Lesson {lesson.number} of {len(LESSONS)}: {lesson.title}")
+        wrap_formulas()
         st.latex(lesson.equation)
         st.markdown(lesson.text)
         st.markdown(f"**Try this:** {lesson.try_this}")

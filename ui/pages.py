@@ -74,6 +74,13 @@ RECONSTRUCT_TABS = ["Test digits", "Upload images", "Draw a digit"]
 KEYED_TABS = {MATHS: (keys.MATHS_TAB, MATHS_TABS), KL_LAB: (keys.KL_LAB_TAB, KL_LAB_TABS)}
 
 
+# A displayed formula wider than its column breaks after a relation or an operator (KaTeX's own break points)
+# instead of running off the edge: with large type (router.py), and on the pages with formulas
+# (ui.lessons.wrap_formulas; a phone cut a lesson's formula, 1280 px the closed-form KL).
+FORMULA_WRAP_CSS = (".katex-display > .katex > .katex-html { display: flex; flex-wrap: wrap; "
+                    "justify-content: safe center; align-items: baseline; row-gap: 0.3em; }")
+
+
 @functools.cache
 def favicon() -> str:
     """The app's icon, our own PNG inline (read once per process): a Material icon as the favicon is fetched from
