@@ -301,8 +301,9 @@ def holes_figure(density: np.ndarray, edges: np.ndarray, holes: Sequence[analysi
     t = np.linspace(0, 2 * np.pi, 181)
     for r in (1, 2, 3):
         fig.add_trace(go.Scatter(x=r * np.cos(t), y=r * np.sin(t), mode="lines", hoverinfo="skip",
-                                 line=dict(color="#f59e0b", width=2 if r == 1 else 1.5, dash="solid" if r < 3 else "dash"),
-                                 name=f"prior N(0, I): {r}σ circle", showlegend=r == 1))
+                                 line=dict(color="#f59e0b", width=2 if r == 1 else 1.5,
+                                           dash="solid" if r < 3 else "dash"),
+                                 name="prior N(0, I): 1σ, 2σ, 3σ circles", showlegend=r == 1))
     if holes:
         sizes = [22 if i == selected else 15 for i in range(len(holes))]
         fig.add_trace(go.Scatter(

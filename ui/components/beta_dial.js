@@ -207,13 +207,16 @@ export default function (component) {
     }
     ctx.putImageData(pointsImg, 0, 0);
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
-    ctx.strokeStyle = "#64748b";
-    ctx.setLineDash([4, 4]);
-    ctx.lineWidth = 1;
-    for (const r of [1, 2, 3]) {  // the prior N(0, I): 1, 2 and 3 sigma
-      ctx.beginPath();
-      ctx.arc(toPx(0), toPx(0), (r / (2 * half)) * mapPx, 0, 2 * Math.PI);
-      ctx.stroke();
+    // the prior N(0, I): 1, 2 and 3 sigma, dashed on a white halo (a thin grey line vanished into the dots)
+    for (const [colour, width, dash] of [["rgba(255,255,255,0.85)", 3.5, []], ["#334155", 1.5, [5, 4]]]) {
+      ctx.strokeStyle = colour;
+      ctx.lineWidth = width;
+      ctx.setLineDash(dash);
+      for (const r of [1, 2, 3]) {
+        ctx.beginPath();
+        ctx.arc(toPx(0), toPx(0), (r / (2 * half)) * mapPx, 0, 2 * Math.PI);
+        ctx.stroke();
+      }
     }
     ctx.setLineDash([]);
     // the followed digit: its mu and its posterior's 1-sigma ellipse, magnified (and said so) when tiny
