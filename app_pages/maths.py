@@ -48,6 +48,19 @@ def digit_picker(ck) -> int:
     return int(index)
 
 
+def number_table(rows: list[dict], key: str, decimals: int) -> None:
+    """A table of one label column and number columns: a dataframe (it scrolls, sorts), or with large type a plain
+    table, whose text grows with the page's (a dataframe draws its cells at a fixed ~13 px: unreadable on a
+    projector)."""
+    numbers = [name for name, value in rows[0].items() if not isinstance(value, str)] if rows else []
+    if st.session_state.get(keys.LARGE_TYPE):
+        st.table([{k: (f"{v:.{decimals}f}" if k in numbers else v) for k, v in row.items()} for row in rows],
+                 hide_index=True)
+    else:
+        st.dataframe(rows, hide_index=True, key=key, column_config={
+            name: st.column_config.NumberColumn(format=f"%.{decimals}f") for name in numbers})
+
+
 def encoder_output(ck, d: analysis.DigitELBO) -> None:
     sigma = np.exp(0.5 * d.logvar)
     # The table of mu and sigma opens the tab (lesson 1 is about it: on a laptop it is on the first screen, under the
@@ -56,9 +69,8 @@ def encoder_output(ck, d: analysis.DigitELBO) -> None:
     large = st.session_state.get(keys.LARGE_TYPE)
     left, right = (st.container(), st.container()) if large else st.columns([2, 3])
     with left:
-        st.dataframe([{"dimension": f"z{i + 1}", "μ": d.mu[i], "log σ²": d.logvar[i], "σ": sigma[i]}
-                      for i in range(len(d.mu))], hide_index=True, key=keys.MATHS_ENCODER_TABLE,
-                     column_config={c: st.column_config.NumberColumn(format="%.3f") for c in ("μ", "log σ²", "σ")})
+        number_table([{"dimension": f"z{i + 1}", "μ": d.mu[i], "log σ²": d.logvar[i], "σ": sigma[i]}
+                      for i in range(len(d.mu))], keys.MATHS_ENCODER_TABLE, decimals=3)
         st.caption("log σ² can be any real number, so the network needs no constraint; σ = exp(½ log σ²) > 0.")
     with right:
         st.latex(r"\begin{aligned} q_\phi(z \mid x) &= \mathcal{N}\big(z;\ \mu,\ \operatorname{diag}\sigma^2\big) \\ "
@@ -101,7 +113,7 @@ def reparameterisation(ck, d: analysis.DigitELBO) -> None:
     magnified, factor, largest = analysis.magnified_difference(decoded, at_mu)
     c1.image(im.to_uint8(im.grid(magnified, nrow=8), 4), output_format="PNG")
     visible = int((np.abs(decoded - at_mu) > VISIBLE).sum())
-    c1.caption(f"Above: each draw's difference from the digit decoded at μ, **magnified {factor}×** (black: no "
+    c1.caption(f"The row just above: each draw's difference from the digit decoded at μ, **magnified {factor}×** (black: no "
                f"difference). The largest is {largest * 255:.0f} of 255 grey levels; {visible} of the "
                f"{decoded[..., 0].size * 28:,} pixels differ by more than {VISIBLE * 255:.0f} (σ here: "
                f"{', '.join(f'{s:.3f}' for s in sigma[:4])}).")
@@ -130,8 +142,8 @@ def closed_form_kl(ck, d: analysis.DigitELBO) -> None:
     st.caption("Multiply n by 100 and the standard error shrinks 10×. The closed form needs no sampling at all, "
                "which is why the VAE loss uses it.")
     per_dim = kl_per_dim(d.mu, d.logvar)
-    st.dataframe([{"dimension": f"z{i + 1}", "KL": per_dim[i]} for i in range(len(per_dim))], hide_index=True,
-                 key=keys.MATHS_KL_TABLE, column_config={"KL": st.column_config.NumberColumn(format="%.4f")})
+    number_table([{"dimension": f"z{i + 1}", "KL": per_dim[i]} for i in range(len(per_dim))], keys.MATHS_KL_TABLE,
+                 decimals=4)
 
 
 def elbo(ck, d: analysis.DigitELBO) -> None:
