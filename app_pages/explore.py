@@ -147,14 +147,19 @@ def surface_section(ck: NumpyModel, labels: np.ndarray) -> None:
         st.session_state[keys.EXPLORE_DIGIT] = pad.selected
         if pad.selected is not None:
             heard["z"] = mu[pad.selected].tolist()
+        heard["heard_you"] = True
     elif pad.z != heard.get("sent"):
         heard["z"] = pad.z
+        heard["heard_you"] = "sent" in heard  # not the first run's starting point
     heard["sent"] = pad.z
     index = st.session_state.get(keys.EXPLORE_DIGIT)
     z = heard["z"] if len(heard["z"]) == dim else start
     share.write_link(z, index)
     coords = ", ".join(f"{v:+.2f}" for v in z[:6]) + (", …" if dim > 6 else "")
-    st.markdown(f"Python received **z = ({coords})** when you let go.")
+    if not heard.get("heard_you"):  # nothing let go of or clicked yet
+        st.markdown(f"Python received **z = ({coords})**, the starting point; it hears z again when you let go.")
+    else:
+        st.markdown(f"Python received **z = ({coords})** when you let go.")
     axes = tuple(a.replace("₁", "1").replace("₂", "2") for a in plane.axis_labels)
     st.download_button("Download the map (PNG)", key=keys.DOWNLOAD_MAP, mime="image/png",
                        file_name=f"latent-map-{ck.sha256[:8]}-{axes[0]}-{axes[1]}.png".replace(" ", ""),

@@ -250,8 +250,8 @@ def draw_tab(ck: vae.Checkpoint) -> None:
         result = digit_result(ck, prep, key=keys.DRAWN_DIGIT)
     st.markdown("**How your drawing became an MNIST-style digit**")
     show_steps(prep)
-    posterior_map(ck, [("drawn", result)], key=keys.DRAW_MAP)
-    download_reconstructions([("drawn", result)], keys.DRAW_MAP, f"my-drawing-{ck.sha256[:8]}")
+    posterior_map(ck, [("your drawing", result)], key=keys.DRAW_MAP)
+    download_reconstructions([("your drawing", result)], keys.DRAW_MAP, f"my-drawing-{ck.sha256[:8]}")
 
 
 def main() -> None:
