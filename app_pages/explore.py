@@ -232,9 +232,9 @@ def manifold_section(ck: NumpyModel, mu: np.ndarray) -> None:
     else:
         over = f"over ({names[0]}, {names[1]})" + ("" if dim == 2 else f" (the other {dim - 2} dimensions held at 0)")
     article = "an" if n in (8, 11, 18) else "a"  # the grid sizes offered are 5 to 30
-    st.caption(f"The decoder's mean image at each point of {article} {n}×{n} grid {over}. The coordinates are Φ⁻¹ of "
-               "evenly spaced probabilities from 0.05 to 0.95 (Φ is the standard normal CDF), so every cell holds "
-               "the same prior mass, as in Kingma & Welling (2013), fig. 4.")
+    st.caption(f"The decoder's mean image at each point of {article} {n}×{n} grid {over}. The coordinates are "
+               "Φ⁻¹ of evenly spaced probabilities from 0.05 to 0.95 (Φ is the standard normal CDF), so every cell "
+               "holds the same prior mass, as in Kingma & Welling (2013), fig. 4.")
     st.download_button("Download the grid (PNG)", png, key=keys.DOWNLOAD_MANIFOLD, mime="image/png",
                        file_name=f"manifold-{ck.sha256[:8]}-{'-'.join(map(str, plane))}-{n}x{n}.png")
 

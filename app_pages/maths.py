@@ -113,8 +113,8 @@ def reparameterisation(ck, d: analysis.DigitELBO) -> None:
     magnified, factor, largest = analysis.magnified_difference(decoded, at_mu)
     c1.image(im.to_uint8(im.grid(magnified, nrow=8), 4), output_format="PNG")
     visible = int((np.abs(decoded - at_mu) > VISIBLE).sum())
-    c1.caption(f"The row just above: each draw's difference from the digit decoded at μ, **magnified {factor}×** (black: no "
-               f"difference). The largest is {largest * 255:.0f} of 255 grey levels; {visible} of the "
+    c1.caption(f"The row just above: each draw's difference from the digit decoded at μ, **magnified {factor}×** "
+               f"(black: no difference). The largest is {largest * 255:.0f} of 255 grey levels; {visible} of the "
                f"{decoded[..., 0].size * 28:,} pixels differ by more than {VISIBLE * 255:.0f} (σ here: "
                f"{', '.join(f'{s:.3f}' for s in sigma[:4])}).")
 
