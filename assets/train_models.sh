@@ -17,8 +17,9 @@ declare -A SPEC=(  # key -> "latent_dim beta epochs kl_warmup"
   [mnist-2d-beta-dial]="2 1 250 10"
 )
 declare -A EXTRA=(  # flags beyond the common recipe; --beta-range makes one model for every beta in the range,
-  # --gate-heads gates the encoder's outputs too, --beta-tilt 2.5 draws the top of the range more often (README)
-  [mnist-2d-beta-dial]="--beta-range 0.01,16 --gate-heads true --beta-tilt 2.5"
+  # --gate-heads gates the encoder's outputs too, --beta-tilt 2.5 draws the top of the range more often,
+  # --gate-split 6 starts a quarter of the hidden units open only above beta = 6 (README)
+  [mnist-2d-beta-dial]="--beta-range 0.01,16 --gate-heads true --beta-tilt 2.5 --gate-split 6"
 )
 declare -A NAME=(
   [mnist-2d-beta1]="2-D · β = 1 (default)" [mnist-20d-beta1]="20-D · β = 1"

@@ -1,4 +1,5 @@
-"""The beta-conditioned model's two training options: gated heads (ModelConfig.gate_heads) and a tilted draw of beta
+"""The beta-conditioned model's training options: gated heads (ModelConfig.gate_heads), a gate on z (gate_latent),
+hidden units split between the top of the range and the rest (gate_split), and a tilted draw of beta
 (TrainConfig.beta_tilt)."""
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ def test_gated_heads_put_a_gate_after_the_encoders_last_layer_only():
 
 
 def test_gated_heads_need_a_beta_range_and_survive_a_checkpoint(tmp_path):
-    with pytest.raises(ValueError, match="gate_heads and gate_latent need beta_range"):
+    with pytest.raises(ValueError, match="gate_split need beta_range"):
         ModelConfig(gate_heads=True)
     model = VAE(ModelConfig(hidden=(16,), beta_range=(0.01, 16), gate_heads=True))
     path = save_checkpoint(tmp_path / "g.pt", model, TrainConfig(beta_tilt=1.0), history=[], metrics={})
@@ -81,3 +82,30 @@ def test_a_gate_on_z_comes_first_in_the_decoder_and_can_switch_a_dimension_off()
     torch.testing.assert_close(model.decode(z, beta=16.0), model.decode(z2_moved, beta=16.0))
     with pytest.raises(ValueError, match="need beta_range"):
         ModelConfig(gate_latent=True)
+
+
+def test_a_split_starts_a_quarter_of_the_hidden_units_open_only_above_its_beta(tmp_path):
+    cfg = ModelConfig(hidden=(16, 8), beta_range=(0.01, 16), gate_heads=True, gate_split=6.0)
+    model = VAE(cfg)
+    hidden = [g for seq in (model.encoder, model.decoder) for g in seq if isinstance(g, BetaGate) and g.a.numel() > 4]
+    assert [g.a.numel() for g in hidden] == [16, 8, 8, 16]  # every hidden layer's gate, not the heads' (4 outputs)
+    for g in hidden:
+        ones = torch.ones(1, g.a.numel())
+        top, below = g(ones, torch.tensor([math.log(16.0)]))[0], g(ones, torch.tensor([math.log(1.0)]))[0]
+        k = g.a.numel() // 4
+        assert (top[:k] > 0.9).all() and (below[:k] < 0.05).all()  # a quarter: the top's own
+        assert (top[k:] < 0.1).all() and (below[k:] > 0.95).all()  # the rest: below the split
+        half = g(ones, torch.tensor([math.log(6.0)]))[0]
+        torch.testing.assert_close(half, torch.full_like(half, 0.5))  # the switch sits at the split's beta
+    heads = model.encoder[-1]
+    assert heads.a.numel() == 4 and heads.a.abs().max() <= 1  # the heads keep MR-VAE's random start
+    path = save_checkpoint(tmp_path / "s.pt", model, TrainConfig(), history=[], metrics={})
+    assert load_checkpoint(path).model_config.gate_split == 6.0
+    assert ModelConfig(hidden=(16,), beta_range=(0.01, 16)).gate_split is None  # older checkpoints: no split
+    for bad in (0.01, 16.0, 20.0):
+        with pytest.raises(ValueError, match="gate_split must lie inside beta_range"):
+            ModelConfig(beta_range=(0.01, 16), gate_split=bad)
+    with pytest.raises(ValueError, match="gate_split need beta_range"):
+        ModelConfig(gate_split=6.0)
+    args = _train_flags().parse_args(["--beta-range", "0.01,16", "--gate-split", "6"])
+    assert configs_from_args(args)[0].gate_split == 6.0

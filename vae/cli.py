@@ -11,7 +11,8 @@ from .config import PRESETS, ModelConfig, TrainConfig
 from .data import DATASETS
 from .train import Progress
 
-MODEL_FLAGS = {"arch", "latent_dim", "hidden", "likelihood", "obs_std", "beta_range", "gate_heads", "gate_latent"}
+MODEL_FLAGS = {"arch", "latent_dim", "hidden", "likelihood", "obs_std", "beta_range", "gate_heads", "gate_latent",
+               "gate_split"}
 
 
 def _hidden(text: str) -> tuple[int, ...]:
@@ -64,6 +65,9 @@ def _add_config_flags(p: argparse.ArgumentParser) -> None:
                    help="with --beta-range: gate the encoder's outputs (mu, log sigma^2) by beta too")
     m.add_argument("--gate-latent", type=_bool, metavar="true|false",
                    help="with --beta-range: gate z by beta before the decoder (one gate per latent dimension)")
+    m.add_argument("--gate-split", type=float, metavar="BETA",
+                   help="with --beta-range: a quarter of the hidden units start gated open only above BETA, the "
+                        "rest only below it")
     t = p.add_argument_group("training")
     t.add_argument("--dataset", choices=list(DATASETS))
     t.add_argument("--epochs", type=int)

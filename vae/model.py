@@ -32,17 +32,33 @@ class BetaGate(nn.Module):
         u = ((log_beta - self.centre) / self.half_width).unsqueeze(-1)  # (B, 1)
         return h * torch.sigmoid(self.a * u + self.b)  # (B, n)
 
+    @torch.no_grad()
+    def split_at(self, beta: float) -> None:
+        """Start the first SPLIT_SHARE of the units open only above beta, the others only below (ModelConfig.
+        gate_split): sigmoid(+-SPLIT_STEEPNESS * (u - u_split))."""
+        u = (math.log(beta) - self.centre) / self.half_width
+        k = int(len(self.a) * SPLIT_SHARE)
+        self.a[:k], self.b[:k] = SPLIT_STEEPNESS, -SPLIT_STEEPNESS * u
+        self.a[k:], self.b[k:] = -SPLIT_STEEPNESS, SPLIT_STEEPNESS * u
+
+
+SPLIT_SHARE = 0.25  # of each hidden layer's units, for the betas above gate_split (one probe, README)
+SPLIT_STEEPNESS = 12.0  # in u (log beta over the range, rescaled to [-1, 1]): a gate goes 0.05 -> 0.95 over ~0.5 u
+
 
 def _mlp(sizes: list[int], beta_range: tuple[float, float] | None = None, gate_last: bool = False,
-         gate_input: bool = False) -> nn.Sequential:
-    """Linear layers with ReLU between them (none after the last); with beta_range a BetaGate before each ReLU,
-    with gate_last one after the last layer too, with gate_input one on the input."""
+         gate_input: bool = False, split: float | None = None) -> nn.Sequential:
+    """Linear layers with ReLU between them (none after the last); with beta_range a BetaGate before each ReLU
+    (split: their units start split at that beta, BetaGate.split_at), with gate_last one after the last layer too,
+    with gate_input one on the input."""
     layers: list[nn.Module] = [BetaGate(sizes[0], beta_range)] if beta_range is not None and gate_input else []
     for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
         layers.append(nn.Linear(n_in, n_out))
         last = i == len(sizes) - 2
         if beta_range is not None and (not last or gate_last):
             layers.append(BetaGate(n_out, beta_range))
+            if split is not None and not last:
+                layers[-1].split_at(split)
         if not last:
             layers.append(nn.ReLU())
     return nn.Sequential(*layers)
@@ -96,9 +112,10 @@ class VAE(nn.Module):
         self.cfg = cfg
         n_pixels = cfg.image_size * cfg.image_size
         if cfg.arch == "mlp":
-            self.encoder = _mlp([n_pixels, *cfg.hidden, 2 * cfg.latent_dim], cfg.beta_range, cfg.gate_heads)
+            self.encoder = _mlp([n_pixels, *cfg.hidden, 2 * cfg.latent_dim], cfg.beta_range, cfg.gate_heads,
+                                split=cfg.gate_split)
             self.decoder = _mlp([cfg.latent_dim, *cfg.hidden[::-1], n_pixels], cfg.beta_range,
-                                gate_input=cfg.gate_latent)
+                                gate_input=cfg.gate_latent, split=cfg.gate_split)
         else:
             self.encoder = ConvEncoder(cfg)
             self.decoder = ConvDecoder(cfg)
