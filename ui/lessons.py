@@ -60,7 +60,7 @@ LESSONS = [
            "3σ circle, so samples from N(0, I) reach only the middle of the cloud and hardly ever land near some "
            "digits; with it (β = 1, 4) the codes fill the prior and its samples land near every digit.",
            "Set the axis range to ±50 to see where β = 0's codes go, then back to ±4. Then open the β dial tab and "
-           "drag β from 0.01 to 16: one network, one map, which shrinks by about a fifth and pulls the few codes "
+           "drag β from 0.01 to 16: one network, one map, which shrinks by about a tenth and pulls the few codes "
            "outside the prior's 3σ circle inside it.",
            {keys.KL_LAB_TAB: pages.KL_TRAINED_SEPARATELY, keys.KL_LAB_BETAS: [0.0, 1.0, 4.0]}),
     Lesson(4, "Holes in latent space", pages.KL_LAB,
