@@ -13,6 +13,7 @@ from vae import analysis, bundled
 PAGE = str(ROOT / "app_pages" / "kl_lab.py")
 TABS = ["Trained separately", "Rate–distortion", "Posterior width", "KL per dimension", "Holes map"]
 DIAL_TAB = "β dial (one model)"
+RECORDED_REL = 1e-5  # figures recorded on one machine against the same computation on another (see below)
 
 
 def kl_lab(tab: str, **state) -> AppTest:
@@ -83,9 +84,13 @@ def test_rate_distortion_numbers_equal_vae_evaluate(tmp_path, monkeypatch, mnist
     for path, label in ((bundled.by_key("mnist-2d-beta1").path, "β = 1"), (own, own_label)):
         cli = cli_evaluate(path)
         row = rows[label]
-        # Exactly equal: the page calls the same function on the same data, and JSON round-trips floats.
-        assert (row["KL (rate)"], row["recon NLL (distortion)"], row["−ELBO"], row["active units"]) == \
-               (cli["kl"], cli["recon"], cli["neg_elbo"], cli["active_units"])
+        # Equal to the CLI's figures to a relative 1e-5 (0.001 nats at ~125, the table's last printed digit), not
+        # bit for bit: a bundled model's page figures were recorded by `vae evaluate --record` on another machine,
+        # and float32 sums over 10,000 digits come out in another order on another CPU's vector width (an AMD EPYC
+        # gave 124.58654453125 against 124.58654375, 6e-9 relative).
+        assert row["active units"] == cli["active_units"]
+        for column, key in (("KL (rate)", "kl"), ("recon NLL (distortion)", "recon"), ("−ELBO", "neg_elbo")):
+            assert row[column] == pytest.approx(cli[key], rel=RECORDED_REL), (label, column)
     assert any(str(r["model"]).startswith("Your run") for r in rows.values())
 
 

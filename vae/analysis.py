@@ -13,8 +13,7 @@ import numpy as np
 import torch
 from scipy.special import ndtr  # standard normal CDF
 
-from .data import Split
-from .evaluation import test_images
+from .data import Split, test_images
 from .losses import kl_per_dim, reconstruction_nll, reparameterise
 from .metrics import encode_all, iw_log_likelihood
 from .model import VAE

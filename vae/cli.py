@@ -9,7 +9,7 @@ from dataclasses import fields
 
 from .config import PRESETS, ModelConfig, TrainConfig
 from .data import DATASETS
-from .train import Progress
+from .trainer import Progress
 
 MODEL_FLAGS = {"arch", "latent_dim", "hidden", "likelihood", "obs_std", "beta_range", "gate_heads", "gate_latent",
                "gate_split"}
@@ -128,7 +128,7 @@ def cmd_train(args) -> int:
     from .checkpoint import SaveError, load_checkpoint, save_checkpoint
     from .data import DataUnavailableError, load_split
     from .runs import lower_autogroup_priority
-    from .train import train
+    from .trainer import train
 
     lower_autogroup_priority()  # a no-op unless the app started this run
     try:
@@ -213,13 +213,12 @@ def _save_metrics(path, ck, out: dict) -> None:
     """Store an evaluate_checkpoint result in the checkpoint, where `vae models` and the app read it. A
     beta-conditioned model keeps one entry per beta under "at_beta" (and beta = 1's at the top, as others)."""
     from .checkpoint import save_checkpoint
-    from .train import reference_beta
 
     out = {k: v for k, v in out.items() if k != "kl_per_dim"}
     metrics = dict(ck.metrics)
     if ck.model_config.beta_range is not None:
         metrics["at_beta"] = {**metrics.get("at_beta", {}), f"{out['beta']:g}": out}
-        if out["beta"] != reference_beta(ck.model_config):
+        if out["beta"] != ck.model_config.reference_beta:
             out = {}
     metrics.update(out)
     save_checkpoint(path, ck.model, ck.train_config, history=ck.history, metrics=metrics, dataset=ck.dataset,

@@ -63,6 +63,15 @@ class ModelConfig:
         if self.arch == "conv" and len(self.hidden) < 2:
             raise ValueError("conv needs hidden = (channels1, channels2[, dense])")
 
+    @property
+    def reference_beta(self) -> float | None:
+        """Where a conditioned model's single-number figures (test history, recorded metrics, run snapshots) are
+        taken: beta = 1, the VAE, clamped into its range. None for an ordinary model (its TrainConfig.beta)."""
+        if self.beta_range is None:
+            return None
+        lo, hi = self.beta_range
+        return min(max(1.0, lo), hi)
+
 
 @dataclass
 class TrainConfig:

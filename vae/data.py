@@ -190,6 +190,16 @@ def binarize_fixed(x: torch.Tensor, seed: int = 0) -> torch.Tensor:
     return torch.bernoulli(x, generator=g)
 
 
+TEST_BINARIZE_SEED = 12345  # the one fixed binarisation of a test split: `vae evaluate`, the history, the pages
+
+
+def test_images(split: Split, binarize: str) -> torch.Tensor:
+    """(N, 784) test images as every figure sees them: binarised once, with TEST_BINARIZE_SEED, when
+    binarize="dynamic" (so figures reproduce, and digit i is the same binary image on every page), else grey."""
+    x = split.floats()
+    return binarize_fixed(x, TEST_BINARIZE_SEED) if binarize == "dynamic" else x
+
+
 def batches(x: torch.Tensor, batch_size: int, binarize: str = "none", shuffle: bool = True,
             generator: torch.Generator | None = None) -> Iterator[torch.Tensor]:
     """Yield (B, 784) float batches from an in-memory (N, 784) float tensor.

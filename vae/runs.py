@@ -4,7 +4,7 @@ alone (no Streamlit, and no torch at import: the Train page shows runs without p
 A run lives in `<runs dir>/<run id>/` (new_run_id: the start time, then the name, so ids sort by age):
     run.json                what was asked: the configs, the name, which split, the pid and command of the process
     progress.json           what the process reports, rewritten atomically every few steps: state, epoch, history
-    checkpoint.pt           the last completed epoch (vae.train writes it atomically)
+    checkpoint.pt           the last completed epoch (vae.trainer writes it atomically)
     latents/labels.npy      the labels of a fixed test subset, and before training and after every epoch
     latents/epoch_0001.npy  the posterior means of that subset: the frames of the replay (epoch_0000: untrained)
     stop                    present = "please stop at the next step" (the last completed epoch stays saved)
@@ -76,7 +76,7 @@ def request_stop(run_dir: str | os.PathLike) -> None:
 # ---- the training process's side --------------------------------------------------------------------------------
 
 class ProgressReporter:
-    """The callback `python -m vae train --run-dir DIR` hands to vae.train.
+    """The callback `python -m vae train --run-dir DIR` hands to vae.train (vae.trainer).
 
     Every call rewrites progress.json (atomically); after each epoch it also stores the latent positions of the
     fixed test subset. Returns True (= stop) once the `stop` file appears. Writing progress is best effort: a full

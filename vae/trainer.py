@@ -12,8 +12,7 @@ import torch
 
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import ModelConfig, TrainConfig
-from .data import Split, batches
-from .evaluation import test_images
+from .data import Split, batches, test_images
 from .losses import neg_elbo
 from .metrics import elbo_parts
 from .model import VAE
@@ -63,14 +62,6 @@ def kl_ramp(cfg: TrainConfig, epoch_progress: float) -> float:
 def kl_weight(cfg: TrainConfig, epoch_progress: float) -> float:
     """beta, ramped linearly from 0 over the first `kl_warmup` epochs."""
     return cfg.beta * kl_ramp(cfg, epoch_progress)
-
-
-def reference_beta(model_cfg: ModelConfig) -> float | None:
-    """Where a conditioned model's test figures are taken: beta = 1 (the VAE), clamped into its range."""
-    if model_cfg.beta_range is None:
-        return None
-    lo, hi = model_cfg.beta_range
-    return min(max(1.0, lo), hi)
 
 
 def sample_betas(beta_range: tuple[float, float], n: int, gen: torch.Generator, tilt: float = 0.0) -> torch.Tensor:
@@ -129,7 +120,7 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig, train_split: Split, test_spl
 
     x_train = (train_split.subset(cfg.train_subset) if cfg.train_subset else train_split).floats()  # (N, 784)
     x_test = test_images(test_split, cfg.binarize).to(device)  # the same images as `vae evaluate`
-    at_beta = reference_beta(model_cfg)
+    at_beta = model_cfg.reference_beta
     steps_per_epoch = math.ceil(len(x_train) / cfg.batch_size)
     total_steps = steps_per_epoch * cfg.epochs
     n_seen = 0
