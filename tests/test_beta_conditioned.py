@@ -10,7 +10,7 @@ import torch
 import vae
 from conftest import run_cli as run
 from vae.beta_dial import chosen_digits, dial_betas, load_dial_data, make_dial_data, save_dial_data
-from vae.data import test_images
+from vae.data import evaluation_images
 from vae.latent import decode
 from vae.numpy_model import export_decoder
 from vae.losses import neg_elbo
@@ -122,7 +122,7 @@ def test_dial_data_round_trip_and_grid(tmp_path, mnist_test):
     path = tmp_path / "m.pt"
     vae.save_checkpoint(path, model, vae.TrainConfig())
     ck = vae.load_checkpoint(path)
-    data = make_dial_data(ck, split.floats().numpy(), test_images(split, "dynamic").numpy(),
+    data = make_dial_data(ck, split.floats().numpy(), evaluation_images(split, "dynamic").numpy(),
                           split.labels.numpy(), n_betas=5)
     np.testing.assert_allclose(data.betas, dial_betas(RANGE, 5))
     assert data.betas[0] == pytest.approx(0.01) and data.betas[-1] == pytest.approx(16)
@@ -153,7 +153,7 @@ def test_cli_evaluate_at_a_beta_equals_a_direct_computation(dial_ckpt, mnist_tes
     out = json.loads(r.stdout)
     assert out["beta"] == 4 and out["beta_range"] == [0.01, 16]
     ck = vae.load_checkpoint(dial_ckpt)
-    direct = vae.metrics.elbo_parts(ck.model, test_images(mnist_test.subset(300), "dynamic"), beta=4.0)
+    direct = vae.metrics.elbo_parts(ck.model, evaluation_images(mnist_test.subset(300), "dynamic"), beta=4.0)
     for key in ("neg_elbo", "recon", "kl"):
         assert out[key] == pytest.approx(direct[key], rel=1e-6), key
     assert out["objective"] == pytest.approx(direct["recon"] + 4 * direct["kl"], rel=1e-6)

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from scipy.special import ndtr  # standard normal CDF
 
-from .data import Split, test_images
+from .data import Split, evaluation_images
 from .losses import kl_per_dim, reconstruction_nll, reparameterise
 from .metrics import encode_all, iw_log_likelihood
 from .model import VAE
@@ -117,7 +117,7 @@ def digit_elbo(model: VAE, x, n: int = 100, k: int = 1000, seed: int = 0) -> Dig
 def encode_test_split(model: VAE, split: Split, binarize: str) -> tuple[np.ndarray, np.ndarray]:
     """mu and logvar (N, D) of q(z|x) for the test images exactly as `python -m vae evaluate` feeds them
     (binarised once with its fixed seed when binarize="dynamic"), so per-dimension KL and active units agree."""
-    mu, logvar = encode_all(model, test_images(split, binarize))
+    mu, logvar = encode_all(model, evaluation_images(split, binarize))
     return mu.double().numpy(), logvar.double().numpy()
 
 

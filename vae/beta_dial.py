@@ -75,7 +75,7 @@ class DialFacts:
 
 def make_dial_data(ck, grey_images, binary_images, labels, n_betas: int = N_BETAS) -> DialData:
     """From a loaded vae.Checkpoint of a conditioned model and the test split: grey (N, 784) floats for the maps,
-    the fixed binarisation (vae.data.test_images) for rate and distortion. About a minute on one core."""
+    the fixed binarisation (vae.data.evaluation_images) for rate and distortion. About a minute on one core."""
     import torch
 
     from .latent import posterior
@@ -102,9 +102,9 @@ def make_dial_data(ck, grey_images, binary_images, labels, n_betas: int = N_BETA
 def dial_data_for(ck, split) -> DialData:
     """make_dial_data on a test split: grey images for the maps, and for rate and distortion the images as
     `vae evaluate` feeds them (the checkpoint's own binarisation, fixed seed)."""
-    from .data import test_images
+    from .data import evaluation_images
 
-    return make_dial_data(ck, split.floats().numpy(), test_images(split, ck.train_config.binarize).numpy(),
+    return make_dial_data(ck, split.floats().numpy(), evaluation_images(split, ck.train_config.binarize).numpy(),
                           split.labels.numpy())
 
 

@@ -193,7 +193,7 @@ def binarize_fixed(x: torch.Tensor, seed: int = 0) -> torch.Tensor:
 TEST_BINARIZE_SEED = 12345  # the one fixed binarisation of a test split: `vae evaluate`, the history, the pages
 
 
-def test_images(split: Split, binarize: str) -> torch.Tensor:
+def evaluation_images(split: Split, binarize: str) -> torch.Tensor:
     """(N, 784) test images as every figure sees them: binarised once, with TEST_BINARIZE_SEED, when
     binarize="dynamic" (so figures reproduce, and digit i is the same binary image on every page), else grey."""
     x = split.floats()

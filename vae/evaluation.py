@@ -4,7 +4,7 @@ from __future__ import annotations
 import os
 
 from .checkpoint import Checkpoint
-from .data import Split, load_split, test_images
+from .data import Split, load_split, evaluation_images
 from .metrics import evaluate
 
 
@@ -37,7 +37,7 @@ def evaluate_checkpoint(ck: Checkpoint, iw_samples: int = 0, binarize: str | Non
     split = test_split or load_split(ck.dataset, train=False, root=data_dir)
     if limit:
         split = split.subset(limit)
-    out = evaluate(ck.model, test_images(split, binarize), iw_samples=iw_samples, beta=beta)
+    out = evaluate(ck.model, evaluation_images(split, binarize), iw_samples=iw_samples, beta=beta)
     out.update({"beta": ck.train_config.beta if rng is None else beta, "beta_range": list(rng) if rng else None,
                 "dataset": ck.dataset, "binarize": binarize})
     return out
