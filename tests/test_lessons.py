@@ -145,3 +145,24 @@ def test_every_lesson_box_call_is_one_a_lesson_can_fill():
         called = set(re.findall(r"lesson_box\(pages\.(\w+)\)", (ROOT / path).read_text()))
         assert {name.lower() for name in called} <= lesson_pages, (page_id, called)
         assert (page_id in lesson_pages) == bool(called), page_id
+
+
+def test_maths_page_scores_the_binary_digit_vae_evaluate_scored():
+    """One binarisation: the page's digit #7 is row 7 of the test images `vae evaluate` feeds the model (its closed-
+    form KL shows it; the page once drew its own binary image with seed 7)."""
+    import vae
+    from vae import analysis, bundled
+    from vae.data import evaluation_images
+
+    ck = vae.load_checkpoint(bundled.DEFAULT.path)
+    assert ck.train_config.binarize == "dynamic"
+    at = AppTest.from_file(str(ROOT / "app_pages" / "maths.py"), default_timeout=240)
+    at.session_state["maths_tab"] = "4 · The ELBO"
+    at.session_state["maths_digit"] = 7
+    at.run()
+    assert not at.exception
+    x = evaluation_images(vae.load_split(ck.dataset, train=False), "dynamic")[7:8]
+    mu, logvar = ck.model.encode(x)
+    kl = analysis.kl_closed_form(mu[0].double().detach().numpy(), logvar[0].double().detach().numpy())
+    shown = float(next(m.value for m in at.metric if m.label == "− KL(q ‖ p(z))"))
+    assert shown == pytest.approx(-kl, abs=0.006)  # printed to 2 decimals

@@ -7,7 +7,6 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
-from ui import keys
 
 # A page's id is its file's stem in app_pages/, which is also its url_path in st.navigation (ui.lessons compares them).
 EXPLORE = "explore"
@@ -69,9 +68,6 @@ KL_LAB_TABS = [KL_BETA_DIAL, KL_TRAINED_SEPARATELY, KL_RATE_DISTORTION, KL_POSTE
 # Tabs no lesson opens (Explore's are opened by a click, or by "Interpolate from / to it")
 EXPLORE_TABS = ["Decoded manifold", "Prior samples", "Interpolation"]
 RECONSTRUCT_TABS = ["Test digits", "Upload images", "Draw a digit"]
-
-# The pages whose open tab can be set: page id -> (its tabs' state key, its tabs). A lesson's tab is one of these.
-KEYED_TABS = {MATHS: (keys.MATHS_TAB, MATHS_TABS), KL_LAB: (keys.KL_LAB_TAB, KL_LAB_TABS)}
 
 
 # A displayed formula wider than its column breaks after a relation or an operator (KaTeX's own break points)

@@ -69,13 +69,6 @@ def kl_monte_carlo(mu, logvar, n: int, seed: int = 0) -> Estimate:
 
 # ---- the ELBO of one digit -------------------------------------------------------------------------------------
 
-def binarise(image, seed: int = 0) -> np.ndarray:
-    """One Bernoulli draw of every pixel (black or white with probability its grey level), as in training with
-    binarize="dynamic": the Bernoulli likelihood's log p(x) is a probability only for binary x."""
-    image = np.asarray(image, np.float32)
-    return (np.random.default_rng(seed).random(image.shape) < image).astype(np.float32)
-
-
 @dataclass(frozen=True)
 class DigitELBO:
     """The pieces of log p(x) = ELBO + KL(q(z|x) || p(z|x)) for one digit, all in nats."""
@@ -274,7 +267,7 @@ def map_facts(mu, logvar, labels, seed: int = 0) -> MapFacts:
     return MapFacts(float(np.mean(radius > 3)), float(radius.max()), float(np.median(np.exp(0.5 * logvar))), share)
 
 
-__all__ = ["Estimate", "kl_closed_form", "draws", "kl_monte_carlo", "binarise", "DigitELBO", "digit_elbo",
-           "encode_test_split", "log10_sigma", "CollapseCheck", "collapse_check", "grid_edges", "mu_histogram", "prior_mass",
-           "aggregate_posterior_mass", "Hole", "find_holes", "hole_fraction", "neg_elbo_levels", "MapFacts", "map_facts",
-           "magnified_difference"]
+__all__ = ["Estimate", "kl_closed_form", "draws", "kl_monte_carlo", "DigitELBO", "digit_elbo", "encode_test_split",
+           "log10_sigma", "CollapseCheck", "collapse_check", "grid_edges", "mu_histogram", "prior_mass",
+           "aggregate_posterior_mass", "Hole", "find_holes", "hole_fraction", "neg_elbo_levels", "MapFacts",
+           "map_facts", "magnified_difference"]

@@ -1,4 +1,5 @@
-"""Command line: `python -m vae train | evaluate | models`. Progress goes to stderr; --json prints one JSON line last."""
+"""Command line: `python -m vae train | evaluate | models | export-numpy | export-dial`. Progress goes to stderr;
+--json prints one JSON line last."""
 from __future__ import annotations
 
 import argparse
