@@ -91,7 +91,10 @@ def skip_direct_run_check() -> None:
     """Streamlit's first element in a process asks whether it runs in a Python REPL, to warn about `python app.py`:
     inspect.stack() reads the source of every frame and realpaths every loaded module, ~60 ms of the first visit
     after a server start (measured; more modules, more time). This app runs under `streamlit run`, so the warning
-    has nothing to say. A private flag: if Streamlit renames it, this sets an unused attribute and costs nothing."""
+    has nothing to say. A private flag, because no public setting skips the probe: the one option,
+    global.showWarningOnDirectExecution, is read only after it (delta_generator._maybe_print_use_warning, Streamlit
+    1.67). If Streamlit renames the flag, this sets an unused attribute and costs nothing; tests/test_app_shell.py
+    says so."""
     import streamlit.delta_generator as delta_generator
 
     delta_generator._use_warning_has_been_displayed = True
