@@ -155,3 +155,8 @@ def test_the_library_refuses_to_resume_into_another_config(tmp_path, mnist_test)
     with pytest.raises(ValueError, match="gate_split"):
         vae.train(other, vae.TrainConfig(epochs=2, batch_size=100, train_subset=100, threads=1), mnist_test,
                   mnist_test.subset(100), out=ck, resume=ck)
+
+
+def test_resume_from_a_missing_checkpoint_is_a_clear_error(tmp_path):
+    r = run("train", *QUICK, "--resume", str(tmp_path / "nope.pt"), "--epochs", "2")
+    assert r.returncode == 1 and r.stderr.startswith("error:") and "Traceback" not in r.stderr, r.stderr
