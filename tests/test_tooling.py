@@ -49,3 +49,25 @@ def test_no_deprecated_use_container_width():
              for n, line in enumerate(p.read_text().splitlines(), 1) if re.search(r"\buse_container_width\b", line)]
     found += [f"{name}" for name in ("app.py", "router.py") if "use_container_width" in (ROOT / name).read_text()]
     assert not found
+
+
+def _lines(name: str) -> list[str]:
+    return [ln.split("#")[0].strip() for ln in (ROOT / name).read_text().splitlines() if ln.split("#")[0].strip()]
+
+
+def test_constraints_pin_every_requirement_within_its_bounds():
+    """constraints.txt (the versions the suite passes with) names an exact version of every package in
+    requirements.txt, and each satisfies the requirement's lower bound."""
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    pins = {}
+    for line in _lines("constraints.txt"):
+        name, _, version = line.partition("==")
+        assert version, f"not an exact pin: {line}"
+        pins[canonicalize_name(name)] = version
+    for line in _lines("requirements.txt"):
+        req = Requirement(line)
+        version = pins.get(canonicalize_name(req.name))
+        assert version is not None, f"{req.name} has no pin in constraints.txt"
+        assert req.specifier.contains(version, prereleases=True), (req.name, version, str(req.specifier))
