@@ -227,7 +227,7 @@ def manifold_section(ck: NumpyModel, mu: np.ndarray) -> None:
     png = manifold_png(ck.sha256, n, plane, ck.decoder, axes)
     st.image(png, output_format="PNG")
     if plane[0] == "pca":
-        over = (f"over the plane of the test digits' two principal components through z = 0, z = a·PC1 + b·PC2 "
+        over = ("over the plane of the test digits' two principal components through z = 0, z = a·PC1 + b·PC2 "
                 "(unit directions; the prior is round, so along each it is N(0, 1))")
     else:
         over = f"over ({names[0]}, {names[1]})" + ("" if dim == 2 else f" (the other {dim - 2} dimensions held at 0)")

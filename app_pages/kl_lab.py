@@ -17,6 +17,7 @@ from ui.lessons import lesson_box
 from ui.plots import chart, latent_scatter_figure, selected_customdata
 from ui.state import init_state, load_model, model_choices, model_label, test_arrays, test_split
 from vae import analysis, bundled
+from vae.data import first_of_each_class
 from vae.evaluation import has_full_metrics
 from vae import latent as lat
 
@@ -63,8 +64,7 @@ def encodings(path: str, sha: str) -> tuple[np.ndarray, np.ndarray]:
 def demo_digits(dataset: str) -> tuple[np.ndarray, np.ndarray]:
     """The first test image of each class: the same digits for every model. (10, 28, 28) floats and indices."""
     split = test_split(dataset)
-    labels = split.labels.numpy()
-    idx = np.array([int(np.flatnonzero(labels == c)[0]) for c in range(DEMO_DIGITS)])
+    idx = first_of_each_class(split.labels.numpy(), DEMO_DIGITS)
     return split.images[idx].numpy().astype(np.float32) / 255.0, idx
 
 
@@ -94,10 +94,12 @@ def holes_data(path: str, sha: str, limit: float, bins: int) -> dict:
     prior = analysis.prior_mass(edges)
     post = analysis.aggregate_posterior_mass(mu, sigma, edges)
     holes = analysis.find_holes(prior, post, edges, k=8)
-    decoded = lat.decode(_ck(path).model, np.array([h.z for h in holes], np.float32)) if holes else np.zeros((0, 28, 28))
-    return {"edges": edges, "mu_hist": analysis.mu_histogram(mu, edges), "aggregate": post, "holes": holes,
+    decoded = (lat.decode(_ck(path).model, np.array([h.z for h in holes], np.float32)) if holes
+               else np.zeros((0, 28, 28)))
+    mu_hist = analysis.mu_histogram(mu, edges)
+    return {"edges": edges, "mu_hist": mu_hist, "aggregate": post, "holes": holes,
             "decoded": decoded, "hole_fraction": analysis.hole_fraction(prior, post),
-            "outside": float(1 - analysis.mu_histogram(mu, edges).sum())}
+            "outside": float(1 - mu_hist.sum())}
 
 
 # ---- tabs ---------------------------------------------------------------------------------------------------------

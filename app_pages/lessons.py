@@ -3,15 +3,14 @@ equation beside the widgets; the sidebar's lesson picker does the same from any 
 import streamlit as st
 
 from ui import keys, pages
-from ui.lessons import LESSONS, active_lesson, end_lesson, lesson_box, start_lesson, wrap_formulas
+from ui.lessons import LESSONS, active_lesson, end_lesson, start_lesson, wrap_formulas
 from ui.state import init_state
 
 
 def main() -> None:
     init_state()
     st.title("Classroom lessons")
-    wrap_formulas()
-    lesson_box(pages.LESSONS)
+    wrap_formulas()  # (no lesson box here: no lesson is set on this page; each opens its own)
     st.markdown("Five short lessons, in order. Each opens the right page already set up, with the equation in a box "
                 "at the top and a **Next ▶** button. For a projector, switch on **Large type** in the sidebar.")
     current = active_lesson()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 from dataclasses import replace
 
 import streamlit as st
@@ -196,11 +197,11 @@ def config_form() -> None:
         st.number_input("Training images (0 = all)", 0, 60000, step=1000, key=keys.TR_SUBSET,
                         help="Train on the first N images only: faster, for a quick look.")
         full = st.form_submit_button("Start training", type="primary", disabled=not have_data,
-                                     use_container_width=True,
+                                     width="stretch",
                                      help=None if have_data else "The training split is missing: see the note "
                                                                  "above the form.")
         demo = st.form_submit_button("Start on the bundled test split (demo)", disabled=dataset != "mnist",
-                                     use_container_width=True,
+                                     width="stretch",
                                      help="10 000 test digits instead of 60 000 training digits. Good for a demo; "
                                           "its test numbers then measure memorisation, not generalisation.")
     if full or demo:
@@ -400,12 +401,8 @@ def main() -> None:
         st.session_state[keys.TR_POLLING] = poll_seconds(s.state)
         st.fragment(run_panel, run_every=st.session_state[keys.TR_POLLING])(s.run_dir)
         with st.expander("The same run from a terminal"):
-            st.code(" ".join(_quote(a) for a in ["python", *s.command[1:]]) if s.command else "", language="bash")
+            st.code(shlex.join(["python", *s.command[1:]]) if s.command else "", language="bash")
     replay(s.run_dir)
-
-
-def _quote(arg: str) -> str:
-    return arg if arg and all(c.isalnum() or c in "-_.,/=:+" for c in arg) else "'" + arg.replace("'", "'\\''") + "'"
 
 
 main()

@@ -102,7 +102,8 @@ SYNTH_DRAG = """
 async ([seconds]) => {
   const pad = (%s)();
   const r = pad.getBoundingClientRect();
-  const at = (t) => [r.left + r.width * (0.5 + 0.4 * Math.sin(2.1 * t)), r.top + r.height * (0.5 + 0.4 * Math.sin(1.3 * t))];
+  const at = (t) => [r.left + r.width * (0.5 + 0.4 * Math.sin(2.1 * t)),
+                     r.top + r.height * (0.5 + 0.4 * Math.sin(1.3 * t))];
   const fire = (type, [x, y]) => pad.dispatchEvent(new PointerEvent(type, {clientX: x, clientY: y, bubbles: true,
       pointerId: 1, pointerType: "mouse", isPrimary: true, buttons: type === "pointerup" ? 0 : 1}));
   const frame = () => new Promise(requestAnimationFrame);

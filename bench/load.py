@@ -60,7 +60,6 @@ SETTLE_S = 300.0  # after a timeout, how long a session still waits for the page
 DIGIT = ROOT / "tests" / "data" / "images" / "digit_on_paper.png"
 READOUT = "Python received"
 UPLOAD_LABEL = "Photos, scans or drawings"
-FINISHED = (ForwardMsg.FINISHED_SUCCESSFULLY, ForwardMsg.FINISHED_FRAGMENT_RUN_SUCCESSFULLY)
 VERBOSE = False
 
 
@@ -164,7 +163,8 @@ class Session:
 
     # ---- interactions --------------------------------------------------------------------------------------------
     async def run(self, page: str = "", fragment_id: str = "", widgets=(), update=None, what: str = "a run",
-                  auto: bool = False, timeout: float = TIMEOUT_S, settle: float = 0.0) -> tuple[float | None, float | None]:
+                  auto: bool = False, timeout: float = TIMEOUT_S,
+                  settle: float = 0.0) -> tuple[float | None, float | None]:
         """Send one rerun; returns (send -> first message matching `update`, send -> script finished) in seconds.
         A run slower than `timeout` is an error; with settle > 0 we then still wait that long for it to end, so the
         next step starts from a drawn page (a student waits for the page too)."""
@@ -213,8 +213,9 @@ class Session:
         expected = ", ".join(f"{v:+.2f}" for v in z)
 
         def readout_shows_z(kind, msg) -> bool:
-            return (kind == "delta" and msg.delta.new_element.WhichOneof("type") == "markdown"
-                    and READOUT in msg.delta.new_element.markdown.body and expected in msg.delta.new_element.markdown.body)
+            element = msg.delta.new_element if kind == "delta" else None
+            return (element is not None and element.WhichOneof("type") == "markdown"
+                    and READOUT in element.markdown.body and expected in element.markdown.body)
 
         latency, _ = await self.run(fragment_id=fragment, widgets=[state], update=readout_shows_z, what="pad release")
         return latency

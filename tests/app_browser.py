@@ -9,7 +9,8 @@
 `Browser.interact(widget)` sends what a browser would after the user changed that widget (staged with AppTest's own
 API: `set_value`, `select_index`, `click`). Only the widget's own new value is taken from AppTest; every other
 widget sends what the browser holds. Private AppTest internals are used (`_run`, `_tree`, `_page_hash`,
-`_fragment_storage`): this is test code pinned to the Streamlit in requirements.txt.
+`_fragment_storage`): this is test code written against the Streamlit in constraints.txt (1.67.0), the version the
+suite passed with; a newer Streamlit may move them (requirements.txt holds lower bounds only).
 """
 from __future__ import annotations
 

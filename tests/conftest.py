@@ -1,6 +1,7 @@
 """Shared fixtures: tiny trained checkpoints, a copy of the MNIST files when present, and the browser harness."""
 from __future__ import annotations
 
+import base64
 import io
 import os
 import shutil
@@ -10,6 +11,7 @@ from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 from unittest import mock
 
+import numpy as np
 import pytest
 import torch
 
@@ -140,7 +142,8 @@ def rerun_by(page, action, timeout_ms: int = 60000) -> None:
     page.evaluate("""() => { window.__runSeen = false;
         const app = document.querySelector("[data-testid=stApp]");
         const seen = new MutationObserver(() => {
-            if (app.getAttribute("data-test-script-state") === "running") { window.__runSeen = true; seen.disconnect(); } });
+            if (app.getAttribute("data-test-script-state") === "running") {
+                window.__runSeen = true; seen.disconnect(); } });
         seen.observe(app, {attributes: true, attributeFilter: ["data-test-script-state"]}); }""")
     action()
     page.wait_for_function("""() => window.__runSeen && document.querySelector(
@@ -206,3 +209,10 @@ def run_cli(*args, env=None) -> subprocess.CompletedProcess:
         finally:
             torch.set_num_threads(threads)
     return subprocess.CompletedProcess(list(args), code, out.getvalue(), err.getvalue())
+
+
+def typed_array_values(spec) -> np.ndarray:
+    """The inverse of typed_array: the numbers a figure holds (ui.plots.typed_array writes them)."""
+    if isinstance(spec, dict) and "bdata" in spec:
+        return np.frombuffer(base64.b64decode(spec["bdata"]), np.dtype("<" + spec["dtype"]))
+    return np.asarray(spec)

@@ -42,7 +42,7 @@ SPLIT_SIZES = {"train": 60000, "test": 10000}  # images in the training and test
 
 @dataclass
 class Progress:
-    """What vae.train hands its callback (vae.train.Progress, which imports torch), without the model."""
+    """What vae.train hands its callback (vae.trainer.Progress, which imports torch), without the model."""
     kind: str
     epoch: int
     epochs: int

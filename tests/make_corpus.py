@@ -260,7 +260,8 @@ def image_bytes() -> dict[str, bytes]:
     rgba[ink] = (10, 10, 10, 255)  # opaque dark ink; elsewhere black with alpha 0
     out["rgba_transparent.png"] = _encode(Image.fromarray(rgba), "PNG")
 
-    frames = [ImageOps.invert(Image.fromarray(np.roll(_digit_array(), s, axis=1)).resize((140, 140))) for s in (0, 1, 2)]
+    frames = [ImageOps.invert(Image.fromarray(np.roll(_digit_array(), s, axis=1)).resize((140, 140)))
+              for s in (0, 1, 2)]
     out["animated.gif"] = _encode(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=200, loop=0)
 
     out["phone_photo.jpg"] = _encode(_phone_photo(), "JPEG", quality=80)
@@ -400,7 +401,8 @@ def _zip_bomb_checkpoint() -> bytes:
         plain = vae.save_checkpoint(Path(tmp) / "big.pt", model, vae.TrainConfig(epochs=1), half=True).read_bytes()
     del model
     out = io.BytesIO()
-    with zipfile.ZipFile(io.BytesIO(plain)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as dst:
+    with zipfile.ZipFile(io.BytesIO(plain)) as src, \
+            zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as dst:
         for info in src.infolist():
             dst.writestr(zipfile.ZipInfo(info.filename, (2020, 1, 1, 0, 0, 0)), src.read(info.filename),
                          compress_type=zipfile.ZIP_DEFLATED)

@@ -9,14 +9,14 @@ import torch
 
 import vae
 from conftest import run_cli as run
-from vae.beta_dial import chosen_digits, dial_betas, load_dial_data, make_dial_data, save_dial_data
-from vae import evaluation
+from vae.beta_dial import N_CHOSEN, dial_betas, load_dial_data, make_dial_data, save_dial_data
+from vae.data import evaluation_images
 from vae.latent import decode
 from vae.numpy_model import export_decoder
 from vae.losses import neg_elbo
 from vae.model import BetaGate
 from vae.numpy_model import NumpyDecoder
-from vae.train import sample_betas
+from vae.trainer import sample_betas
 
 RANGE = (0.01, 16.0)
 SMALL = vae.ModelConfig(latent_dim=2, hidden=(32, 16), beta_range=RANGE)
@@ -122,13 +122,14 @@ def test_dial_data_round_trip_and_grid(tmp_path, mnist_test):
     path = tmp_path / "m.pt"
     vae.save_checkpoint(path, model, vae.TrainConfig())
     ck = vae.load_checkpoint(path)
-    data = make_dial_data(ck, split.floats().numpy(), evaluation.test_images(split, "dynamic").numpy(),
+    data = make_dial_data(ck, split.floats().numpy(), evaluation_images(split, "dynamic").numpy(),
                           split.labels.numpy(), n_betas=5)
     np.testing.assert_allclose(data.betas, dial_betas(RANGE, 5))
     assert data.betas[0] == pytest.approx(0.01) and data.betas[-1] == pytest.approx(16)
     assert data.mu.shape == (5, 300, 2) and data.chosen_sigma.shape == (5, 8, 2)
     assert list(split.labels.numpy()[data.chosen]) == list(range(8))
-    np.testing.assert_array_equal(data.chosen, chosen_digits(split.labels.numpy()))
+    labels = split.labels.numpy()
+    np.testing.assert_array_equal(data.chosen, [int(np.flatnonzero(labels == c)[0]) for c in range(N_CHOSEN)])
     mu, _ = vae.latent.posterior(ck.model, split.floats().numpy(), float(data.betas[2]))
     np.testing.assert_allclose(data.mu[2], mu, atol=1e-6)
     save_dial_data(tmp_path / "d.npz", data)
@@ -153,7 +154,7 @@ def test_cli_evaluate_at_a_beta_equals_a_direct_computation(dial_ckpt, mnist_tes
     out = json.loads(r.stdout)
     assert out["beta"] == 4 and out["beta_range"] == [0.01, 16]
     ck = vae.load_checkpoint(dial_ckpt)
-    direct = vae.metrics.elbo_parts(ck.model, evaluation.test_images(mnist_test.subset(300), "dynamic"), beta=4.0)
+    direct = vae.metrics.elbo_parts(ck.model, evaluation_images(mnist_test.subset(300), "dynamic"), beta=4.0)
     for key in ("neg_elbo", "recon", "kl"):
         assert out[key] == pytest.approx(direct[key], rel=1e-6), key
     assert out["objective"] == pytest.approx(direct["recon"] + 4 * direct["kl"], rel=1e-6)

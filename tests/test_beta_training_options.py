@@ -13,7 +13,7 @@ from vae.checkpoint import load_checkpoint, save_checkpoint
 from vae.cli import _add_config_flags, configs_from_args
 from vae.config import ModelConfig, TrainConfig
 from vae.model import VAE, BetaGate
-from vae.train import sample_betas
+from vae.trainer import sample_betas
 
 
 def test_gated_heads_put_a_gate_after_the_encoders_last_layer_only():

@@ -82,3 +82,81 @@ def test_every_config_field_has_a_train_flag():
             if f.name in ("image_size",):
                 continue  # fixed by the datasets (28 x 28), not a user choice
             assert "--" + f.name.replace("_", "-") in text, f.name
+
+
+# ---- a conditioned model with a run folder; resuming ------------------------------------------------------------
+
+QUICK = ("--train-split", "test", "--train-subset", "200", "--batch-size", "100", "--threads", "1")
+
+
+def test_a_beta_conditioned_run_folder_snapshots_at_a_stated_beta(tmp_path):
+    """A conditioned model trained with --run-dir: its latent snapshots encode at beta = 1 (its reference beta),
+    and progress.json says so (the old snapshot encoded with no beta and stopped the run before its first step)."""
+    import numpy as np
+    import torch
+
+    import vae
+    from vae import runs
+
+    ck, run_dir = tmp_path / "ck.pt", tmp_path / "run"
+    r = run("train", *QUICK, "--epochs", "1", "--hidden", "32", "--beta-range", "0.1,4", "--run-dir", str(run_dir),
+            "--snapshot-size", "50", "--out", str(ck))
+    assert r.returncode == 0, r.stderr
+    progress = runs.read_json(run_dir / "progress.json")
+    assert progress["state"] == "finished" and progress["snapshot_beta"] == 1.0
+    epochs, frames, labels = runs.load_snapshots(run_dir)
+    assert epochs == [0, 1] and frames[1].shape == (50, 2) and len(labels) == 50
+    model = vae.load_checkpoint(ck).model
+    with torch.no_grad():
+        mu, _ = model.encode(vae.load_split("mnist", train=False).subset(50).floats(), 1.0)
+    np.testing.assert_allclose(frames[1], mu.numpy(), atol=1e-5)  # the same encoder, another process's float sums
+
+
+def test_resume_takes_the_model_from_the_checkpoint(tmp_path):
+    import vae
+
+    ck = tmp_path / "ck.pt"
+    first = run("train", *QUICK, "--epochs", "1", "--hidden", "32", "--latent-dim", "3", "--lr", "0.002",
+                "--out", str(ck))
+    assert first.returncode == 0, first.stderr
+    again = run("train", *QUICK, "--resume", str(ck), "--epochs", "2", "--out", str(ck))  # no model flags
+    assert again.returncode == 0, again.stderr
+    resumed = vae.load_checkpoint(ck)
+    assert resumed.epoch == 2 and resumed.model_config.hidden == (32,) and resumed.model_config.latent_dim == 3
+    assert resumed.train_config.lr == 0.002 and resumed.train_config.epochs == 2  # its own recipe, the new length
+
+
+def test_resume_refuses_a_model_flag_the_checkpoint_contradicts(tmp_path):
+    ck = tmp_path / "ck.pt"
+    assert run("train", *QUICK, "--epochs", "1", "--hidden", "32", "--beta-range", "0.1,4", "--gate-split", "1",
+               "--out", str(ck)).returncode == 0
+    for flags, field in ((("--hidden", "64"), "hidden"), (("--gate-split", "2"), "gate_split"),
+                         (("--beta-range", "0.1,8"), "beta_range")):
+        r = run("train", *QUICK, "--resume", str(ck), "--epochs", "2", *flags, "--out", str(ck))
+        assert r.returncode == 2, (flags, r.stderr)
+        lines = r.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error:") and field in lines[0], lines
+    same = run("train", *QUICK, "--resume", str(ck), "--epochs", "2", "--hidden", "32", "--gate-split", "1",
+               "--out", str(ck))  # flags that agree with it (the app passes every field) are fine
+    assert same.returncode == 0, same.stderr
+
+
+def test_the_library_refuses_to_resume_into_another_config(tmp_path, mnist_test):
+    """vae.train with resume: a config that differs without changing any shape (gate_split) must not pass."""
+    import pytest
+
+    import vae
+
+    model_cfg = vae.ModelConfig(hidden=(16,), beta_range=(0.1, 4.0), gate_split=1.0)
+    cfg = vae.TrainConfig(epochs=1, batch_size=100, train_subset=100, threads=1)
+    ck = tmp_path / "ck.pt"
+    vae.train(model_cfg, cfg, mnist_test, mnist_test.subset(100), out=ck)
+    other = vae.ModelConfig(hidden=(16,), beta_range=(0.1, 4.0), gate_split=2.0)
+    with pytest.raises(ValueError, match="gate_split"):
+        vae.train(other, vae.TrainConfig(epochs=2, batch_size=100, train_subset=100, threads=1), mnist_test,
+                  mnist_test.subset(100), out=ck, resume=ck)
+
+
+def test_resume_from_a_missing_checkpoint_is_a_clear_error(tmp_path):
+    r = run("train", *QUICK, "--resume", str(tmp_path / "nope.pt"), "--epochs", "2")
+    assert r.returncode == 1 and r.stderr.startswith("error:") and "Traceback" not in r.stderr, r.stderr

@@ -2,7 +2,6 @@
 yield a reconstruction on the Reconstruct page. Screenshots go to $VAE_SCREENS_DIR (default /tmp/vae-screens)."""
 from __future__ import annotations
 
-import io
 import os
 from pathlib import Path
 
@@ -12,7 +11,8 @@ from PIL import Image
 from conftest import rerun_by, settled, wait_for_app
 
 SCREENS = Path(os.environ.get("VAE_SCREENS_DIR", "/tmp/vae-screens"))
-WAIT_MS = int(os.environ.get("VAE_E2E_WAIT_MS", 240_000))  # generous: the first script run imports torch, and a busy 2-core box can take minutes
+# generous: the first script run imports torch, and a busy 2-core box can take minutes
+WAIT_MS = int(os.environ.get("VAE_E2E_WAIT_MS", 240_000))
 
 
 def open_reconstruct(page, app_server: str) -> None:

@@ -2,7 +2,8 @@
 import numpy as np
 import plotly.graph_objects as go
 
-from ui.plots import CLASS_COLORS, add_marker, latent_scatter_figure, typed_array, typed_array_values
+from conftest import typed_array_values
+from ui.plots import CLASS_COLORS, latent_scatter_figure, typed_array
 
 
 def test_one_webgl_trace_per_class_with_row_indices():
@@ -33,11 +34,9 @@ def test_typed_arrays_are_what_plotly_itself_sends():
     np.testing.assert_array_equal(typed_array_values(typed_array(big_endian)), [1, 2, 300])
 
 
-def test_class_names_and_marker():
+def test_class_names():
     fig = latent_scatter_figure(np.zeros((2, 2)), np.array([0, 1]), class_names=["T-shirt", "Trouser"])
     assert [t.name for t in fig.data] == ["T-shirt", "Trouser"]
-    add_marker(fig, 1.0, 2.0, "your digit")
-    assert fig.data[-1].name == "your digit" and fig.data[-1].x == (1.0,)
 
 
 def test_selected_customdata_skips_markers_and_reads_lists():

@@ -47,12 +47,11 @@ def test_each_lesson_sets_its_state_and_opens_its_page(lesson):
     assert at.session_state["lesson"] == lesson.number
     assert LESSON_GOTO not in at.session_state  # router.py followed the switch to the lesson's page ...
     # ... and that page ran with the preset (the checks below only hold on the lesson's own page)
-    page_calls_box = "lesson_box(" in (ROOT / PAGES[lesson.page]).read_text()
-    if page_calls_box:  # pages owned by others show the box once they add the one-line call
-        assert [m.value for m in at.markdown if "Lesson" in m.value and lesson.title in m.value]
-        assert any(lesson.equation in l.value for l in at.latex)
-        assert lesson_box_buttons(at) == ["◀ Previous"] * (lesson.number > 1) + \
-               ["Next ▶"] * (lesson.number < len(LESSONS)) + ["End lesson"]
+    assert f"lesson_box(pages.{lesson.page.upper()})" in (ROOT / PAGES[lesson.page]).read_text()
+    assert [m.value for m in at.markdown if "Lesson" in m.value and lesson.title in m.value]  # its box
+    assert any(lesson.equation in l.value for l in at.latex)
+    assert lesson_box_buttons(at) == ["◀ Previous"] * (lesson.number > 1) + \
+        ["Next ▶"] * (lesson.number < len(LESSONS)) + ["End lesson"]
     if lesson.page == "maths":
         assert at.session_state["maths_tab"] == lesson.state["maths_tab"]
         assert at.tabs[TABS_MATHS.index(lesson.state["maths_tab"])].children  # the lesson's tab is the open one
@@ -134,3 +133,36 @@ def test_maths_page_elbo_is_below_log_px():
     assert metrics["= ELBO"] == pytest.approx(metrics["E_q[log p(x|z)]"] + metrics["− KL(q ‖ p(z))"], abs=0.02)
     assert metrics["gap = KL(q ‖ p(z|x))"] == pytest.approx(metrics["log p(x)"] - metrics["= ELBO"], abs=0.02)
     assert metrics["log p(x)"] >= metrics["= ELBO"] - 1.0
+
+
+def test_every_lesson_box_call_is_one_a_lesson_can_fill():
+    """A page calls lesson_box(pages.X) only where some lesson is set on page X (the lessons page's own call, with
+    pages.LESSONS, could never show anything)."""
+    import re
+
+    lesson_pages = {lesson.page for lesson in LESSONS}
+    for page_id, path in PAGES.items():
+        called = set(re.findall(r"lesson_box\(pages\.(\w+)\)", (ROOT / path).read_text()))
+        assert {name.lower() for name in called} <= lesson_pages, (page_id, called)
+        assert (page_id in lesson_pages) == bool(called), page_id
+
+
+def test_maths_page_scores_the_binary_digit_vae_evaluate_scored():
+    """One binarisation: the page's digit #7 is row 7 of the test images `vae evaluate` feeds the model (its closed-
+    form KL shows it; the page once drew its own binary image with seed 7)."""
+    import vae
+    from vae import analysis, bundled
+    from vae.data import evaluation_images
+
+    ck = vae.load_checkpoint(bundled.DEFAULT.path)
+    assert ck.train_config.binarize == "dynamic"
+    at = AppTest.from_file(str(ROOT / "app_pages" / "maths.py"), default_timeout=240)
+    at.session_state["maths_tab"] = "4 · The ELBO"
+    at.session_state["maths_digit"] = 7
+    at.run()
+    assert not at.exception
+    x = evaluation_images(vae.load_split(ck.dataset, train=False), "dynamic")[7:8]
+    mu, logvar = ck.model.encode(x)
+    kl = analysis.kl_closed_form(mu[0].double().detach().numpy(), logvar[0].double().detach().numpy())
+    shown = float(next(m.value for m in at.metric if m.label == "− KL(q ‖ p(z))"))
+    assert shown == pytest.approx(-kl, abs=0.006)  # printed to 2 decimals

@@ -8,6 +8,9 @@ from conftest import ROOT
 from ui import keys, pages
 from ui.lessons import LESSONS
 
+# The pages whose open tab a lesson can set: page id -> (its tabs' state key, its tabs).
+KEYED_TABS = {pages.MATHS: (keys.MATHS_TAB, pages.MATHS_TABS), pages.KL_LAB: (keys.KL_LAB_TAB, pages.KL_LAB_TABS)}
+
 APP_FILES = [ROOT / "app.py", ROOT / "router.py", *sorted((ROOT / "app_pages").glob("*.py")),
              *sorted((ROOT / "ui").rglob("*.py"))]
 KEY_NAMES = {name: value for name, value in vars(keys).items() if name.isupper() and isinstance(value, str)}
@@ -121,10 +124,10 @@ def _drawn_tabs(page: str) -> list[tuple[str, list[str]]]:
 def test_every_tab_a_lesson_names_is_on_its_page(lesson):
     assert lesson.page in pages.PAGES
     assert set(lesson.state) <= set(KEY_NAMES.values()), "a lesson sets a key ui.keys does not name"
-    tab_keys = {key for key, _ in pages.KEYED_TABS.values()}
+    tab_keys = {key for key, _ in KEYED_TABS.values()}
     for key, value in lesson.state.items():
         if key in tab_keys:
-            assert lesson.page in pages.KEYED_TABS and pages.KEYED_TABS[lesson.page][0] == key, \
+            assert lesson.page in KEYED_TABS and KEYED_TABS[lesson.page][0] == key, \
                 f"lesson {lesson.number} opens a tab of another page"
-            assert value in pages.KEYED_TABS[lesson.page][1]
-            assert _drawn_tabs(lesson.page) == [pages.KEYED_TABS[lesson.page]]  # the page draws those tabs
+            assert value in KEYED_TABS[lesson.page][1]
+            assert _drawn_tabs(lesson.page) == [KEYED_TABS[lesson.page]]  # the page draws those tabs

@@ -218,9 +218,9 @@ def test_a_picture_is_made_once_kept_with_its_hash_and_made_again_when_stale(tmp
     from ui import images
     made = []
 
-    def make() -> bytes:
+    def make() -> np.ndarray:
         made.append(1)
-        return images.png_bytes(np.linspace(0, 1, 28 * 28).reshape(28, 28), 2)
+        return images.to_uint8(np.linspace(0, 1, 28 * 28).reshape(28, 28), 2)
 
     png = ModelStore(tmp_path, shipped_dir=None).picture("manifold", SHA, "n15", "dims_0_1", "v1", make=make)
     path = tmp_path / relpath("manifold", SHA, "n15", "dims_0_1", "v1")

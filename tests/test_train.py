@@ -80,7 +80,7 @@ def test_a_stop_before_the_first_step_trains_and_saves_nothing(tmp_path, mnist_t
 
 
 def test_kl_warmup_ramps_beta_linearly():
-    from vae.train import kl_weight
+    from vae.trainer import kl_weight
     cfg = vae.TrainConfig(beta=4.0, kl_warmup=2)
     assert [kl_weight(cfg, e) for e in (0, 1, 2, 5)] == [0.0, 2.0, 4.0, 4.0]
     assert kl_weight(vae.TrainConfig(beta=0.5), 0) == 0.5

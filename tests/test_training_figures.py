@@ -37,7 +37,7 @@ def test_no_test_figures_and_no_epoch_in_progress_draw_only_the_train_curves():
 def test_the_replay_has_a_frame_per_epoch_on_fixed_axes():
     import numpy as np
 
-    from ui.plots import typed_array_values
+    from conftest import typed_array_values
     from ui.training import replay_figure
     rng = np.random.default_rng(0)
     labels = np.repeat(np.arange(10), 20)

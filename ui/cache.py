@@ -93,9 +93,9 @@ def manifold_png(sha256: str, n: int, plane: tuple, _decoder: NumpyDecoder, _axe
     def make() -> bytes:
         dims = plane[1:] if plane[0] == "dims" else (0, 1)
         decoded = latent.manifold(_decoder, n=n, dims=dims, axes=_axes).reshape(n * n, 28, 28)
-        return images.png_bytes(images.grid(decoded, nrow=n, padding=0), 2)
+        return images.to_uint8(images.grid(decoded, nrow=n, padding=0), 2)
     if n != STORED_GRID_N or plane not in (("dims", 0, 1), ("pca",)):
-        return make()
+        return images.png_bytes_uint8(make())
     which = "dims_0_1" if plane[0] == "dims" else "pca_" + hashlib.sha256(
         np.ascontiguousarray(_axes, np.float32).tobytes()).hexdigest()[:12]
     return model_store().picture("manifold", sha256, f"n{n}", which, MANIFOLD_VERSION, make=make)

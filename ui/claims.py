@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from vae.analysis import MapFacts
 
-DIGITS = "0123456789"
 RARE_SHARE = 0.02  # a class gets "hardly any" prior samples below this share (a uniform share is 10 %)
 
 

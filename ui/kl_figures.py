@@ -181,31 +181,6 @@ def place_labels(sweep: Sequence[dict], others: Sequence[dict], levels: Sequence
                                                  if e is not None]
 
 
-def figure_text_boxes(fig: go.Figure | dict, geom=None) -> list[tuple[str, tuple]]:
-    """Every text of a rate-distortion figure (the sweep's labels, the -ELBO annotations) and every marker, as
-    (name, box) with the box per geometry, read from the figure as drawn: for tests."""
-    geom = label_geometry() if geom is None else geom
-    spec = fig.to_plotly_json() if isinstance(fig, go.Figure) else fig
-    layout = spec["layout"]
-    x_range, y_range = layout["xaxis"]["range"], layout["yaxis"]["range"]
-    out = []
-    for trace in spec["data"]:
-        mode = trace.get("mode", "")
-        if "markers" not in mode:
-            continue
-        size = trace["marker"]["size"]
-        positions = trace.get("textposition", "middle center")
-        for idx, (x, y) in enumerate(zip(trace["x"], trace["y"])):
-            out.append((f"marker {trace.get('name')} {idx}", marker_box(x, y, size, x_range, y_range, geom)))
-            if "text" in mode:
-                pos = positions if isinstance(positions, str) else positions[idx]
-                text = trace["text"][idx]
-                out.append((f"label {text}", text_point_box(x, y, text, pos, size, x_range, y_range, geom)))
-    for ann in layout.get("annotations", []):
-        out.append((f"annotation {ann['text']}", annotation_box(ann, x_range, y_range, geom)))
-    return out
-
-
 def rate_distortion_figure(sweep: Sequence[dict], others: Sequence[dict], height: int = 480) -> go.Figure:
     """x = KL (rate), y = reconstruction NLL (distortion), both nats per image; grey lines x + y = c are equal -ELBO.
 
@@ -248,7 +223,8 @@ def rate_distortion_figure(sweep: Sequence[dict], others: Sequence[dict], height
             x=[p["kl"]], y=[p["recon"]], mode="markers", name=p["label"],
             marker=dict(size=OTHER_MARKER_PX, symbol="diamond", color=p.get("color", RUN_COLOR),
                         line=dict(width=1, color="white")),
-            hovertemplate=f"{p['label']}<br>KL %{{x:.2f}}, recon %{{y:.2f}}<br>−ELBO {p['neg_elbo']:.2f}<extra></extra>"))
+            hovertemplate=(f"{p['label']}<br>KL %{{x:.2f}}, recon %{{y:.2f}}<br>−ELBO {p['neg_elbo']:.2f}"
+                           "<extra></extra>")))
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10), plot_bgcolor="white",
                       legend=dict(orientation="h", yanchor="top", y=-0.15),
                       xaxis_title="rate: KL(q(z|x) ‖ p(z)), nats per image",

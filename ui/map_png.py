@@ -5,7 +5,7 @@ from typing import Sequence
 
 import numpy as np
 
-from ui.palette import CLASS_COLORS, class_color
+from ui.palette import class_color
 
 
 def latent_scatter_png(points: np.ndarray, labels: np.ndarray, *, class_names: Sequence[str] | None = None,

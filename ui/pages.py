@@ -7,7 +7,6 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
-from ui import keys
 
 # A page's id is its file's stem in app_pages/, which is also its url_path in st.navigation (ui.lessons compares them).
 EXPLORE = "explore"
@@ -70,9 +69,6 @@ KL_LAB_TABS = [KL_BETA_DIAL, KL_TRAINED_SEPARATELY, KL_RATE_DISTORTION, KL_POSTE
 EXPLORE_TABS = ["Decoded manifold", "Prior samples", "Interpolation"]
 RECONSTRUCT_TABS = ["Test digits", "Upload images", "Draw a digit"]
 
-# The pages whose open tab can be set: page id -> (its tabs' state key, its tabs). A lesson's tab is one of these.
-KEYED_TABS = {MATHS: (keys.MATHS_TAB, MATHS_TABS), KL_LAB: (keys.KL_LAB_TAB, KL_LAB_TABS)}
-
 
 # A displayed formula wider than its column breaks after a relation or an operator (KaTeX's own break points)
 # instead of running off the edge: with large type (router.py), and on the pages with formulas
@@ -95,7 +91,10 @@ def skip_direct_run_check() -> None:
     """Streamlit's first element in a process asks whether it runs in a Python REPL, to warn about `python app.py`:
     inspect.stack() reads the source of every frame and realpaths every loaded module, ~60 ms of the first visit
     after a server start (measured; more modules, more time). This app runs under `streamlit run`, so the warning
-    has nothing to say. A private flag: if Streamlit renames it, this sets an unused attribute and costs nothing."""
+    has nothing to say. A private flag, because no public setting skips the probe: the one option,
+    global.showWarningOnDirectExecution, is read only after it (delta_generator._maybe_print_use_warning, Streamlit
+    1.67). If Streamlit renames the flag, this sets an unused attribute and costs nothing; tests/test_app_shell.py
+    says so."""
     import streamlit.delta_generator as delta_generator
 
     delta_generator._use_warning_has_been_displayed = True

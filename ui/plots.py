@@ -21,13 +21,6 @@ def typed_array(values: np.ndarray) -> dict:
     return {"dtype": a.dtype.str[1:], "bdata": base64.b64encode(a.tobytes()).decode("ascii")}
 
 
-def typed_array_values(spec) -> np.ndarray:
-    """The inverse of typed_array: the numbers a figure holds (what the tests read back)."""
-    if isinstance(spec, dict) and "bdata" in spec:
-        return np.frombuffer(base64.b64decode(spec["bdata"]), np.dtype("<" + spec["dtype"]))
-    return np.asarray(spec)
-
-
 def latent_scatter_figure(points: np.ndarray, labels: np.ndarray, *, class_names: Sequence[str] | None = None,
                           axis_titles: tuple[str, str] = ("z₁", "z₂"), title: str | None = None,
                           height: int = 520, marker_size: float = 4, opacity: float = 0.6,
@@ -66,15 +59,6 @@ def latent_scatter_figure(points: np.ndarray, labels: np.ndarray, *, class_names
     # 31 ms for 10k points, plain dicts of numpy arrays 11 ms (measured). It matters on pages that draw this map on
     # every run (Reconstruct), and st.plotly_chart's own copy of the figure is cheaper too.
     return go.Figure(dict(data=traces, layout={k: v for k, v in layout.items() if v is not None}))
-
-
-def add_marker(fig: go.Figure, x: float, y: float, name: str, *, color: str = "#0f172a", symbol: str = "x",
-               size: int = 14) -> go.Figure:
-    """Mark one point (a clicked, uploaded or drawn digit) above the scatter, with its own legend entry."""
-    fig.add_trace(go.Scattergl(x=[x], y=[y], mode="markers", name=name,
-                               marker=dict(size=size, color=color, symbol=symbol, line=dict(width=2, color=color)),
-                               hovertemplate=f"{name}<br>(%{{x:.2f}}, %{{y:.2f}})<extra></extra>"))
-    return fig
 
 
 def selected_customdata(event) -> int | None:

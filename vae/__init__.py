@@ -10,8 +10,6 @@ takes ~1.8 s, and the app's first page draws from a NumPy form of the model (vae
 from __future__ import annotations
 
 import importlib
-import sys
-import types
 
 _EXPORTS = {
     "checkpoint": ["Checkpoint", "CheckpointError", "SaveError", "load_checkpoint", "save_checkpoint"],
@@ -22,7 +20,7 @@ _EXPORTS = {
     "losses": ["kl_divergence", "kl_per_dim", "neg_elbo", "reconstruction_nll"],
     "model": ["VAE"],
     "numpy_model": ["NumpyModel", "load_numpy_model"],
-    "train": ["Progress", "TrainResult", "train"],
+    "trainer": ["Progress", "TrainResult", "train"],
 }
 _MODULE_OF = {name: module for module, names in _EXPORTS.items() for name in names}
 __all__ = list(_MODULE_OF)
@@ -39,14 +37,3 @@ def __getattr__(name: str):
 def __dir__() -> list[str]:
     return sorted(set(globals()) | set(__all__))
 
-
-class _Package(types.ModuleType):
-    def __setattr__(self, name: str, value) -> None:
-        # Importing the submodule vae.train makes Python bind the package's `train` to that module; the public
-        # name vae.train is the function (as it was when this file imported everything eagerly).
-        if name == "train" and isinstance(value, types.ModuleType):
-            return
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package

@@ -13,8 +13,7 @@ import numpy as np
 import torch
 from scipy.special import ndtr  # standard normal CDF
 
-from .data import Split
-from .evaluation import test_images
+from .data import Split, evaluation_images
 from .losses import kl_per_dim, reconstruction_nll, reparameterise
 from .metrics import encode_all, iw_log_likelihood
 from .model import VAE
@@ -70,13 +69,6 @@ def kl_monte_carlo(mu, logvar, n: int, seed: int = 0) -> Estimate:
 
 # ---- the ELBO of one digit -------------------------------------------------------------------------------------
 
-def binarise(image, seed: int = 0) -> np.ndarray:
-    """One Bernoulli draw of every pixel (black or white with probability its grey level), as in training with
-    binarize="dynamic": the Bernoulli likelihood's log p(x) is a probability only for binary x."""
-    image = np.asarray(image, np.float32)
-    return (np.random.default_rng(seed).random(image.shape) < image).astype(np.float32)
-
-
 @dataclass(frozen=True)
 class DigitELBO:
     """The pieces of log p(x) = ELBO + KL(q(z|x) || p(z|x)) for one digit, all in nats."""
@@ -118,7 +110,7 @@ def digit_elbo(model: VAE, x, n: int = 100, k: int = 1000, seed: int = 0) -> Dig
 def encode_test_split(model: VAE, split: Split, binarize: str) -> tuple[np.ndarray, np.ndarray]:
     """mu and logvar (N, D) of q(z|x) for the test images exactly as `python -m vae evaluate` feeds them
     (binarised once with its fixed seed when binarize="dynamic"), so per-dimension KL and active units agree."""
-    mu, logvar = encode_all(model, test_images(split, binarize))
+    mu, logvar = encode_all(model, evaluation_images(split, binarize))
     return mu.double().numpy(), logvar.double().numpy()
 
 
@@ -275,7 +267,7 @@ def map_facts(mu, logvar, labels, seed: int = 0) -> MapFacts:
     return MapFacts(float(np.mean(radius > 3)), float(radius.max()), float(np.median(np.exp(0.5 * logvar))), share)
 
 
-__all__ = ["Estimate", "kl_closed_form", "draws", "kl_monte_carlo", "binarise", "DigitELBO", "digit_elbo",
-           "encode_test_split", "log10_sigma", "CollapseCheck", "collapse_check", "grid_edges", "mu_histogram", "prior_mass",
-           "aggregate_posterior_mass", "Hole", "find_holes", "hole_fraction", "neg_elbo_levels", "MapFacts", "map_facts",
-           "magnified_difference"]
+__all__ = ["Estimate", "kl_closed_form", "draws", "kl_monte_carlo", "DigitELBO", "digit_elbo", "encode_test_split",
+           "log10_sigma", "CollapseCheck", "collapse_check", "grid_edges", "mu_histogram", "prior_mass",
+           "aggregate_posterior_mass", "Hole", "find_holes", "hole_fraction", "neg_elbo_levels", "MapFacts",
+           "map_facts", "magnified_difference"]

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 
 from .atomic import write_atomic
+from .data import first_of_each_class
 
 N_BETAS = 64  # encodings per model; neighbouring maps differ by a few % of the map's radius (tests/test_beta_dial)
 N_CHOSEN = 8  # test digits whose reconstructions and posteriors the dial follows: the first of classes 0..7
@@ -27,12 +28,6 @@ def dial_betas(beta_range: tuple[float, float], n: int = N_BETAS) -> np.ndarray:
     """n values log-spaced over the range, ends included, (n,)."""
     lo, hi = beta_range
     return np.geomspace(lo, hi, n)
-
-
-def chosen_digits(labels: np.ndarray, n: int = N_CHOSEN) -> np.ndarray:
-    """Indices of the first test digit of each class 0 .. n-1."""
-    labels = np.asarray(labels)
-    return np.array([int(np.flatnonzero(labels == c)[0]) for c in range(n)])
 
 
 @dataclass(frozen=True)
@@ -75,7 +70,7 @@ class DialFacts:
 
 def make_dial_data(ck, grey_images, binary_images, labels, n_betas: int = N_BETAS) -> DialData:
     """From a loaded vae.Checkpoint of a conditioned model and the test split: grey (N, 784) floats for the maps,
-    the fixed binarisation (vae.evaluation.test_images) for rate and distortion. About a minute on one core."""
+    the fixed binarisation (vae.data.evaluation_images) for rate and distortion. About a minute on one core."""
     import torch
 
     from .latent import posterior
@@ -84,7 +79,7 @@ def make_dial_data(ck, grey_images, binary_images, labels, n_betas: int = N_BETA
     if ck.model_config.beta_range is None:
         raise ValueError("the beta dial needs a beta-conditioned model (ModelConfig.beta_range)")
     betas = dial_betas(ck.model_config.beta_range, n_betas)
-    chosen = chosen_digits(labels)
+    chosen = first_of_each_class(labels, N_CHOSEN)
     x_bin = torch.as_tensor(np.asarray(binary_images, np.float32))
     mus, rates, distortions, medians, chosen_sigma = [], [], [], [], []
     for beta in betas:
@@ -102,9 +97,9 @@ def make_dial_data(ck, grey_images, binary_images, labels, n_betas: int = N_BETA
 def dial_data_for(ck, split) -> DialData:
     """make_dial_data on a test split: grey images for the maps, and for rate and distortion the images as
     `vae evaluate` feeds them (the checkpoint's own binarisation, fixed seed)."""
-    from .evaluation import test_images
+    from .data import evaluation_images
 
-    return make_dial_data(ck, split.floats().numpy(), test_images(split, ck.train_config.binarize).numpy(),
+    return make_dial_data(ck, split.floats().numpy(), evaluation_images(split, ck.train_config.binarize).numpy(),
                           split.labels.numpy())
 
 

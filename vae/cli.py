@@ -1,18 +1,17 @@
-"""Command line: `python -m vae train | evaluate | models`. Progress goes to stderr; --json prints one JSON line last."""
+"""Command line: `python -m vae train | evaluate | models | export-numpy | export-dial`. Progress goes to stderr;
+--json prints one JSON line last."""
 from __future__ import annotations
 
 import argparse
 import json
 import sys
 import time
-from dataclasses import fields
+from dataclasses import asdict, fields, replace
 
 from .config import PRESETS, ModelConfig, TrainConfig
 from .data import DATASETS
-from .train import Progress
-
-MODEL_FLAGS = {"arch", "latent_dim", "hidden", "likelihood", "obs_std", "beta_range", "gate_heads", "gate_latent",
-               "gate_split"}
+from .runs import SNAPSHOT_SIZE
+from .trainer import Progress, steps_per_epoch
 
 
 def _hidden(text: str) -> tuple[int, ...]:
@@ -90,18 +89,40 @@ def _add_config_flags(p: argparse.ArgumentParser) -> None:
     t.add_argument("--train-subset", type=int, help="train on the first N images only")
 
 
-def configs_from_args(args) -> tuple[ModelConfig, TrainConfig]:
-    model_cfg, train_cfg = PRESETS[args.preset] if args.preset else (ModelConfig(), TrainConfig())
-    mk = {f.name: getattr(model_cfg, f.name) for f in fields(ModelConfig)}
-    tk = {f.name: getattr(train_cfg, f.name) for f in fields(TrainConfig)}
+def _requested(args) -> tuple[dict, dict]:
+    """The model and training fields the command line sets: the preset's (all of them), then the flags given."""
+    mk, tk = (asdict(PRESETS[args.preset][0]), asdict(PRESETS[args.preset][1])) if args.preset else ({}, {})
+    model_names, train_names = {f.name for f in fields(ModelConfig)}, {f.name for f in fields(TrainConfig)}
     for key, value in vars(args).items():
-        if value is None:
-            continue
-        if key in mk:
+        if value is not None and key in model_names:
             mk[key] = value
-        elif key in tk:
+        elif value is not None and key in train_names:
             tk[key] = value
-    return ModelConfig(**mk), TrainConfig(**tk)
+    return mk, tk
+
+
+def configs_from_args(args, resumed: tuple[ModelConfig, TrainConfig] | None = None) -> tuple[ModelConfig,
+                                                                                            TrainConfig]:
+    """The configs a `train` command asks for: the dataclass defaults, or a checkpoint's own configs when it
+    resumes one (`resumed`), under the preset and the flags.
+
+    Resuming rebuilds the checkpoint's model, so a preset or flag that asks for another model raises ValueError
+    naming the field, even one that changes no weight's shape (gate_split); training flags (--epochs) apply."""
+    mk, tk = _requested(args)
+    model_cfg, train_cfg = resumed or (ModelConfig(), TrainConfig())
+    asked = replace(model_cfg, **mk)
+    if resumed is not None:
+        differ = [k for k in mk if getattr(asked, k) != getattr(model_cfg, k)]
+        if differ:
+            theirs = ", ".join(f"{k} = {_shown(getattr(model_cfg, k))}" for k in differ)
+            raise ValueError(f"--resume continues the checkpoint's own model ({theirs}); drop "
+                             f"{', '.join('--' + k.replace('_', '-') for k in differ)} or start a new run")
+    return asked, replace(train_cfg, **tk)
+
+
+def _shown(value) -> str:
+    return ",".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value) if isinstance(value, tuple) \
+        else str(value)
 
 
 def _bar(p: Progress, width: int = 24) -> str:
@@ -125,14 +146,21 @@ def _run_reporter(run_dir: str):
 
 
 def cmd_train(args) -> int:
-    from .checkpoint import SaveError, load_checkpoint, save_checkpoint
+    from .checkpoint import CheckpointError, SaveError, load_checkpoint, save_checkpoint
     from .data import DataUnavailableError, load_split
     from .runs import lower_autogroup_priority
-    from .train import train
+    from .trainer import train
 
     lower_autogroup_priority()  # a no-op unless the app started this run
     try:
-        model_cfg, train_cfg = configs_from_args(args)
+        resumed = None
+        if args.resume:
+            ck = load_checkpoint(args.resume)
+            resumed = (ck.model_config, ck.train_config)
+        model_cfg, train_cfg = configs_from_args(args, resumed)
+    except CheckpointError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -152,10 +180,8 @@ def cmd_train(args) -> int:
         return 1
     if reporter:
         n = min(len(test_split), args.snapshot_size)
-        reporter.set_snapshot(test_split.images[:n], test_split.labels[:n])
-    steps_per_epoch = max(1, -(-len(train_split if not train_cfg.train_subset else
-                                    train_split.subset(train_cfg.train_subset)) // train_cfg.batch_size))
-    step_every = max(1, steps_per_epoch // 20)
+        reporter.set_snapshot(test_split.images[:n], test_split.labels[:n], model_cfg.reference_beta)
+    step_every = max(1, steps_per_epoch(train_cfg, len(train_split)) // 20)  # 20 progress reports per epoch
 
     def show(p: Progress) -> bool | None:
         if reporter and reporter(p):
@@ -213,13 +239,12 @@ def _save_metrics(path, ck, out: dict) -> None:
     """Store an evaluate_checkpoint result in the checkpoint, where `vae models` and the app read it. A
     beta-conditioned model keeps one entry per beta under "at_beta" (and beta = 1's at the top, as others)."""
     from .checkpoint import save_checkpoint
-    from .train import reference_beta
 
     out = {k: v for k, v in out.items() if k != "kl_per_dim"}
     metrics = dict(ck.metrics)
     if ck.model_config.beta_range is not None:
         metrics["at_beta"] = {**metrics.get("at_beta", {}), f"{out['beta']:g}": out}
-        if out["beta"] != reference_beta(ck.model_config):
+        if out["beta"] != ck.model_config.reference_beta:
             out = {}
     metrics.update(out)
     save_checkpoint(path, ck.model, ck.train_config, history=ck.history, metrics=metrics, dataset=ck.dataset,
@@ -349,14 +374,15 @@ def main(argv=None) -> int:
     _add_config_flags(t)
     t.add_argument("--data-dir", help="folder holding MNIST/raw etc. (default: $VAE_DATA_DIR or ./data)")
     t.add_argument("--out", help="checkpoint path, rewritten atomically after every epoch")
-    t.add_argument("--resume", help="continue from this checkpoint")
+    t.add_argument("--resume", help="continue from this checkpoint, with its own model and recipe (training flags, "
+                                    "e.g. --epochs, still apply; a model flag must agree with it)")
     t.add_argument("--name", help="friendly name stored in the checkpoint")
     t.add_argument("--half", action="store_true", help="store the final weights as float16 (for bundling)")
     t.add_argument("--train-split", choices=["train", "test"], default="train",
                    help="'test': train on the test split, a demo for when the training split is not available")
     t.add_argument("--run-dir", help="folder for the app's live progress: progress.json, per-epoch latent "
                                      "snapshots of a fixed test subset, and a 'stop' file that ends training")
-    t.add_argument("--snapshot-size", type=int, default=1000, help="test digits in each latent snapshot")
+    t.add_argument("--snapshot-size", type=int, default=SNAPSHOT_SIZE, help="test digits in each latent snapshot")
     t.add_argument("--json", action="store_true", help="print a JSON summary as the last line")
     t.set_defaults(func=cmd_train)
     e = sub.add_parser("evaluate", help="test -ELBO, reconstruction, KL, active units, IW NLL")

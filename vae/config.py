@@ -22,20 +22,16 @@ class ModelConfig:
     # pre-activation is scaled by a learned sigmoid gate of log beta, and training draws log beta per example.
     # None: an ordinary VAE for the one TrainConfig.beta. mlp only.
     beta_range: tuple[float, float] | None = None
-    # With beta_range: also gate the encoder's last layer, so mu and log sigma^2 themselves shrink towards the prior's
-    # (0, 0) as beta grows. MR-VAE gates hidden layers only; that left the 2-D model 9 nats behind a separately
-    # trained beta = 16 model (it kept too much KL). Checkpoints from before the field load with False.
+    # With beta_range: also gate the encoder's last layer by beta, so mu and log sigma^2 themselves can shrink
+    # towards the prior's (0, 0) as beta grows (MR-VAE gates the hidden layers only). Why: bench/README.md, "Model
+    # config choices". Checkpoints from before the field load with False.
     gate_heads: bool = False
     # With beta_range: also gate z itself before the decoder (one gate per latent dimension), so as beta grows the
-    # decoder can stop reading a dimension whose posterior the encoder lets collapse onto the prior. Tried for the
-    # bundled 2-D dial model: it did not help at beta = 16 (objective 204.3 after 111 of 250 epochs, against 202.6
-    # without it at epoch 120), so that model does not use it. False in older checkpoints.
+    # decoder can stop reading a dimension whose posterior has collapsed onto the prior. False in older checkpoints.
     gate_latent: bool = False
     # With beta_range: the beta at which the hidden units split. A quarter of each hidden layer's gates start open
-    # only above it, the rest only below it (a steep sigmoid; a and b stay learned), so the top of the range starts
-    # with units that the lower betas do not train. At beta = 16 the best 2-D map merges classes and at beta = 4 it
-    # keeps them apart; without a split the one network straddled that change (202.3 against 199.1 with a split at
-    # 6 after 30 epochs, README). None (older checkpoints): MR-VAE's random initial gates.
+    # only above it, the rest only below it (a steep sigmoid; its slope and offset stay learned), so the top of the
+    # range starts with units of its own. None (older checkpoints): MR-VAE's random initial gates.
     gate_split: float | None = None
 
     def __post_init__(self) -> None:
@@ -63,36 +59,40 @@ class ModelConfig:
         if self.arch == "conv" and len(self.hidden) < 2:
             raise ValueError("conv needs hidden = (channels1, channels2[, dense])")
 
+    @property
+    def reference_beta(self) -> float | None:
+        """Where a conditioned model's single-number figures (test history, recorded metrics, run snapshots) are
+        taken: beta = 1, the VAE, clamped into its range. None for an ordinary model (its TrainConfig.beta)."""
+        if self.beta_range is None:
+            return None
+        lo, hi = self.beta_range
+        return min(max(1.0, lo), hi)
+
 
 @dataclass
 class TrainConfig:
     dataset: str = "mnist"  # a key of vae.data.DATASETS: mnist | fashion-mnist | kmnist
-    # The defaults below were chosen by measuring epochs to test -ELBO <= 104 on the textbook model (MLP 784-400-20,
-    # grey MNIST, seed 0, one thread; bench/train_speed.py, bench/README.md), where the textbook loop needs 18 epochs.
-    # This recipe gets there at epoch 7 (103.74; seed 1: 103.75), i.e. after 7 x 60k samples:
-    epochs: int = 8  # the schedule's length; 7 (cosine over 7) ended at 103.96, 0.04 nats of margin, and
-    # at lr 1e-2/betas .99/floor 1/20 it ended at 104.05 (never <= 104); over 8 the target comes at epoch 7 anyway
-    batch_size: int = 256  # per epoch 256 learns far more than 512 (124 vs 145 after epoch 1 at lr 5e-3); 384 at
-    # lr 1.4e-2 over 9 epochs needed 8 epochs (103.96), as many seconds as 7 at 256 with less margin
-    lr: float = 1e-2  # peak Adam lr; epoch 7 of 8 with floor 0: 7e-3 103.91, 1e-2 103.74 (seed 1: 103.75),
-    # 1.5e-2 103.63 (seed 1: 103.83), 2e-2 104.26; 1e-2 has the steadiest margin. (betas .999: 2e-2 only 104.46 at 8)
+    # The defaults of the recipe below (epochs, batch_size, lr, lr_floor, adam_betas) reach test -ELBO <= 104 on the
+    # textbook model (MLP 784-400-20) in 7 epochs, where the textbook loop needs 18: bench/README.md, "Epochs to
+    # target", has the measurements that chose each value.
+    epochs: int = 8  # passes over the training split; also the length of the cosine schedule
+    batch_size: int = 256  # images per Adam step
+    lr: float = 1e-2  # Adam's peak learning rate, reached after the warm-up
     lr_schedule: Literal["constant", "cosine"] = "cosine"  # cosine from lr (after warm-up) to lr * lr_floor
-    lr_floor: float = 0.0  # end of the cosine, as a fraction of lr; 0 reached 103.74 at epoch 7 against 103.86
-    # for 1/20 (seed 1: 103.75 vs 103.97). Older checkpoints lack the field and load with this default
-    warmup_steps: int = 100  # linear LR warm-up from 0, so the high peak LR is stable
-    adam_betas: tuple[float, float] = (0.9, 0.99)  # Adam's (beta1, beta2); beta2 .99 instead of PyTorch's .999
-    # adapts the step size faster to the fast-changing early gradients: at lr 1e-2 over 8 epochs, epoch 7 gave
-    # 103.86 against 104.2 (.999 first reached 104 at epoch 8); .98 gave 103.97, beta1 .8 103.85
-    beta: float = 1.0  # weight of the KL term; 1 is the VAE, 0 a plain autoencoder
-    beta_tilt: float = 0.0  # conditioned models: log beta's training density over the range is proportional to
-    # exp(tilt * u), u in [0, 1] from the bottom to the top; 0 is MR-VAE's uniform draw, 1 draws the top e times as often
+    lr_floor: float = 0.0  # where the cosine ends, as a fraction of lr. Older checkpoints load with this default
+    warmup_steps: int = 100  # steps of linear learning-rate warm-up from 0, so the high peak lr is stable
+    adam_betas: tuple[float, float] = (0.9, 0.99)  # Adam's (beta1, beta2); PyTorch's default beta2 is .999
+    beta: float = 1.0  # weight of the KL term; 1 is the VAE, 0 a plain autoencoder (unused with beta_range)
+    # Conditioned models: log beta's training density over the range is proportional to exp(tilt * u), u in [0, 1]
+    # from the bottom of the range to the top; 0 is MR-VAE's uniform draw, 1 draws the top e times as often.
+    beta_tilt: float = 0.0
     kl_warmup: int = 0  # epochs over which the KL weight rises linearly from 0 to beta
     binarize: Binarize = "dynamic"  # "dynamic": a fresh Bernoulli sample of every pixel each time a batch is drawn
     mc_samples: int = 1  # L: samples of z per example in the Monte-Carlo reconstruction term
     seed: int = 0  # seeds init, shuffling, binarisation and epsilon
     device: str = "auto"  # "auto": CUDA when present, else CPU
-    threads: int = 0  # torch CPU threads; 0 = all cores. On a busy machine use 1: with both cores taken, two
-    # threads ran 40x slower (298 vs 12,491 samples/s at batch 128), so the app pins 1
+    threads: int = 0  # torch CPU threads; 0 = all cores. The app's runs use 1 (bench/README.md: on a busy machine
+    # two threads were 15 - 40x slower than one)
     eval_every: int = 1  # evaluate on the test split every N epochs (and always at the end)
     train_subset: int = 0  # use only the first N training images (0 = all), for quick demos and tests
 
@@ -144,9 +144,7 @@ PRESETS: dict[str, tuple[ModelConfig, TrainConfig]] = {
     # Like the Keras VAE example: conv 32-64 channels, dense 16, 2-D latent.
     "conv-2d": (ModelConfig(arch="conv", latent_dim=2, hidden=(32, 64, 16)),
                 TrainConfig(epochs=10, lr=5e-3, lr_floor=0.05, adam_betas=(0.9, 0.999))),
-    # About a minute on one core of this 2-core machine (bench/fast_demo_time.py: 52 s of CPU for the 60k split,
-    # test -ELBO 147; 5 epochs at batch 512 took 21 s but stopped at 162, a visibly blurrier map).
+    # The Train page's quick demo: a 2-D map in a few CPU minutes (bench/README.md, fast_demo_time.py).
     "fast-2d": (ModelConfig(arch="mlp", latent_dim=2, hidden=(256, 128)),
-                # lr as measured above (the default was 3e-3)
                 TrainConfig(epochs=10, batch_size=256, lr=3e-3, lr_floor=0.05, adam_betas=(0.9, 0.999))),
 }

@@ -4,8 +4,8 @@ Each split is loaded once into one (N, 28, 28) uint8 tensor, read straight from 
 data folder, else through torchvision.datasets (which downloads when the network is there). The MNIST test split
 also ships with the project under assets/, so the app and the tests work offline. torch is imported inside the
 functions that build tensors, so reading the bundled test split as NumPy (load_test_arrays; the app's first page
-reads only its labels, load_test_labels) does not import it. training_data_present says, without loading anything, whether a training split is on disk (the
-Train page offers its Start button only then).
+reads only its labels, load_test_labels) does not import it. training_data_present says, without loading anything,
+whether a training split is on disk (the Train page offers its Start button only then).
 """
 from __future__ import annotations
 
@@ -74,12 +74,15 @@ def _md5(path: Path) -> str:
     return hashlib.md5(path.read_bytes()).hexdigest()
 
 
-def _read_idx_gz(path: Path) -> np.ndarray:
-    """Parse an IDX file (the MNIST format): a 4-byte magic whose last byte is the rank, the sizes, then uint8s."""
-    raw = gzip.decompress(path.read_bytes())
-    ndim = raw[3]
-    shape = tuple(int.from_bytes(raw[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
-    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
+def _parse_idx(data: bytes, rank: int) -> np.ndarray | None:
+    """An IDX file's array (the MNIST format: the magic 0, 0, 8 (= uint8), rank; the sizes as big-endian uint32s;
+    then the bytes), or None when it is not a well-formed uint8 IDX file of that rank."""
+    if len(data) < 4 + 4 * rank or data[:4] != bytes([0, 0, 8, rank]):
+        return None
+    shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(rank))
+    if len(data) != 4 + 4 * rank + int(np.prod(shape)):
+        return None
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * rank).reshape(shape)
 
 
 def _bundled_mnist_file(name: str) -> np.ndarray:
@@ -87,7 +90,7 @@ def _bundled_mnist_file(name: str) -> np.ndarray:
     path = ASSETS / "mnist" / name
     if not path.is_file() or _md5(path) != BUNDLED_TEST_FILES[name]:
         raise DataUnavailableError(f"bundled MNIST test file {path} is missing or corrupt")
-    return _read_idx_gz(path)
+    return _parse_idx(gzip.decompress(path.read_bytes()), 3 if "images" in name else 1)
 
 
 def bundled_mnist_test_arrays() -> tuple[np.ndarray, np.ndarray]:
@@ -139,10 +142,10 @@ def _read_raw_split(raw: Path, split: str) -> tuple[np.ndarray, np.ndarray] | No
                     else gzip.decompress(path.with_name(path.name + ".gz").read_bytes()))
         except (OSError, EOFError, gzip.BadGzipFile):
             return None
-        shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(rank))
-        if data[:4] != bytes([0, 0, 8, rank]) or len(data) != 4 + 4 * rank + int(np.prod(shape)):
+        array = _parse_idx(data, rank)
+        if array is None:
             return None
-        arrays.append(np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * rank).reshape(shape))
+        arrays.append(array)
     images, labels = arrays
     if len(images) != len(labels) or images.shape[1:] != (28, 28):
         return None
@@ -188,6 +191,22 @@ def binarize_fixed(x: torch.Tensor, seed: int = 0) -> torch.Tensor:
     import torch
     g = torch.Generator().manual_seed(seed)
     return torch.bernoulli(x, generator=g)
+
+
+def first_of_each_class(labels, n_classes: int = 10) -> np.ndarray:
+    """Indices (n_classes,) of the first image of each class 0 .. n_classes-1: the digits every model is shown."""
+    labels = np.asarray(labels)
+    return np.array([int(np.flatnonzero(labels == c)[0]) for c in range(n_classes)])
+
+
+TEST_BINARIZE_SEED = 12345  # the one fixed binarisation of a test split: `vae evaluate`, the history, the pages
+
+
+def evaluation_images(split: Split, binarize: str) -> torch.Tensor:
+    """(N, 784) test images as every figure sees them: binarised once, with TEST_BINARIZE_SEED, when
+    binarize="dynamic" (so figures reproduce, and digit i is the same binary image on every page), else grey."""
+    x = split.floats()
+    return binarize_fixed(x, TEST_BINARIZE_SEED) if binarize == "dynamic" else x
 
 
 def batches(x: torch.Tensor, batch_size: int, binarize: str = "none", shuffle: bool = True,

@@ -4,16 +4,8 @@ from __future__ import annotations
 import os
 
 from .checkpoint import Checkpoint
-from .data import Split, binarize_fixed, load_split
+from .data import Split, load_split, evaluation_images
 from .metrics import evaluate
-
-TEST_BINARIZE_SEED = 12345  # the fixed binarisation of the test set, also used for the per-epoch history
-
-
-def test_images(split: Split, binarize: str):
-    """(N, 784) test images; binarised once with a fixed seed when binarize="dynamic", so figures reproduce."""
-    x = split.floats()
-    return binarize_fixed(x, TEST_BINARIZE_SEED) if binarize == "dynamic" else x
 
 
 def has_full_metrics(ck: Checkpoint) -> bool:
@@ -33,21 +25,19 @@ def evaluate_checkpoint(ck: Checkpoint, iw_samples: int = 0, binarize: str | Non
     beta: where to evaluate a beta-conditioned model (default 1, clamped into its range); a ValueError for an
     ordinary model or a beta outside the range.
     """
-    from .train import reference_beta
-
     rng = ck.model_config.beta_range
     if rng is None and beta is not None:
         raise ValueError(f"--beta applies only to a beta-conditioned model; this one was trained at beta = "
                          f"{ck.train_config.beta:g}")
     if rng is not None:
-        beta = reference_beta(ck.model_config) if beta is None else beta
+        beta = ck.model_config.reference_beta if beta is None else beta
         if not rng[0] <= beta <= rng[1]:
             raise ValueError(f"beta {beta:g} is outside this model's range [{rng[0]:g}, {rng[1]:g}]")
     binarize = binarize or ck.train_config.binarize
     split = test_split or load_split(ck.dataset, train=False, root=data_dir)
     if limit:
         split = split.subset(limit)
-    out = evaluate(ck.model, test_images(split, binarize), iw_samples=iw_samples, beta=beta)
+    out = evaluate(ck.model, evaluation_images(split, binarize), iw_samples=iw_samples, beta=beta)
     out.update({"beta": ck.train_config.beta if rng is None else beta, "beta_range": list(rng) if rng else None,
                 "dataset": ck.dataset, "binarize": binarize})
     return out

@@ -34,14 +34,11 @@ def posterior(model: "VAE", images, beta: float | None = None) -> tuple[np.ndarr
     """images (N, 28, 28) or (N, 784) in [0, 1] -> mu (N, D) and sigma (N, D) of q(z|x) (at beta, for a
     beta-conditioned model)."""
     import torch
-    x = _t(images).reshape(len(images), -1)
-    mus, sigmas = [], []
-    with torch.no_grad():
-        for start in range(0, len(x), 2000):
-            mu, logvar = model.encode(x[start:start + 2000], beta)
-            mus.append(mu)
-            sigmas.append(torch.exp(0.5 * logvar))
-    return torch.cat(mus).numpy(), torch.cat(sigmas).numpy()
+
+    from .metrics import encode_all  # (torch)
+
+    mu, logvar = encode_all(model, _t(images).reshape(len(images), -1), beta=beta)
+    return mu.numpy(), torch.exp(0.5 * logvar).numpy()
 
 
 def decode(model: Decoder, z, beta: float | None = None) -> np.ndarray:

@@ -166,7 +166,7 @@ def make_numpy_model(ck, mu: np.ndarray, sigma: np.ndarray) -> NumpyModel:
 
 
 def save_numpy_model(path: str | os.PathLike, model: NumpyModel) -> Path:
-    """Write atomically as a compressed .npz: the description as JSON text, the arrays as they are."""
+    """Write atomically as an uncompressed .npz: the description as JSON text, the arrays as they are."""
     meta = {"version": FORMAT_VERSION, "sha256": model.sha256, "name": model.name, "dataset": model.dataset,
             "epoch": model.epoch, "model_config": config_to_dict(model.model_config),
             "train_config": config_to_dict(model.train_config), "layers": list(model.decoder.layers)}

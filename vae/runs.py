@@ -4,9 +4,10 @@ alone (no Streamlit, and no torch at import: the Train page shows runs without p
 A run lives in `<runs dir>/<run id>/` (new_run_id: the start time, then the name, so ids sort by age):
     run.json                what was asked: the configs, the name, which split, the pid and command of the process
     progress.json           what the process reports, rewritten atomically every few steps: state, epoch, history
-    checkpoint.pt           the last completed epoch (vae.train writes it atomically)
+    checkpoint.pt           the last completed epoch (vae.trainer writes it atomically)
     latents/labels.npy      the labels of a fixed test subset, and before training and after every epoch
-    latents/epoch_0001.npy  the posterior means of that subset: the frames of the replay (epoch_0000: untrained)
+    latents/epoch_0001.npy  the posterior means of that subset: the frames of the replay (epoch_0000: untrained);
+                            a beta-conditioned model's at progress.json's "snapshot_beta" (ModelConfig.reference_beta)
     stop                    present = "please stop at the next step" (the last completed epoch stays saved)
     log.txt                 the process's own output
 A folder holding only an uploaded checkpoint.pt has card.json instead of run.json (write_card): its name, epochs,
@@ -34,7 +35,7 @@ from .config import ModelConfig, TrainConfig, config_from_dict, config_to_dict
 if TYPE_CHECKING:
     import torch
 
-SNAPSHOT_SIZE = 1000  # test digits whose latent positions are stored every epoch (the live map and the replay)
+SNAPSHOT_SIZE = 1000  # test digits whose latent positions are stored every epoch (`train --snapshot-size`'s default)
 FINAL_STATES = ("finished", "stopped", "failed")
 AUTOGROUP_ENV = "VAE_AUTOGROUP_NICE"  # the supervisor sets it for the process it starts; see lower_autogroup_priority
 
@@ -76,7 +77,7 @@ def request_stop(run_dir: str | os.PathLike) -> None:
 # ---- the training process's side --------------------------------------------------------------------------------
 
 class ProgressReporter:
-    """The callback `python -m vae train --run-dir DIR` hands to vae.train.
+    """The callback `python -m vae train --run-dir DIR` hands to vae.train (vae.trainer).
 
     Every call rewrites progress.json (atomically); after each epoch it also stores the latent positions of the
     fixed test subset. Returns True (= stop) once the `stop` file appears. Writing progress is best effort: a full
@@ -88,6 +89,7 @@ class ProgressReporter:
         self.run_dir = Path(run_dir)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self.snapshot_x: torch.Tensor | None = None
+        self.snapshot_beta: float | None = None
         self.t_start = time.time()
         self.t_first: float | None = None  # time and fraction of the first step report: the ETA's baseline
         self.f_first = 0.0
@@ -100,9 +102,12 @@ class ProgressReporter:
                              epoch=len(prior.get("history", [])))
         self._write()
 
-    def set_snapshot(self, images: torch.Tensor, labels: torch.Tensor) -> None:
-        """The fixed test subset whose latent map is stored every epoch: (N, 28, 28) uint8 and (N,) labels."""
+    def set_snapshot(self, images: torch.Tensor, labels: torch.Tensor, beta: float | None = None) -> None:
+        """The fixed test subset whose latent map is stored every epoch: (N, 28, 28) uint8 and (N,) labels.
+        beta: where a beta-conditioned model encodes them (recorded as "snapshot_beta"); None for other models."""
         self.snapshot_x = images.reshape(len(images), -1).float().div(255.0)
+        self.snapshot_beta = beta
+        self.data["snapshot_beta"] = beta
         folder = self.run_dir / "latents"
         folder.mkdir(exist_ok=True)
         self._best_effort(lambda: _save_npy_atomic(folder / "labels.npy", labels.numpy().astype(np.int64)))
@@ -140,7 +145,7 @@ class ProgressReporter:
         was_training = model.training
         model.eval()
         with torch.no_grad():
-            mu, _ = model.encode(self.snapshot_x.to(device))
+            mu, _ = model.encode(self.snapshot_x.to(device), self.snapshot_beta)
         model.train(was_training)
         _save_npy_atomic(self.run_dir / "latents" / f"epoch_{epoch:04d}.npy", mu.cpu().numpy().astype(np.float32))
 
@@ -336,14 +341,21 @@ def load_snapshots(run_dir: str | os.PathLike) -> tuple[list[int], list[np.ndarr
         return [], [], None
     epochs, frames = [], []
     for path in sorted(folder.glob("epoch_*.npy")):
-        try:
-            mu = np.load(path, allow_pickle=False)
-        except (OSError, ValueError):
-            continue
-        if mu.ndim == 2 and len(mu) == len(labels) and np.isfinite(mu).all():
+        mu = _read_frame(path, labels)
+        if mu is not None:
             epochs.append(int(path.stem.split("_")[1]))
             frames.append(mu)
     return epochs, frames, labels
+
+
+def _read_frame(path: Path, labels: np.ndarray) -> np.ndarray | None:
+    """One epoch's posterior means (N, D), or None when unreadable or not one finite row per label (a frame being
+    written by a killed process, a disk that filled)."""
+    try:
+        mu = np.load(path, allow_pickle=False)
+    except (OSError, ValueError):
+        return None
+    return mu if mu.ndim == 2 and len(mu) == len(labels) and np.isfinite(mu).all() else None
 
 
 def project_frames(frames: list[np.ndarray]) -> list[np.ndarray]:
@@ -368,10 +380,7 @@ def load_latest_snapshot(run_dir: str | os.PathLike) -> tuple[int, np.ndarray, n
     except (OSError, ValueError):
         return None
     for path in sorted(folder.glob("epoch_*.npy"), reverse=True):
-        try:
-            mu = np.load(path, allow_pickle=False)
-        except (OSError, ValueError):
-            continue
-        if mu.ndim == 2 and len(mu) == len(labels) and np.isfinite(mu).all():
+        mu = _read_frame(path, labels)
+        if mu is not None:
             return int(path.stem.split("_")[1]), mu, labels
     return None

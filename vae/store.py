@@ -28,10 +28,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-import struct
 import threading
 import zipfile
-import zlib
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Callable
 
@@ -314,9 +312,9 @@ class ModelStore:
         self._keep(self.path("dial", ck.sha256), lambda p: save_dial_data(p, data))
         return data
 
-    def picture(self, kind: str, sha256: str, *qualifiers: str, make: Callable[[], bytes]) -> bytes:
-        """A PNG derived from the checkpoint with this hash (kind "manifold"): found, else make() and saved, with
-        the full hash in a text chunk of the file (checked when read)."""
+    def picture(self, kind: str, sha256: str, *qualifiers: str, make: Callable[[], np.ndarray]) -> bytes:
+        """A PNG derived from the checkpoint with this hash (kind "manifold"): found, else make() (uint8 pixels,
+        (H, W) grey or (H, W, 3) RGB) encoded and saved, with the full hash in a text chunk (checked when read)."""
         found = self._find(kind, sha256, *qualifiers, read=lambda p: _read_png(p, sha256))
         if found is not None:
             return found
@@ -327,29 +325,38 @@ class ModelStore:
 
 # ---- the store's pictures: PNG with the full hash they were made from in a tEXt chunk ---------------------------
 
-PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-_PNG_HEAD = len(PNG_SIGNATURE) + 25  # the signature, then IHDR (length, type, 13 bytes, CRC): the text goes after
+PNG_HASH_KEY = "vae-sha256"  # the text chunk's keyword
 
 
-def _hash_chunk(sha256: str) -> bytes:
-    body = b"vae-sha256\0" + sha256.encode("ascii")
-    return struct.pack(">I", len(body)) + b"tEXt" + body + struct.pack(">I", zlib.crc32(b"tEXt" + body))
+def _png_with_hash(pixels: np.ndarray, sha256: str) -> bytes:
+    """uint8 pixels as a PNG file whose text chunk PNG_HASH_KEY holds the checkpoint's hash (Pillow writes it
+    before the image data, so reading it back decodes no pixels)."""
+    import io
 
+    from PIL import Image  # here: the store's other forms need no Pillow
+    from PIL.PngImagePlugin import PngInfo
 
-def _png_with_hash(png: bytes, sha256: str) -> bytes:
-    if not png.startswith(PNG_SIGNATURE) or png[12:16] != b"IHDR":
-        raise ValueError("not a PNG file")
-    return png[:_PNG_HEAD] + _hash_chunk(sha256) + png[_PNG_HEAD:]
+    info = PngInfo()
+    info.add_text(PNG_HASH_KEY, sha256)
+    buf = io.BytesIO()
+    # zlib level 1: digits on white compress about as well as at the default 6, and encoding is several times faster
+    Image.fromarray(np.asarray(pixels, np.uint8)).save(buf, format="PNG", compress_level=1, pnginfo=info)
+    return buf.getvalue()
 
 
 def _read_png(path: Path, sha256: str) -> bytes:
     """The file's bytes. Raises ValueError when unreadable, not a PNG or made from another checkpoint."""
+    import io
+
+    from PIL import Image, UnidentifiedImageError
+
     try:
         data = path.read_bytes()
-    except OSError as exc:
+        with Image.open(io.BytesIO(data), formats=["PNG"]) as im:  # reads the chunks before the pixels only
+            made_from = im.info.get(PNG_HASH_KEY)
+    except (OSError, SyntaxError, UnidentifiedImageError) as exc:  # SyntaxError: Pillow's "broken PNG file"
         raise ValueError(f"unreadable {path}: {exc}") from None
-    chunk = _hash_chunk(sha256)
-    if not data.startswith(PNG_SIGNATURE) or data[_PNG_HEAD:_PNG_HEAD + len(chunk)] != chunk:
+    if made_from != sha256:
         raise ValueError(f"{path} was not made from this checkpoint")
     return data
 

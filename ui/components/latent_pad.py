@@ -120,12 +120,14 @@ export default function (component) {
   for (const u of String((component.data && component.data.prefetch) || "").split(" ").filter(Boolean))
     if (!early.has(u)) early.set(u, fetch(u).catch((error) => { early.delete(u); throw error; }));
   let cleanup = null, gone = false;
-  const say = (text) => { const el = component.parentElement.querySelector("[data-status]"); if (el) el.textContent = text; };
+  const say = (text) => {
+    const el = component.parentElement.querySelector("[data-status]"); if (el) el.textContent = text; };
   load().then((m) => {
     if (gone) return;
     try { cleanup = m.default(component); }
     catch (error) { say("This component stopped with an error: " + error.message); console.error(error); }
-  }, (error) => { say("Could not load this component's code (reload the page): " + error.message); console.error(error); });
+  }, (error) => {
+    say("Could not load this component's code (reload the page): " + error.message); console.error(error); });
   return () => { gone = true; if (typeof cleanup === "function") cleanup(); };
 }
 """

@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Callable
 
@@ -12,8 +12,7 @@ import torch
 
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import ModelConfig, TrainConfig
-from .data import Split, batches
-from .evaluation import test_images
+from .data import Split, batches, evaluation_images
 from .losses import neg_elbo
 from .metrics import elbo_parts
 from .model import VAE
@@ -65,14 +64,6 @@ def kl_weight(cfg: TrainConfig, epoch_progress: float) -> float:
     return cfg.beta * kl_ramp(cfg, epoch_progress)
 
 
-def reference_beta(model_cfg: ModelConfig) -> float | None:
-    """Where a conditioned model's test figures are taken: beta = 1 (the VAE), clamped into its range."""
-    if model_cfg.beta_range is None:
-        return None
-    lo, hi = model_cfg.beta_range
-    return min(max(1.0, lo), hi)
-
-
 def sample_betas(beta_range: tuple[float, float], n: int, gen: torch.Generator, tilt: float = 0.0) -> torch.Tensor:
     """n values of beta, (n,): log beta = lo + (hi - lo) u with u's density on [0, 1] proportional to exp(tilt u);
     tilt 0 is Multi-Rate VAE's log beta ~ U[log lo, log hi]."""
@@ -80,6 +71,12 @@ def sample_betas(beta_range: tuple[float, float], n: int, gen: torch.Generator, 
     r = torch.rand(n, generator=gen)
     u = r if tilt == 0 else torch.log1p(r * math.expm1(tilt)) / tilt  # inverse of the tilted CDF
     return torch.exp(lo + (hi - lo) * u)
+
+
+def steps_per_epoch(cfg: TrainConfig, n_train: int) -> int:
+    """Batches per epoch on a training split of n_train images (its first cfg.train_subset when that is set)."""
+    n = min(n_train, cfg.train_subset) if cfg.train_subset else n_train
+    return max(1, math.ceil(n / cfg.batch_size))
 
 
 def learning_rate(cfg: TrainConfig, step: int, total_steps: int) -> float:
@@ -100,7 +97,9 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig, train_split: Split, test_spl
 
     After every epoch: evaluate on the test split (every `cfg.eval_every` epochs), append to the history, write
     the checkpoint atomically to `out`, and call `callback`. With `resume`, continue from that checkpoint's epoch,
-    weights, optimizer and RNG state. Deterministic for a given seed on the CPU.
+    weights, optimizer and RNG state; its model config must be `model_cfg` (ValueError otherwise, naming the
+    fields: a model built from another config is another model, even where every weight's shape agrees).
+    Deterministic for a given seed on the CPU.
     """
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
@@ -116,6 +115,10 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig, train_split: Split, test_spl
     start_epoch, train_seconds = 1, 0.0
     if resume:
         ck = load_checkpoint(resume)
+        differ = [f.name for f in fields(ModelConfig) if getattr(ck.model_config, f.name) != getattr(model_cfg, f.name)]
+        if differ:
+            raise ValueError(f"{resume} was trained with another model config ({', '.join(differ)}); resume it "
+                             "with its own (Checkpoint.model_config)")
         model.load_state_dict(ck.model.state_dict())
         history = list(ck.history)
         start_epoch = ck.epoch + 1
@@ -128,15 +131,15 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig, train_split: Split, test_spl
             gen.set_state(rs["gen_rng"])
 
     x_train = (train_split.subset(cfg.train_subset) if cfg.train_subset else train_split).floats()  # (N, 784)
-    x_test = test_images(test_split, cfg.binarize).to(device)  # the same images as `vae evaluate`
-    at_beta = reference_beta(model_cfg)
-    steps_per_epoch = math.ceil(len(x_train) / cfg.batch_size)
-    total_steps = steps_per_epoch * cfg.epochs
+    x_test = evaluation_images(test_split, cfg.binarize).to(device)  # the same images as `vae evaluate`
+    at_beta = model_cfg.reference_beta
+    n_steps = steps_per_epoch(cfg, len(train_split))
+    total_steps = n_steps * cfg.epochs
     n_seen = 0
     stopped = False
     metrics: dict = history[-1].get("test", {}) if history else {}
     if callback and start_epoch == 1:  # the untrained model, e.g. for the first frame of the app's replay
-        stopped = bool(callback(Progress("start", 1, cfg.epochs, 0, steps_per_epoch, 0.0, history, model)))
+        stopped = bool(callback(Progress("start", 1, cfg.epochs, 0, n_steps, 0.0, history, model)))
 
     for epoch in range(start_epoch, cfg.epochs + 1):
         if stopped:
@@ -150,10 +153,10 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig, train_split: Split, test_spl
         t0 = time.perf_counter()
         for step, xb in enumerate(batches(x_train, cfg.batch_size, cfg.binarize, True, gen)):
             xb = xb.to(device, non_blocking=True)
-            global_step = (epoch - 1) * steps_per_epoch + step
+            global_step = (epoch - 1) * n_steps + step
             for group in opt.param_groups:
                 group["lr"] = learning_rate(cfg, global_step, total_steps)
-            ramp = kl_ramp(cfg, (epoch - 1) + step / steps_per_epoch)
+            ramp = kl_ramp(cfg, (epoch - 1) + step / n_steps)
             cond = None  # a conditioned model: each example its own beta, all scaled by the warm-up
             if model_cfg.beta_range is not None:
                 cond = sample_betas(model_cfg.beta_range, len(xb), gen, cfg.beta_tilt).to(device)  # (B,)
@@ -169,7 +172,7 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig, train_split: Split, test_spl
             if callback and step_every and (step + 1) % step_every == 0:
                 t_epoch += time.perf_counter() - t0
                 means = (sums / n_epoch).tolist()
-                p = Progress("step", epoch, cfg.epochs, step + 1, steps_per_epoch, train_seconds + t_epoch,
+                p = Progress("step", epoch, cfg.epochs, step + 1, n_steps, train_seconds + t_epoch,
                              history, model, dict(zip(("neg_elbo", "recon", "kl"), means)))
                 if callback(p):
                     stopped = True
@@ -194,7 +197,7 @@ def train(model_cfg: ModelConfig, cfg: TrainConfig, train_split: Split, test_spl
                             "gen_rng": gen.get_state()}
             save_checkpoint(out, model, cfg, history=history, metrics=metrics, dataset=cfg.dataset, epoch=epoch,
                             name=name, resume_state=resume_state)
-        if callback and callback(Progress("epoch", epoch, cfg.epochs, steps_per_epoch, steps_per_epoch,
+        if callback and callback(Progress("epoch", epoch, cfg.epochs, n_steps, n_steps,
                                           train_seconds, history, model, entry)):
             stopped = epoch < cfg.epochs
             break
