@@ -141,6 +141,9 @@ function ringOnScreen(sx, sy, pxPerUnit, mag) {
   return {rx: sx * pxPerUnit * mag, ry: sy * pxPerUnit * mag};
 }
 
+// A coordinate with a true minus sign, which screen readers read as "minus"
+const signed = (v) => v.toFixed(2).replace("-", "\u2212");
+
 // What the live region says after beta moves (a screen reader hears the figures the readout shows).
 function betaSentence(beta, rate, distortion) {
   return `β = ${fmtBeta(beta)}: rate ${rate.toFixed(1)} nats, distortion ${distortion.toFixed(0)} nats`;
@@ -354,21 +357,32 @@ export default function (component) {
     if (ringMag > 1) {  // the factor, beside the ring: right, left, above or below it, wherever no badge is
       ctx.font = `600 ${Math.round(12 * scale)}px sans-serif`;
       ctx.textAlign = "left";
-      const words = `ring ×${ringMag}`;
+      const words = `ring ×${ringMag}` + (Math.max(ring.rx, ring.ry) < 2 ? ": too small to see" : "");
       const tw = ctx.measureText(words).width, th = 12 * scale, gap = 7;
-      // eight places around the ring; the first that covers no class badge and stays on the map (else the least bad)
+      // eight places around the ring, near it or (with a leader line) a badge's width out: the first that covers
+      // no class badge and stays on the map, else the least bad
       const spots = [];
-      for (const [ux, uy] of [[1, -1], [-1, -1], [1, 1], [-1, 1], [0, -1], [0, 1], [1, 0], [-1, 0]]) {
-        for (const far of [0, 2.4 * badge]) {
-          spots.push([X + ux * (ring.rx + gap + far) - (ux < 0 ? tw : ux === 0 ? tw / 2 : 0),
-                      Y + uy * (ring.ry + gap + far + th / 2)]);  // (the text's middle: textBaseline)
+      for (const far of [0, 2.4 * badge]) {
+        for (const [ux, uy] of [[1, -1], [-1, -1], [1, 1], [-1, 1], [0, -1], [0, 1], [1, 0], [-1, 0]]) {
+          const on = ux && uy ? Math.SQRT1_2 : 1;  // diagonals start from the ellipse itself, not its box's corner
+          spots.push({far, ux, uy, x: X + ux * (on * ring.rx + gap + far) - (ux < 0 ? tw : ux === 0 ? tw / 2 : 0),
+                      y: Y + uy * (on * ring.ry + gap + far + th / 2)});  // y: the text's middle (textBaseline)
         }
       }
-      const cost = ([lx, ly]) => (lx < 2 || lx + tw > mapPx - 2 || ly - th / 2 < 2 || ly + th / 2 > mapPx - 2
-                                  ? 100 : 0) +
-        badges.filter((at) => at && Math.max(Math.abs(at[0] - (lx + tw / 2)) - tw / 2,
-                                             Math.abs(at[1] - ly) - th / 2) < badge + 1).length;
-      const [lx, ly] = spots.reduce((best, spot) => (cost(spot) < cost(best) ? spot : best));
+      const cost = ({x, y}) => (x < 2 || x + tw > mapPx - 2 || y - th / 2 < 2 || y + th / 2 > mapPx - 2 ? 100 : 0) +
+        badges.filter((at) => at && Math.max(Math.abs(at[0] - (x + tw / 2)) - tw / 2,
+                                             Math.abs(at[1] - y) - th / 2) < badge + 1).length;
+      const spot = spots.reduce((best, s) => (cost(s) < cost(best) ? s : best));
+      const [lx, ly] = [spot.x, spot.y];
+      if (spot.far) {  // a thin line from the ring to its label
+        ctx.strokeStyle = "#0f172a";
+        ctx.lineWidth = 1;
+        ctx.beginPath();
+        const on = spot.ux && spot.uy ? Math.SQRT1_2 : 1;
+        ctx.moveTo(X + spot.ux * (on * ring.rx + 2), Y + spot.uy * (on * ring.ry + 2));
+        ctx.lineTo(lx + (spot.ux < 0 ? tw : spot.ux === 0 ? tw / 2 : 0), ly - spot.uy * th / 2);
+        ctx.stroke();
+      }
       ctx.lineWidth = 3;
       ctx.strokeStyle = "rgba(255,255,255,0.9)";
       ctx.strokeText(words, lx, ly);
@@ -384,7 +398,7 @@ export default function (component) {
       `test digits' codes, coloured by class, each class's digit at its centre` +
       (hidden.size ? ` (${shown} of ${nClasses} classes shown)` : "") +
       `; ${Math.round((100 * outside) / N)} % lie outside the prior's 3σ circle. The ring: ${digitName(sel)}, ` +
-      `at z = (${cx.toFixed(2)}, ${cy.toFixed(2)}), σ = (${sx.toFixed(3)}, ${sy.toFixed(3)}), ${scaleWords}.`);
+      `at z = (${signed(cx)}, ${signed(cy)}), σ = (${sx.toFixed(3)}, ${sy.toFixed(3)}), ${scaleWords}.`);
     return sig;
   }
 
