@@ -15,11 +15,36 @@ const MODELS = new Map();     // model id -> Promise<{decode, mu, sigma, labels}
 const FILES = new Map();      // url -> Promise<ArrayBuffer> (test images, t-SNE points)
 const INSTANCES = new Map();  // component key -> {z, nonce, view, hidden, selected, selectNonce}: survives reruns
 
-// Test and benchmark hook.
-const STATS = (window.__latentPad = window.__latentPad || {draws: 0, lastDrawMs: 0, ready: false, errors: [],
-                                                          invocations: 0});
-Object.assign(STATS, {selected: null, highlightMs: 0, thumbs: 0, zoom: 1, hidden: [], imagesReady: false,
-                      backgroundMs: 0, marks: 0, stacked: false, surfacePx: 0});
+// Test and benchmark hook: window.__latentPad reads the state of one pad (the focused one, else the one last used,
+// else the first on screen); window.__latentPad.pad(key) reads a given pad's. Each pad keeps its own state: two pads
+// on a page (Reconstruct's tabs) do not share a zoom, a selection or a draw count.
+const PAD_FIELDS = ["draws", "lastDrawMs", "ready", "selected", "highlightMs", "thumbs", "zoom", "hidden", "imagesReady",
+                    "backgroundMs", "marks", "stacked", "surfacePx", "pointPx", "nPoints", "surfaceRect", "z",
+                    "announced", "digitLabel", "key"];
+function padHook() {
+  if (window.__latentPad && window.__latentPad.pads) return window.__latentPad;
+  const pads = new Map();  // component key -> that pad's stats
+  const shown = (s) => s.el && s.el.isConnected && s.el.getClientRects().length > 0;
+  const pick = () => {
+    const all = [...pads.values()], live = all.filter(shown);
+    return live.find((s) => s.el.matches(":focus")) || live.find((s) => s.key === hook.current) || live[0] ||
+      all.find((s) => s.el && s.el.isConnected) || all[all.length - 1] || {};
+  };
+  const hook = {pads, current: null, invocations: 0, errors: [], pad: (key) => pads.get(key)};
+  for (const f of PAD_FIELDS) Object.defineProperty(hook, f, {get: () => pick()[f], enumerable: true});
+  window.__latentPad = hook;
+  return hook;
+}
+const HOOK = padHook();
+
+function padStats(key) {  // one pad's stats, kept across re-invocations of the same key
+  if (!HOOK.pads.has(key)) {
+    HOOK.pads.set(key, {key, draws: 0, lastDrawMs: 0, ready: false, errors: HOOK.errors, selected: null,
+                        highlightMs: 0, thumbs: 0, zoom: 1, hidden: [], imagesReady: false, backgroundMs: 0, marks: 0,
+                        stacked: false, surfacePx: 0, z: null, announced: "", digitLabel: null, el: null});
+  }
+  return HOOK.pads.get(key);
+}
 
 function fetchBuffer(url, gz) {
   if (!FILES.has(url)) {
@@ -89,14 +114,16 @@ function base64Bytes(text) {
 }
 
 export default function (component) {
-  STATS.invocations += 1;  // Streamlit re-invokes us only when the data changes (tests count this)
+  HOOK.invocations += 1;  // Streamlit re-invokes us only when the data changes (tests count this)
   const {parentElement, setStateValue, key} = component;
+  const STATS = padStats(key);
   const data = JSON.parse(component.data.spec);
   const root = parentElement.querySelector(".lp");
   const $ = (sel) => root.querySelector(sel);
   const pad = $(".lp-pad"), digit = $(".lp-digit"), readout = $(".lp-z"), status = $(".lp-status");
   const note = $(".lp-note"), slidersBox = $(".lp-sliders"), legend = $(".lp-legend"), row = $(".lp-row");
   const selBox = $(".lp-selected");
+  STATS.el = pad;
   const D = data.model.latent_dim;
   const plane = data.plane;
   const snap = !!data.view;  // t-SNE: points at given 2-D positions, the pointer picks the nearest digit
@@ -164,23 +191,15 @@ export default function (component) {
     return true;
   }
 
-  const scale = () => W / view.span;  // css px per latent unit
-  const toX = (a) => (a - view.cx) * scale() + W / 2;
-  const toY = (b) => W / 2 - (b - view.cy) * scale();
-  const fromX = (x) => view.cx + (x - W / 2) / scale();
-  const fromY = (y) => view.cy - (y - W / 2) / scale();
+  let T = null;  // the view's pixel mapping (plane_geometry.js), rebuilt when the view or the size changes
+  const tf = () => (T && T.cx === view.cx && T.cy === view.cy && T.span === view.span && T.W === W ? T
+    : (T = {...viewTransform(view, W), cx: view.cx, cy: view.cy, span: view.span, W}));
+  const scale = () => tf().scale;  // css px per latent unit
+  const toX = (a) => tf().toX(a), toY = (b) => tf().toY(b);
+  const fromX = (x) => tf().fromX(x), fromY = (y) => tf().fromY(y);
   const o = Float64Array.from(plane.origin), u = Float64Array.from(plane.u), v = Float64Array.from(plane.v);
-  const planeCoords = (vec, off = 0) => {
-    let a = 0, b = 0;
-    for (let i = 0; i < D; i++) { const d = vec[off + i] - o[i]; a += d * u[i]; b += d * v[i]; }
-    return [a, b];
-  };
-  const moveInPlane = (vec, a, b) => {  // a copy of vec with plane coordinates (a, b)
-    const [a0, b0] = planeCoords(vec);
-    const out = Float64Array.from(vec);
-    for (let i = 0; i < D; i++) out[i] += (a - a0) * u[i] + (b - b0) * v[i];
-    return out;
-  };
+  const coords = (vec, off = 0) => planeCoords(o, u, v, vec, off);
+  const moveTo = (vec, a, b) => moveInPlane(o, u, v, vec, a, b);
 
   // --- the model's points in plane (or t-SNE) coordinates, filled once loaded
   let model = null, PA = null, PB = null, byClass = null, images = null, selSigma = null;
@@ -191,7 +210,7 @@ export default function (component) {
     PA = new Float32Array(n); PB = new Float32Array(n);
     for (let k = 0; k < n; k++) {
       if (points2d) { PA[k] = points2d[2 * k]; PB[k] = points2d[2 * k + 1]; }
-      else { const [a, b] = planeCoords(model.mu, k * D); PA[k] = a; PB[k] = b; }
+      else { const [a, b] = coords(model.mu, k * D); PA[k] = a; PB[k] = b; }
     }
     byClass = new Map();
     for (let k = 0; k < n; k++) {
@@ -222,6 +241,7 @@ export default function (component) {
 
   function drawBackground() {
     const t0 = performance.now();
+    STATS.zoom = (hi - lo) / view.span;  // before the points: they are drawn at this redraw's zoom
     const ctx = background.getContext("2d");
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.fillStyle = "#ffffff";
@@ -260,7 +280,6 @@ export default function (component) {
     text(nx + " \u2192", W - xw - 6, W - fontPx - 10);
     text(ny + " \u2191", 6, fontPx + 4 + (large ? 6 : 0) + 26);
     STATS.backgroundMs = performance.now() - t0;
-    STATS.zoom = (hi - lo) / view.span;
   }
 
   function drawPoints(ctx) {
@@ -271,9 +290,9 @@ export default function (component) {
       for (const k of idx) if (PA[k] >= a0 && PA[k] <= a1 && PB[k] >= b0 && PB[k] <= b1) visible.push(k);
     }
     // zoomed in far enough that each digit has room: draw the digits themselves, as the Embedding Projector does
-    const room = Math.sqrt((W * W) / Math.max(visible.length, 1));
+    const room = Math.sqrt((W * W) / Math.max(visible.length, 1)), zoom = (hi - lo) / view.span;
     STATS.thumbs = 0;
-    if (images && data.show_points && visible.length <= 1500 && room >= 14 && STATS.zoom >= 2) {
+    if (images && data.show_points && visible.length <= 1500 && room >= 14 && zoom >= 2) {
       const size = Math.min(Math.max(room * 0.9, 16), 64);
       ctx.imageSmoothingEnabled = true;
       for (const k of visible) ctx.drawImage(thumb(k), toX(PA[k]) - size / 2, toY(PB[k]) - size / 2, size, size);
@@ -281,7 +300,7 @@ export default function (component) {
       return;
     }
     if (!data.show_points) return;
-    const r = Math.min(1.3 * Math.sqrt(Math.max(STATS.zoom, 1)), 4);
+    const r = Math.min(1.3 * Math.sqrt(Math.max(zoom, 1)), 4);
     ctx.globalAlpha = marks.length ? 0.22 : 0.5;
     for (const [c, idx] of byClass) {
       if (hidden.has(c)) continue;
@@ -291,24 +310,14 @@ export default function (component) {
     ctx.globalAlpha = 1;
   }
 
-  // the posterior N(mu, diag sigma^2) seen in the plane: covariance [u v]^T diag(sigma^2) [u v], its 1-sigma ellipse
-  function ellipse(sig) {
-    let a = 0, b = 0, c = 0;
-    for (let i = 0; i < D; i++) { const s2 = sig[i] * sig[i]; a += u[i] * u[i] * s2; b += u[i] * v[i] * s2; c += v[i] * v[i] * s2; }
-    const mid = (a + c) / 2, rad = Math.sqrt(((a - c) / 2) ** 2 + b * b);
-    return {r1: Math.sqrt(mid + rad), r2: Math.sqrt(Math.max(mid - rad, 0)), angle: 0.5 * Math.atan2(2 * b, a - c)};
-  }
-
-  function drawEllipse(ctx, x, y, e, colour, width) {  // returns the magnification used (1 = true scale)
-    const s = scale();
-    let mag = 1;
-    while (e.r2 * s * mag < 5 && mag < 1000) mag *= 10;
+  function drawEllipse(ctx, x, y, sig, colour, width) {  // the posterior's 1-sigma ellipse; returns its magnification
+    const e = ellipsePx(planeEllipse(u, v, sig), scale());
     ctx.strokeStyle = colour;
     ctx.lineWidth = width;
     ctx.beginPath();
-    ctx.ellipse(x, y, Math.max(e.r1 * s * mag, 1), Math.max(e.r2 * s * mag, 1), -e.angle, 0, 2 * Math.PI);
+    ctx.ellipse(x, y, e.rx, e.ry, e.angle, 0, 2 * Math.PI);
     ctx.stroke();
-    return mag;
+    return e.mag;
   }
 
   // --- drawing: one decode + draw per animation frame at most
@@ -337,7 +346,7 @@ export default function (component) {
     drawMarks();
     drawSelection();
     if (!snap || snapIndex !== null) {  // the committed z: a ring (snap mode: at the digit it stands for)
-      const [a, b] = snap ? [PA[snapIndex], PB[snapIndex]] : planeCoords(z);
+      const [a, b] = snap ? [PA[snapIndex], PB[snapIndex]] : coords(z);
       padCtx.strokeStyle = "#0f172a";
       padCtx.lineWidth = 2;
       padCtx.beginPath();
@@ -367,7 +376,7 @@ export default function (component) {
     if (k === null || !model || !PA || k >= PA.length) return;
     const x = toX(PA[k]), y = toY(PB[k]);
     if (!snap && selSigma) {
-      const mag = drawEllipse(padCtx, x, y, ellipse(selSigma), "#dc2626", 2.5);
+      const mag = drawEllipse(padCtx, x, y, selSigma, "#dc2626", 2.5);
       notes.push(`Red: test digit #${k}'s posterior q(z|x), its 1σ ellipse` +
                  (mag > 1 ? `, drawn ${mag}× larger than true scale (too small to see).` : ", at true scale."));
     } else if (snap) {
@@ -384,10 +393,10 @@ export default function (component) {
 
   function drawMarks() {
     marks.forEach((m, i) => {
-      const [a, b] = planeCoords(m.z);
+      const [a, b] = coords(m.z);
       const x = toX(a), y = toY(b), hot = i === highlight;
       let mag = 1;
-      if (m.sigma) mag = drawEllipse(padCtx, x, y, ellipse(m.sigma), hot ? "#dc2626" : "#334155", hot ? 3 : 1.5);
+      if (m.sigma) mag = drawEllipse(padCtx, x, y, m.sigma, hot ? "#dc2626" : "#334155", hot ? 3 : 1.5);
       if (m.sigma && (hot || marks.length === 1))
         notes.push(`Ring around ${m.name}: its posterior's 1σ ellipse` +
                    (mag > 1 ? `, drawn ${mag}× larger than true scale.` : ", at true scale."));
@@ -455,7 +464,7 @@ export default function (component) {
     if (snap) {
       readout.textContent = snapIndex === null ? "" : `z = μ of test digit #${snapIndex}`;
     } else {
-      const [a, b] = planeCoords(shown);
+      const [a, b] = coords(shown);
       readout.textContent = D === 2 ? `z = (${a.toFixed(2)}, ${b.toFixed(2)})`
         : `(${plane.axis_labels[0]}, ${plane.axis_labels[1]}) = (${a.toFixed(2)}, ${b.toFixed(2)})`;
     }
@@ -508,7 +517,7 @@ export default function (component) {
   function markAt(x, y) {
     const r = large ? 14 : 11;
     for (let i = marks.length - 1; i >= 0; i--) {
-      const [a, b] = planeCoords(marks[i].z);
+      const [a, b] = coords(marks[i].z);
       if ((toX(a) - x) ** 2 + (toY(b) - y) ** 2 <= r * r) return i;
     }
     return null;
@@ -546,7 +555,7 @@ export default function (component) {
       snapIndex = k;
       return Float64Array.from(model.mu.subarray(k * D, (k + 1) * D));
     }
-    return moveInPlane(z, fromX(p[0]), fromY(p[1]));
+    return moveTo(z, fromX(p[0]), fromY(p[1]));
   };
   const pinchState = () => {
     const [p, q] = [...pointers.values()];
