@@ -72,7 +72,7 @@ VIEWS_HIGH_D = ["the PCA plane", "t-SNE", "two latent dimensions"]
 GESTURES_TOUCH = ("Tap or drag: move z and decode it · tap a dot: select that test digit · pinch: zoom · two "
                   "fingers: pan.")
 GESTURES = ("Hover: decode the point under the cursor · press and drag: move z · click a dot: select that test "
-            "digit · scroll or pinch: zoom · Shift+drag or two fingers: pan · +, −, 0 keys when the map has focus.")
+            "digit · scroll or pinch: zoom · Shift+drag or two fingers: pan.")
 
 
 def surface_plane(ck: NumpyModel, mu: np.ndarray) -> tuple[Plane, dict | None, np.ndarray] | None:

@@ -185,6 +185,12 @@ def _component():
                                       css=(HERE / "latent_pad.css").read_text(), js=module_loader("latent_pad", js))
 
 
+# The keys of the focused map, under it on every page that shows one (the map's accessible name says them in words)
+KEYS_HINT = ("Once the map has focus (click it or Tab to it): arrows move z (Shift: larger steps) · Enter or "
+             "Space: select the test digit nearest z · Esc: clear the selection · + / −: zoom at z · W A S D: pan · "
+             "0: the whole map · Home: z to the origin.")
+
+
 @dataclass
 class PadState:
     """What the surface last told Python."""
@@ -219,6 +225,7 @@ def latent_pad(model_info: dict, plane: Plane, z, *, z_nonce: int = 0, class_nam
         "show_points": show_points, "surface_px": int(surface_px), "digit_px": int(digit_px),
         "images": images, "view": view, "selected": selected, "select_nonce": int(select_nonce),
         "marks": marks or [], "highlight": highlight, "large": bool(large), "hint": hint, "hint_touch": hint_touch,
+        "keys_hint": KEYS_HINT,
     }
     # Two plain strings (the spec as JSON, the URLs the loader fetches early): the frontend does not re-invoke an
     # unchanged pad (tests count invocations), and a dict of plain values skips Streamlit's dataframe detection, which
