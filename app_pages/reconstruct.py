@@ -133,7 +133,8 @@ def posterior_map(ck: vae.Checkpoint, results: list[tuple[str, dict]], key: str)
     state_key = keys.map_highlight(key)
     if st.session_state.get(state_key) not in names:
         st.session_state[state_key] = names[0]
-    marks = [{"z": r["mu"].tolist(), "sigma": r["sigma"].tolist(), "name": name, "short": name[1:] if name.startswith("#") else str(i + 1),
+    marks = [{"z": r["mu"].tolist(), "sigma": r["sigma"].tolist(), "name": name,
+              "short": name[1:] if name.startswith("#") else str(i + 1),
               "image": base64.b64encode(images.to_uint8(r["digit"], 1).tobytes()).decode("ascii")}
              for i, (name, r) in enumerate(results)]
     highlight = names.index(st.session_state[state_key])
