@@ -85,32 +85,30 @@ function fmtBeta(b) {
   return b >= 10 ? b.toFixed(1) : b >= 1 ? b.toFixed(2) : b >= 0.1 ? b.toFixed(3) : b.toFixed(4);
 }
 
-// ---- What the dial draws, as pure functions: tests/test_beta_dial_ring.py runs these same functions in node.
+// ---- What the dial draws, as pure functions (tests/test_beta_dial_ring.py runs them in node). The geometry is
+// plane_geometry.js's, prepended: gridPosition and lerp (the beta grid), planeEllipse, ellipseMagnification.
 
-// The two grid betas around b (the grid is log-spaced, as vae.beta_dial.DialData.between), and the upper's weight.
-function betaInterpolation(betas, b) {
-  const K = betas.length, lo = Math.log(betas[0]), hi = Math.log(betas[K - 1]);
-  const f = Math.min(Math.max((Math.log(b) - lo) / (hi - lo), 0), 1) * (K - 1);
-  const k = Math.min(Math.floor(f), K - 2);
-  return [k, f - k];
-}
-
-// A followed digit's posterior sigmas (sx, sy) between grid betas k and k + 1; chosenSigma is (K, C, 2).
+// A followed digit's posterior sigmas (z1, z2) between grid betas k and k + 1; chosenSigma is (K, C, D).
 function sigmaAt(chosenSigma, sel, k, t) {
   return [0, 1].map((d) => chosenSigma[k][sel][d] * (1 - t) + chosenSigma[k + 1][sel][d] * t);
 }
 
-// ONE magnification for the followed digit's ring, the same at every beta and for every followed digit, so the
-// ring's size on screen follows sigma (a rule re-chosen per frame made it jump: 100x, 10x, 1x while sigma grew).
-// The largest 1-2-5 factor at which the biggest ring the dial can draw (any followed digit, any beta) keeps its
-// radius within 0.4 of the window's half-width. At the smallest beta a ring may then be smaller than a pixel:
-// that is what the posterior is there.
-const RING_FACTORS = [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000];
-function ringMagnification(chosenSigma, halfExtent) {
-  let biggest = 0;
-  for (const row of chosenSigma) for (const s of row) biggest = Math.max(biggest, s[0], s[1]);
-  const fits = (0.4 * halfExtent) / biggest;
-  return RING_FACTORS.filter((f) => f <= fits).pop() || 1;
+// ONE magnification for the followed digit's ring over the whole drag (every beta, every followed digit), so the
+// ring's size on screen follows sigma; the magnification re-chosen per frame made it jump (100x, 10x, 1x) and
+// shrink twice while sigma grew 70-fold. The one rule (ellipseMagnification), applied once, to the biggest ring
+// the dial can draw: magnified only when even that one would be too thin to see. The smallest rings may then be
+// under a pixel: that is what the posterior is at the smallest beta.
+function ringMagnification(chosenSigma, pxPerUnit) {
+  let biggestMinor = 0;
+  for (const row of chosenSigma) for (const s of row) biggestMinor = Math.max(biggestMinor, Math.min(s[0], s[1]));
+  return ellipseMagnification(biggestMinor * pxPerUnit);
+}
+
+// The ring in css pixels: the posterior's 1-sigma ellipse in the (z1, z2) plane at the dial's one magnification;
+// semi-axes r1 >= r2 and the canvas angle of r1.
+function ringOnScreen(sigma, pxPerUnit, mag) {
+  const e = planeEllipse([1, 0], [0, 1], sigma);
+  return {r1: e.r1 * pxPerUnit * mag, r2: e.r2 * pxPerUnit * mag, angle: -e.angle};
 }
 
 // Badges at the class centres (points [x, y] in px, or null when hidden), moved apart until no two are closer
@@ -134,11 +132,6 @@ function spreadBadges(points, apart) {
     if (!moved) break;
   }
   return out;
-}
-
-// The ring's radii in CSS pixels: sigma times the map's pixels per unit times the one magnification.
-function ringOnScreen(sx, sy, pxPerUnit, mag) {
-  return {rx: sx * pxPerUnit * mag, ry: sy * pxPerUnit * mag};
 }
 
 // A coordinate with a true minus sign, which screen readers read as "minus"
@@ -171,6 +164,7 @@ export default function (component) {
   // Laid out again whenever the element's width changes (the sidebar opens, large type applies after mounting).
   const dpr = window.devicePixelRatio || 1;
   let mapPx = 300, laidOutFor = -1;
+  let ringMag = 1;  // the ring's one scale, for every beta and every followed digit: set here, from the map's size
   function layout() {
     const avail = Math.max(240, Math.min(root.getBoundingClientRect().width || 800,
                                          document.documentElement.clientWidth - 24));
@@ -184,6 +178,7 @@ export default function (component) {
                                 : avail - 8);
     mapCanvas.width = mapCanvas.height = Math.round(mapPx * dpr);
     mapCanvas.style.width = mapCanvas.style.height = mapPx + "px";
+    ringMag = ringMagnification(m.chosen_sigma, mapPx / (2 * m.half_extent));
     $(".bd-mapwrap").style.width = mapPx + 2 + "px";
     manifold.style.width = manifold.style.height = cell + "px";
     for (const c of [prior, recon]) { c.style.width = cell + "px"; c.style.height = cell / 4 + "px"; }
@@ -216,7 +211,6 @@ export default function (component) {
 
   const half = m.half_extent;
   const toPx = (a) => ((a + half) / (2 * half)) * mapPx;  // mapPx: the current layout's
-  const ringMag = ringMagnification(m.chosen_sigma, half);  // one scale for every beta and every followed digit
   const byClass = [];  // point indices per class, filled once the labels arrive
   const classOf = (c) => (model ? model.labels[m.chosen[c]] : null);  // the class of followed digit c
   const digitName = (c) => `test digit #${m.chosen[c]}` + (model ? `, a ${classOf(c)}` : "");
@@ -236,7 +230,7 @@ export default function (component) {
     }, wait);
   }
   const betaNow = () => {
-    const [k, t] = betaInterpolation(m.betas, state.beta);
+    const [k, t] = gridPosition(m.betas, state.beta);
     return betaSentence(state.beta, lerp(m.rate, k, t), lerp(m.distortion, k, t));
   };
 
@@ -268,8 +262,6 @@ export default function (component) {
       }
     }
   }
-
-  const lerp = (arr, k, t) => arr[k] * (1 - t) + arr[k + 1] * t;
 
   // The 10,000 points go straight into a pixel buffer (one putImageData): as many fillRect calls cost tens of
   // milliseconds a frame in a software-rendered canvas. The prior's circles, each class's digit at its centre (a
@@ -343,21 +335,23 @@ export default function (component) {
     const cx = (mu[a + i * D] * (1 - t) + mu[b + i * D] * t) * s;
     const cy = (mu[a + i * D + 1] * (1 - t) + mu[b + i * D + 1] * t) * s;
     const [sx, sy] = sigmaAt(m.chosen_sigma, sel, k, t);
-    const ring = ringOnScreen(sx, sy, mapPx / (2 * half), ringMag);
+    const ring = ringOnScreen([sx, sy], mapPx / (2 * half), ringMag);
+    const rx = Math.abs(Math.cos(ring.angle)) > 0.5 ? ring.r1 : ring.r2, ry = rx === ring.r1 ? ring.r2 : ring.r1;
     const X = toPx(cx), Y = mapPx - toPx(cy);
     for (const [colour, width] of [["rgba(255,255,255,0.9)", 4], ["#0f172a", 2]]) {  // on a halo, as the prior's
       ctx.strokeStyle = colour;
       ctx.lineWidth = width;
       ctx.beginPath();
-      ctx.ellipse(X, Y, ring.rx, ring.ry, 0, 0, 2 * Math.PI);
+      ctx.ellipse(X, Y, ring.r1, ring.r2, ring.angle, 0, 2 * Math.PI);
       ctx.stroke();
     }
     ctx.fillStyle = "#0f172a";
     ctx.fillRect(X - 1.5, Y - 1.5, 3, 3);
-    if (ringMag > 1) {  // the factor, beside the ring: right, left, above or below it, wherever no badge is
+    const tiny = Math.max(rx, ry) < 2;
+    if (ringMag > 1 || tiny) {  // the factor (or that it cannot be seen), beside the ring, where no badge is
       ctx.font = `600 ${Math.round(12 * scale)}px sans-serif`;
       ctx.textAlign = "left";
-      const words = `ring ×${ringMag}` + (Math.max(ring.rx, ring.ry) < 2 ? ": too small to see" : "");
+      const words = (ringMag > 1 ? `ring ×${ringMag}` : "ring") + (tiny ? ": too small to see" : "");
       const tw = ctx.measureText(words).width, th = 12 * scale, gap = 7;
       // eight places around the ring, near it or (with a leader line) a badge's width out: the first that covers
       // no class badge and stays on the map, else the least bad
@@ -365,8 +359,8 @@ export default function (component) {
       for (const far of [0, 2.4 * badge]) {
         for (const [ux, uy] of [[1, -1], [-1, -1], [1, 1], [-1, 1], [0, -1], [0, 1], [1, 0], [-1, 0]]) {
           const on = ux && uy ? Math.SQRT1_2 : 1;  // diagonals start from the ellipse itself, not its box's corner
-          spots.push({far, ux, uy, x: X + ux * (on * ring.rx + gap + far) - (ux < 0 ? tw : ux === 0 ? tw / 2 : 0),
-                      y: Y + uy * (on * ring.ry + gap + far + th / 2)});  // y: the text's middle (textBaseline)
+          spots.push({far, ux, uy, x: X + ux * (on * rx + gap + far) - (ux < 0 ? tw : ux === 0 ? tw / 2 : 0),
+                      y: Y + uy * (on * ry + gap + far + th / 2)});  // y: the text's middle (textBaseline)
         }
       }
       const cost = ({x, y}) => (x < 2 || x + tw > mapPx - 2 || y - th / 2 < 2 || y + th / 2 > mapPx - 2 ? 100 : 0) +
@@ -379,7 +373,7 @@ export default function (component) {
         ctx.lineWidth = 1;
         ctx.beginPath();
         const on = spot.ux && spot.uy ? Math.SQRT1_2 : 1;
-        ctx.moveTo(X + spot.ux * (on * ring.rx + 2), Y + spot.uy * (on * ring.ry + 2));
+        ctx.moveTo(X + spot.ux * (on * rx + 2), Y + spot.uy * (on * ry + 2));
         ctx.lineTo(lx + (spot.ux < 0 ? tw : spot.ux === 0 ? tw / 2 : 0), ly - spot.uy * th / 2);
         ctx.stroke();
       }
@@ -389,7 +383,7 @@ export default function (component) {
       ctx.fillText(words, lx, ly);
     }
     ctx.textBaseline = "alphabetic";
-    STATS.ring = {beta: shownBeta, followed: sel, sx, sy, rx: ring.rx, ry: ring.ry, mag: ringMag};
+    STATS.ring = {beta: shownBeta, followed: sel, sx, sy, rx, ry, mag: ringMag};
     const scaleWords = ringMag > 1 ? `drawn ${ringMag}× larger than true scale at every β` : "at true scale";
     mapNote.textContent = `Dashed: the prior's 1, 2, 3 σ. Black ring: the followed digit's posterior (1 σ), ` +
       `${scaleWords}. Window ±${half.toFixed(1)}.`;
@@ -451,7 +445,7 @@ export default function (component) {
     busy = true;
     const t0 = performance.now();
     const drawnBeta = state.beta;
-    const [k, t] = betaInterpolation(m.betas, drawnBeta);
+    const [k, t] = gridPosition(m.betas, drawnBeta);
     const logBeta = Math.log(drawnBeta);
     const s = m.mu_scale, a = k * N * D, b = (k + 1) * N * D;
     for (let c = 0; c < C; c++) {  // the followed digits' codes at this beta
@@ -540,7 +534,7 @@ export default function (component) {
     if (focus) options[c].focus();
     schedule();
     say(() => {
-      const [k, t] = betaInterpolation(m.betas, state.beta);
+      const [k, t] = gridPosition(m.betas, state.beta);
       const [sx, sy] = sigmaAt(m.chosen_sigma, state.followed, k, t);
       return `Following ${digitName(state.followed)}: at β = ${fmtBeta(state.beta)} its posterior σ = ` +
              `(${sx.toFixed(3)}, ${sy.toFixed(3)})`;
