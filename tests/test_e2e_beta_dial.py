@@ -134,3 +134,35 @@ def test_the_dial_by_keyboard_alone(app_server, page):
                            arg=live.element_handle(), timeout=30000)
     page.wait_for_function(
         "() => { const r = window.__betaDial.ring; return r && r.followed === 1 && r.beta > 15; }", timeout=30000)
+
+
+def test_the_legend_and_the_strip_by_touch(app_server, browser):
+    """On a phone: a tap hides a class, a long press (or a double-tap) shows only that class, a tap on a
+    digit of the strip follows it."""
+    if not bundled.BETA_DIAL.path.is_file():
+        pytest.skip("the beta-conditioned model is not bundled")
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    try:
+        open_dial(page, app_server)
+        wait_for_app(page)
+        chip = page.get_by_role("button", name="Show class 2")
+        chip.tap()
+        assert chip.get_attribute("aria-pressed") == "false"
+        assert page.evaluate("() => window.__betaDial.hidden") == [2]
+        page.get_by_role("button", name="Show class 3").tap()  # (two taps on one chip are a double-tap: "only")
+        assert page.evaluate("() => window.__betaDial.hidden") == [2, 3]
+        page.get_by_role("button", name="Show all").tap()
+        assert page.evaluate("() => window.__betaDial.hidden") == []
+        # a long press: the finger stays down until the dial has acted, then lifts (its click must not undo it)
+        chip.dispatch_event("pointerdown", {"pointerType": "touch", "isPrimary": True})
+        page.wait_for_function("() => window.__betaDial.hidden.length === 9", timeout=10000)
+        chip.dispatch_event("pointerup", {"pointerType": "touch", "isPrimary": True})
+        chip.dispatch_event("click")
+        assert page.evaluate("() => window.__betaDial.hidden") == [0, 1, 3, 4, 5, 6, 7, 8, 9]
+        assert chip.get_attribute("aria-pressed") == "true"
+        page.get_by_role("option", name="Follow test digit #18, a 3").tap()
+        assert page.evaluate("() => window.__betaDial.followed") == 3
+        assert page.get_by_role("option", name="Follow test digit #18, a 3").get_attribute("aria-selected") == "true"
+    finally:
+        context.close()

@@ -384,7 +384,7 @@ export default function (component) {
     }
     ctx.textBaseline = "alphabetic";
     STATS.ring = {beta: shownBeta, followed: sel, sx, sy, rx, ry, mag: ringMag};
-    const scaleWords = ringMag > 1 ? `drawn ${ringMag}× larger than true scale at every β` : "at true scale";
+    const scaleWords = `${ringMag > 1 ? `drawn ${ringMag}× larger than true scale` : "at true scale"} at every β`;
     mapNote.textContent = `Dashed: the prior's 1, 2, 3 σ. Black ring: the followed digit's posterior (1 σ), ` +
       `${scaleWords}. Window ±${half.toFixed(1)}.`;
     const shown = nClasses - hidden.size;
