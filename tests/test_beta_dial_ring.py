@@ -98,3 +98,14 @@ def test_class_badges_are_moved_apart_and_hidden_classes_get_none():
         for j in range(i + 1, 4):
             assert np.hypot(*(shown[i] - shown[j])) >= 20 - 1e-6
     assert np.allclose(out[4], [300, 40])  # a badge with room stays at its class's centre
+
+
+def test_the_rings_label_avoids_the_badges_and_stays_on_the_map():
+    # a ring at the map's right edge with a badge above-left of it: the label goes below-left, clear of both
+    spot, free = run_dial_js("""
+const badges = [[470, 90], null];
+const s = labelSpot(480, 100, 5, 8, 60, 12, badges, 9, 500);
+const OUT = [s, labelSpot(250, 250, 5, 8, 60, 12, [], 9, 500)];""")
+    assert 2 <= spot["x"] and spot["x"] + 60 <= 498 and 8 <= spot["y"] <= 492
+    assert max(abs(470 - (spot["x"] + 30)) - 30, abs(90 - spot["y"]) - 6) >= 10  # clear of the badge
+    assert free["leader"] is None and free["x"] > 250 and free["y"] < 250  # room everywhere: above-right, near

@@ -134,6 +134,27 @@ function spreadBadges(points, apart) {
   return out;
 }
 
+// Where a label tw x th px goes beside a ring (centre X, Y, extent rx, ry) on a map of mapPx: one of eight places
+// around it, near it or (with a leader line) a badge's width out; the first that covers no badge (centres `badges`,
+// radius badgeR) and stays on the map, else the least bad. {x: left, y: middle of the text, leader: null or 2 points}.
+function labelSpot(X, Y, rx, ry, tw, th, badges, badgeR, mapPx) {
+  const gap = 7, spots = [];
+  for (const far of [0, 2.4 * badgeR]) {
+    for (const [ux, uy] of [[1, -1], [-1, -1], [1, 1], [-1, 1], [0, -1], [0, 1], [1, 0], [-1, 0]]) {
+      const on = ux && uy ? Math.SQRT1_2 : 1;  // diagonals start from the ellipse itself, not its box's corner
+      const x = X + ux * (on * rx + gap + far) - (ux < 0 ? tw : ux === 0 ? tw / 2 : 0);
+      const y = Y + uy * (on * ry + gap + far + th / 2);
+      const leader = far ? [[X + ux * (on * rx + 2), Y + uy * (on * ry + 2)],
+                            [x + (ux < 0 ? tw : ux === 0 ? tw / 2 : 0), y - uy * th / 2]] : null;
+      spots.push({x, y, leader});
+    }
+  }
+  const cost = ({x, y}) => (x < 2 || x + tw > mapPx - 2 || y - th / 2 < 2 || y + th / 2 > mapPx - 2 ? 100 : 0) +
+    badges.filter((at) => at && Math.max(Math.abs(at[0] - (x + tw / 2)) - tw / 2, Math.abs(at[1] - y) - th / 2)
+                              < badgeR + 1).length;
+  return spots.reduce((best, spot) => (cost(spot) < cost(best) ? spot : best));
+}
+
 // A coordinate with a true minus sign, which screen readers read as "minus"
 const signed = (v) => v.toFixed(2).replace("-", "\u2212");
 
@@ -280,11 +301,11 @@ export default function (component) {
     let sig = 0, outside = 0;
     for (let c = 0; c < byClass.length; c++) {
       const [r, g, bl] = rgb[c];
-      let sx = 0, sy = 0;
+      let sumX = 0, sumY = 0;
       for (const i of byClass[c]) {
         const x = (mu[a + i * D] * (1 - t) + mu[b + i * D] * t) * s;
         const y = (mu[a + i * D + 1] * (1 - t) + mu[b + i * D + 1] * t) * s;
-        sx += x; sy += y;
+        sumX += x; sumY += y;
         if (x * x + y * y > 9) outside += 1;
         if (hidden.has(c)) continue;
         if (i < 100) sig += x;
@@ -294,7 +315,7 @@ export default function (component) {
           for (let p = (yy * W + x0) * 4, e = p + dot * 4; p < e; p += 4) { px[p] = r; px[p + 1] = g; px[p + 2] = bl; }
         }
       }
-      centres.push([sx / Math.max(1, byClass[c].length), sy / Math.max(1, byClass[c].length)]);
+      centres.push([sumX / Math.max(1, byClass[c].length), sumY / Math.max(1, byClass[c].length)]);
     }
     ctx.putImageData(pointsImg, 0, 0);
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
@@ -310,32 +331,56 @@ export default function (component) {
       }
     }
     ctx.setLineDash([]);
-    // each shown class's digit at the mean of its codes: the class is read without its colour
-    const badge = Math.round(9 * scale);
+    const badges = drawBadges(ctx, centres);
+    const ring = drawRing(ctx, k, t, sel, badges);
+    const scaleWords = `${ringMag > 1 ? `drawn ${ringMag}× larger than true scale` : "at true scale"} at every β`;
+    mapNote.textContent = `Dashed: the prior's 1, 2, 3 σ. Black ring: the followed digit's posterior (1 σ), ` +
+      `${scaleWords}. Window ±${half.toFixed(1)}.`;
+    const shown = nClasses - hidden.size;
+    mapCanvas.setAttribute("aria-label", `Latent map at β = ${fmtBeta(shownBeta)}: the ${N.toLocaleString("en")} ` +
+      `test digits' codes, coloured by class, each class's digit at its centre` +
+      (hidden.size ? ` (${shown} of ${nClasses} classes shown)` : "") +
+      `; ${Math.round((100 * outside) / N)} % lie outside the prior's 3σ circle. The ring: ${digitName(sel)}, ` +
+      `at z = (${signed(ring.cx)}, ${signed(ring.cy)}), σ = (${ring.sx.toFixed(3)}, ${ring.sy.toFixed(3)}), ` +
+      `${scaleWords}.`);
+    STATS.ring = {beta: shownBeta, followed: sel, ...ring, mag: ringMag};
+    return sig;
+  }
+
+  const badgeRadius = () => Math.round(9 * scale);
+  // Each shown class's digit in a badge at the mean of its codes (centres, in latent units), so a class is read
+  // without its colour; returns where the badges went (px, null for a hidden class).
+  function drawBadges(ctx, centres) {
+    const r = badgeRadius();
     ctx.font = `700 ${Math.round(13 * scale)}px sans-serif`;
     ctx.textAlign = "center";
     ctx.textBaseline = "middle";
     const badges = spreadBadges(centres.map(([x, y], c) => (hidden.has(c) ? null : [toPx(x), mapPx - toPx(y)])),
-                                2 * badge + 2);
+                                2 * r + 2);
     badges.forEach((at, c) => {
       if (!at) return;
-      const [bx, by] = at;
       ctx.beginPath();
-      ctx.arc(bx, by, badge, 0, 2 * Math.PI);
+      ctx.arc(at[0], at[1], r, 0, 2 * Math.PI);
       ctx.fillStyle = "#fff";
       ctx.fill();
       ctx.lineWidth = 3;
       ctx.strokeStyle = spec.colors[c];
       ctx.stroke();
       ctx.fillStyle = "#0f172a";
-      ctx.fillText(String(c), bx, by + 0.5);
+      ctx.fillText(String(c), at[0], at[1] + 0.5);
     });
-    // the followed digit: its mu and its posterior's 1-sigma ellipse, at the dial's one magnification
-    const i = m.chosen[sel];
+    ctx.textBaseline = "alphabetic";
+    return badges;
+  }
+  // The followed digit: its mu and its posterior's 1-sigma ellipse at the dial's one magnification, and beside it
+  // the magnification (or that the ring is too small to see), where no badge is. Returns what it drew.
+  function drawRing(ctx, k, t, sel, badges) {
+    const mu = model.mu, s = m.mu_scale, a = k * N * D, b = (k + 1) * N * D, i = m.chosen[sel];
     const cx = (mu[a + i * D] * (1 - t) + mu[b + i * D] * t) * s;
     const cy = (mu[a + i * D + 1] * (1 - t) + mu[b + i * D + 1] * t) * s;
     const [sx, sy] = sigmaAt(m.chosen_sigma, sel, k, t);
     const ring = ringOnScreen([sx, sy], mapPx / (2 * half), ringMag);
+    // its extent along x and y (the dial's plane is z1, z2: the ellipse's axes are the plane's)
     const rx = Math.abs(Math.cos(ring.angle)) > 0.5 ? ring.r1 : ring.r2, ry = rx === ring.r1 ? ring.r2 : ring.r1;
     const X = toPx(cx), Y = mapPx - toPx(cy);
     for (const [colour, width] of [["rgba(255,255,255,0.9)", 4], ["#0f172a", 2]]) {  // on a halo, as the prior's
@@ -348,52 +393,28 @@ export default function (component) {
     ctx.fillStyle = "#0f172a";
     ctx.fillRect(X - 1.5, Y - 1.5, 3, 3);
     const tiny = Math.max(rx, ry) < 2;
-    if (ringMag > 1 || tiny) {  // the factor (or that it cannot be seen), beside the ring, where no badge is
+    if (ringMag > 1 || tiny) {
       ctx.font = `600 ${Math.round(12 * scale)}px sans-serif`;
       ctx.textAlign = "left";
+      ctx.textBaseline = "middle";
       const words = (ringMag > 1 ? `ring ×${ringMag}` : "ring") + (tiny ? ": too small to see" : "");
-      const tw = ctx.measureText(words).width, th = 12 * scale, gap = 7;
-      // eight places around the ring, near it or (with a leader line) a badge's width out: the first that covers
-      // no class badge and stays on the map, else the least bad
-      const spots = [];
-      for (const far of [0, 2.4 * badge]) {
-        for (const [ux, uy] of [[1, -1], [-1, -1], [1, 1], [-1, 1], [0, -1], [0, 1], [1, 0], [-1, 0]]) {
-          const on = ux && uy ? Math.SQRT1_2 : 1;  // diagonals start from the ellipse itself, not its box's corner
-          spots.push({far, ux, uy, x: X + ux * (on * rx + gap + far) - (ux < 0 ? tw : ux === 0 ? tw / 2 : 0),
-                      y: Y + uy * (on * ry + gap + far + th / 2)});  // y: the text's middle (textBaseline)
-        }
-      }
-      const cost = ({x, y}) => (x < 2 || x + tw > mapPx - 2 || y - th / 2 < 2 || y + th / 2 > mapPx - 2 ? 100 : 0) +
-        badges.filter((at) => at && Math.max(Math.abs(at[0] - (x + tw / 2)) - tw / 2,
-                                             Math.abs(at[1] - y) - th / 2) < badge + 1).length;
-      const spot = spots.reduce((best, s) => (cost(s) < cost(best) ? s : best));
-      const [lx, ly] = [spot.x, spot.y];
-      if (spot.far) {  // a thin line from the ring to its label
+      const tw = ctx.measureText(words).width, th = 12 * scale;
+      const spot = labelSpot(X, Y, rx, ry, tw, th, badges, badgeRadius(), mapPx);
+      if (spot.leader) {  // a thin line from the ring to its label
         ctx.strokeStyle = "#0f172a";
         ctx.lineWidth = 1;
         ctx.beginPath();
-        const on = spot.ux && spot.uy ? Math.SQRT1_2 : 1;
-        ctx.moveTo(X + spot.ux * (on * rx + 2), Y + spot.uy * (on * ry + 2));
-        ctx.lineTo(lx + (spot.ux < 0 ? tw : spot.ux === 0 ? tw / 2 : 0), ly - spot.uy * th / 2);
+        ctx.moveTo(...spot.leader[0]);
+        ctx.lineTo(...spot.leader[1]);
         ctx.stroke();
       }
       ctx.lineWidth = 3;
       ctx.strokeStyle = "rgba(255,255,255,0.9)";
-      ctx.strokeText(words, lx, ly);
-      ctx.fillText(words, lx, ly);
+      ctx.strokeText(words, spot.x, spot.y);
+      ctx.fillText(words, spot.x, spot.y);
+      ctx.textBaseline = "alphabetic";
     }
-    ctx.textBaseline = "alphabetic";
-    STATS.ring = {beta: shownBeta, followed: sel, sx, sy, rx, ry, mag: ringMag};
-    const scaleWords = `${ringMag > 1 ? `drawn ${ringMag}× larger than true scale` : "at true scale"} at every β`;
-    mapNote.textContent = `Dashed: the prior's 1, 2, 3 σ. Black ring: the followed digit's posterior (1 σ), ` +
-      `${scaleWords}. Window ±${half.toFixed(1)}.`;
-    const shown = nClasses - hidden.size;
-    mapCanvas.setAttribute("aria-label", `Latent map at β = ${fmtBeta(shownBeta)}: the ${N.toLocaleString("en")} ` +
-      `test digits' codes, coloured by class, each class's digit at its centre` +
-      (hidden.size ? ` (${shown} of ${nClasses} classes shown)` : "") +
-      `; ${Math.round((100 * outside) / N)} % lie outside the prior's 3σ circle. The ring: ${digitName(sel)}, ` +
-      `at z = (${signed(cx)}, ${signed(cy)}), σ = (${sx.toFixed(3)}, ${sy.toFixed(3)}), ${scaleWords}.`);
-    return sig;
+    return {cx, cy, sx, sy, rx, ry};
   }
 
   function drawRD(k, t, shownBeta) {
