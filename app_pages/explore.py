@@ -16,11 +16,12 @@ import vae
 from ui import images, keys, pages, share
 from ui.cache import current_numpy_model, manifold_png, map_view, view_is_quick
 from ui.map_png import latent_scatter_png
-from ui.components.latent_pad import (Plane, _extent, dims_plane, latent_pad, pca_plane, percentiles,
-                                      publish_images, publish_model, publish_points)
+from ui.components.latent_pad import (Plane, dims_plane, latent_pad, pca_plane, publish_images, publish_model,
+                                      publish_points)
 from ui.state import init_state, keep_widget_values, model_summary, test_arrays, test_labels
 from vae import latent
 from vae.numpy_model import NumpyDecoder, NumpyModel
+from vae.plot_window import percentiles, plot_window
 
 DIGIT_PX = 112  # a 28 x 28 digit shown 4x
 
@@ -71,7 +72,7 @@ VIEWS_HIGH_D = ["the PCA plane", "t-SNE", "two latent dimensions"]
 GESTURES_TOUCH = ("Tap or drag: move z and decode it · tap a dot: select that test digit · pinch: zoom · two "
                   "fingers: pan.")
 GESTURES = ("Hover: decode the point under the cursor · press and drag: move z · click a dot: select that test "
-            "digit · scroll or pinch: zoom · Shift+drag or two fingers: pan · +, −, 0 keys when the map has focus.")
+            "digit · scroll or pinch: zoom · Shift+drag or two fingers: pan.")
 
 
 def surface_plane(ck: NumpyModel, mu: np.ndarray) -> tuple[Plane, dict | None, np.ndarray] | None:
@@ -97,7 +98,7 @@ def surface_plane(ck: NumpyModel, mu: np.ndarray) -> tuple[Plane, dict | None, n
             st.session_state[keys.TSNE_READY] = ck.sha256
         points, _ = map_view(ck.sha256, "tsne", ck)
         eye = np.eye(dim)
-        plane = Plane((0.0,) * dim, tuple(eye[0]), tuple(eye[1]), _extent(points), ("t-SNE 1", "t-SNE 2"))
+        plane = Plane((0.0,) * dim, tuple(eye[0]), tuple(eye[1]), plot_window(points), ("t-SNE 1", "t-SNE 2"))
         return plane, publish_points(ck.sha256, "tsne", points), points
     c1, c2 = st.columns(2)
     order = dims_by_variance(ck.sha256, mu)

@@ -5,6 +5,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from ui.plots import CLASS_COLORS, typed_array
+from vae.plot_window import plot_window
 
 CURVES = [("recon", "Reconstruction (nats)"), ("kl", "KL (nats)"), ("neg_elbo", "−ELBO (nats)")]
 TRAIN_COLOR, TEST_COLOR = "#4e79a7", "#e15759"
@@ -66,12 +67,6 @@ def loss_curves_figure(history: list[dict], in_progress: dict | None = None, epo
     return go.Figure({"data": traces, "layout": layout})
 
 
-def _padded_range(values: np.ndarray) -> list[float]:
-    lo, hi = np.percentile(values, [0.5, 99.5]) if len(values) else (-3.0, 3.0)
-    pad = 0.08 * max(hi - lo, 1e-3)
-    return [float(lo - pad), float(hi + pad)]
-
-
 def replay_figure(epochs: list[int], frames: list[np.ndarray], labels: np.ndarray, *, axis_titles=("z₁", "z₂"),
                   height: int = 560, frame_ms: int = 600) -> go.Figure:
     """The latent map of the fixed test digits, one animation frame per epoch, with Play/Pause and a slider.
@@ -91,12 +86,13 @@ def replay_figure(epochs: list[int], frames: list[np.ndarray], labels: np.ndarra
                 for c in classes]
 
     everything = np.concatenate(frames)
+    window = lambda values: list(plot_window(values, cover=None, pad=0.08))  # noqa: E731  (a training run's own spread)
     step_args = dict(mode="immediate", frame=dict(duration=frame_ms, redraw=False), transition=dict(duration=250))
     axis = dict(gridcolor="#e2e8f0", zerolinecolor="#94a3b8")
     layout = dict(
         height=height, plot_bgcolor="white", margin=dict(l=10, r=10, t=30, b=10),
-        xaxis=dict(axis, range=_padded_range(everything[:, 0]), title=dict(text=axis_titles[0])),
-        yaxis=dict(axis, range=_padded_range(everything[:, 1]), title=dict(text=axis_titles[1]), scaleanchor="x",
+        xaxis=dict(axis, range=window(everything[:, 0]), title=dict(text=axis_titles[0])),
+        yaxis=dict(axis, range=window(everything[:, 1]), title=dict(text=axis_titles[1]), scaleanchor="x",
                    scaleratio=1),
         legend=dict(title=dict(text="digit"), itemsizing="constant"),
         updatemenus=[dict(type="buttons", direction="left", x=0, y=1.08, xanchor="left", yanchor="bottom",

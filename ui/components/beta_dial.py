@@ -3,9 +3,11 @@ map of the test digits, a manifold grid and prior samples decoded at that beta, 
 one digit's posterior ellipse, and a point on the rate-distortion curve.
 
 It shows one beta-conditioned model (vae.beta_dial): the map is interpolated between the encodings at the model's
-beta grid; everything decoded is decoded at the exact beta by createBatchDecoder (latent_pad_decoder.js). The bulky
-arrays (decoder weights, the maps at every beta as int16, labels, the followed digits' pixels) travel once per model
-as a static file named by the checkpoint's hash, like the latent pad's. Python hears beta on release only.
+beta grid; everything decoded is decoded at the exact beta by createBatchDecoder (latent_pad_decoder.js). The map's
+geometry (the beta grid's interpolation, the ring's ellipse and its one magnification) is plane_geometry.js's, shared
+with the latent pad. The bulky arrays (decoder weights, the maps at every beta as int16, labels, the followed digits'
+pixels) travel once per model as a static file named by the checkpoint's hash, like the latent pad's. Python hears
+beta on release only.
 """
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import json
 import numpy as np
 import streamlit as st
 
-from ui.components.latent_pad import HERE, module_loader, write_static_gz
+from ui.components.latent_pad import HERE, component_js, module_loader, write_static_gz
 from ui.palette import CLASS_COLORS
 from vae.beta_dial import DialData
 from vae.latent import grid_coordinates
@@ -55,9 +57,9 @@ def publish(sha256: str, _decoder: NumpyDecoder, _dial: DialData, _labels: np.nd
 
 @st.cache_resource(show_spinner=False)
 def _component():
-    js = (HERE / "latent_pad_decoder.js").read_text() + "\n" + (HERE / "beta_dial.js").read_text()
     return st.components.v2.component("vae_explorer.beta_dial", html=(HERE / "beta_dial.html").read_text(),
-                                      css=(HERE / "beta_dial.css").read_text(), js=module_loader("beta_dial", js))
+                                      css=(HERE / "beta_dial.css").read_text(),
+                                      js=module_loader("beta_dial", component_js("beta_dial")))
 
 
 def beta_dial(model_info: dict, beta: float = 1.0, *, large: bool = False, key: str = "beta_dial") -> float:

@@ -15,11 +15,36 @@ const MODELS = new Map();     // model id -> Promise<{decode, mu, sigma, labels}
 const FILES = new Map();      // url -> Promise<ArrayBuffer> (test images, t-SNE points)
 const INSTANCES = new Map();  // component key -> {z, nonce, view, hidden, selected, selectNonce}: survives reruns
 
-// Test and benchmark hook.
-const STATS = (window.__latentPad = window.__latentPad || {draws: 0, lastDrawMs: 0, ready: false, errors: [],
-                                                          invocations: 0});
-Object.assign(STATS, {selected: null, highlightMs: 0, thumbs: 0, zoom: 1, hidden: [], imagesReady: false,
-                      backgroundMs: 0, marks: 0, stacked: false, surfacePx: 0});
+// Test and benchmark hook: window.__latentPad reads the state of one pad (the focused one, else the one last used,
+// else the first on screen); window.__latentPad.pad(key) reads a given pad's. Each pad keeps its own state: two pads
+// on a page (Reconstruct's tabs) do not share a zoom, a selection or a draw count.
+const PAD_FIELDS = ["draws", "lastDrawMs", "ready", "selected", "highlightMs", "thumbs", "zoom", "hidden", "imagesReady",
+                    "backgroundMs", "marks", "stacked", "surfacePx", "pointPx", "nPoints", "surfaceRect", "z",
+                    "announced", "digitLabel", "classNames", "key"];
+function padHook() {
+  if (window.__latentPad && window.__latentPad.pads) return window.__latentPad;
+  const pads = new Map();  // component key -> that pad's stats
+  const shown = (s) => s.el && s.el.isConnected && s.el.getClientRects().length > 0;
+  const pick = () => {
+    const all = [...pads.values()], live = all.filter(shown);
+    return live.find((s) => s.el.matches(":focus")) || live.find((s) => s.key === hook.current) || live[0] ||
+      all.find((s) => s.el && s.el.isConnected) || all[all.length - 1] || {};
+  };
+  const hook = {pads, current: null, invocations: 0, errors: [], pad: (key) => pads.get(key)};
+  for (const f of PAD_FIELDS) Object.defineProperty(hook, f, {get: () => pick()[f], enumerable: true});
+  window.__latentPad = hook;
+  return hook;
+}
+const HOOK = padHook();
+
+function padStats(key) {  // one pad's stats, kept across re-invocations of the same key
+  if (!HOOK.pads.has(key)) {
+    HOOK.pads.set(key, {key, draws: 0, lastDrawMs: 0, ready: false, errors: HOOK.errors, selected: null,
+                        highlightMs: 0, thumbs: 0, zoom: 1, hidden: [], imagesReady: false, backgroundMs: 0, marks: 0,
+                        stacked: false, surfacePx: 0, z: null, announced: "", digitLabel: null, el: null});
+  }
+  return HOOK.pads.get(key);
+}
 
 function fetchBuffer(url, gz) {
   if (!FILES.has(url)) {
@@ -62,6 +87,15 @@ function gaussian() {  // Box-Muller
   return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * Math.random());
 }
 
+// The map's keys: its accessible name and the line under it say them (latent_pad.py's KEYS_HINT is the visible one).
+const KEYS = "Arrow keys move z, with Shift in larger steps; Enter or Space selects the test digit nearest z; Escape " +
+  "clears the selection; plus and minus zoom at z; W, A, S and D pan; 0 shows the whole map; Home returns z to the " +
+  "origin.";
+
+function num(x) {  // 2 decimals with a true minus sign (a screen reader says "minus"), and no "-0.00"
+  return Math.abs(x) < 0.005 ? "0.00" : x.toFixed(2).replace("-", "\u2212");
+}
+
 function fmt(x) {
   return (x >= 0 ? "\u2007" : "") + x.toFixed(2);  // figure space keeps columns aligned
 }
@@ -89,14 +123,16 @@ function base64Bytes(text) {
 }
 
 export default function (component) {
-  STATS.invocations += 1;  // Streamlit re-invokes us only when the data changes (tests count this)
+  HOOK.invocations += 1;  // Streamlit re-invokes us only when the data changes (tests count this)
   const {parentElement, setStateValue, key} = component;
+  const STATS = padStats(key);
   const data = JSON.parse(component.data.spec);
   const root = parentElement.querySelector(".lp");
   const $ = (sel) => root.querySelector(sel);
   const pad = $(".lp-pad"), digit = $(".lp-digit"), readout = $(".lp-z"), status = $(".lp-status");
   const note = $(".lp-note"), slidersBox = $(".lp-sliders"), legend = $(".lp-legend"), row = $(".lp-row");
   const selBox = $(".lp-selected");
+  STATS.el = pad;
   const D = data.model.latent_dim;
   const plane = data.plane;
   const snap = !!data.view;  // t-SNE: points at given 2-D positions, the pointer picks the nearest digit
@@ -107,6 +143,9 @@ export default function (component) {
   // a touch screen has no hover, Shift key or wheel: its own line of gestures when the page gave one
   const touch = window.matchMedia && window.matchMedia("(pointer: coarse)").matches;
   $(".lp-hint").textContent = (touch && data.hint_touch) || data.hint || "";
+  $(".lp-keys").textContent = data.keys_hint || "";
+  $(".lp-keysbox").hidden = !data.keys_hint;
+  if (!touch) $(".lp-keysbox").open = true;  // folded on a touch screen (one line), where keys are rare
   const marks = (data.marks || []).map((m) => ({...m, pixels: m.image ? base64Bytes(m.image) : null}));
   STATS.marks = marks.length;
 
@@ -164,23 +203,15 @@ export default function (component) {
     return true;
   }
 
-  const scale = () => W / view.span;  // css px per latent unit
-  const toX = (a) => (a - view.cx) * scale() + W / 2;
-  const toY = (b) => W / 2 - (b - view.cy) * scale();
-  const fromX = (x) => view.cx + (x - W / 2) / scale();
-  const fromY = (y) => view.cy - (y - W / 2) / scale();
+  let T = null;  // the view's pixel mapping (plane_geometry.js), rebuilt when the view or the size changes
+  const tf = () => (T && T.cx === view.cx && T.cy === view.cy && T.span === view.span && T.W === W ? T
+    : (T = {...viewTransform(view, W), cx: view.cx, cy: view.cy, span: view.span, W}));
+  const scale = () => tf().scale;  // css px per latent unit
+  const toX = (a) => tf().toX(a), toY = (b) => tf().toY(b);
+  const fromX = (x) => tf().fromX(x), fromY = (y) => tf().fromY(y);
   const o = Float64Array.from(plane.origin), u = Float64Array.from(plane.u), v = Float64Array.from(plane.v);
-  const planeCoords = (vec, off = 0) => {
-    let a = 0, b = 0;
-    for (let i = 0; i < D; i++) { const d = vec[off + i] - o[i]; a += d * u[i]; b += d * v[i]; }
-    return [a, b];
-  };
-  const moveInPlane = (vec, a, b) => {  // a copy of vec with plane coordinates (a, b)
-    const [a0, b0] = planeCoords(vec);
-    const out = Float64Array.from(vec);
-    for (let i = 0; i < D; i++) out[i] += (a - a0) * u[i] + (b - b0) * v[i];
-    return out;
-  };
+  const coords = (vec, off = 0) => planeCoords(o, u, v, vec, off);
+  const moveTo = (vec, a, b) => moveInPlane(o, u, v, vec, a, b);
 
   // --- the model's points in plane (or t-SNE) coordinates, filled once loaded
   let model = null, PA = null, PB = null, byClass = null, images = null, selSigma = null;
@@ -191,7 +222,7 @@ export default function (component) {
     PA = new Float32Array(n); PB = new Float32Array(n);
     for (let k = 0; k < n; k++) {
       if (points2d) { PA[k] = points2d[2 * k]; PB[k] = points2d[2 * k + 1]; }
-      else { const [a, b] = planeCoords(model.mu, k * D); PA[k] = a; PB[k] = b; }
+      else { const [a, b] = coords(model.mu, k * D); PA[k] = a; PB[k] = b; }
     }
     byClass = new Map();
     for (let k = 0; k < n; k++) {
@@ -222,6 +253,7 @@ export default function (component) {
 
   function drawBackground() {
     const t0 = performance.now();
+    STATS.zoom = (hi - lo) / view.span;  // before the points: they are drawn at this redraw's zoom
     const ctx = background.getContext("2d");
     ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
     ctx.fillStyle = "#ffffff";
@@ -260,20 +292,63 @@ export default function (component) {
     text(nx + " \u2192", W - xw - 6, W - fontPx - 10);
     text(ny + " \u2191", 6, fontPx + 4 + (large ? 6 : 0) + 26);
     STATS.backgroundMs = performance.now() - t0;
-    STATS.zoom = (hi - lo) / view.span;
   }
 
-  function drawPoints(ctx) {
+  function drawPoints(ctx) {  // the dots (or, zoomed in, the digits) and each class's name at its cluster's centre
     const a0 = fromX(0), a1 = fromX(W), b0 = fromY(W), b1 = fromY(0);
-    const visible = [];
+    const visible = [], inView = new Map();
     for (const [c, idx] of byClass) {
       if (hidden.has(c)) continue;
-      for (const k of idx) if (PA[k] >= a0 && PA[k] <= a1 && PB[k] >= b0 && PB[k] <= b1) visible.push(k);
+      const here = idx.filter((k) => PA[k] >= a0 && PA[k] <= a1 && PB[k] >= b0 && PB[k] <= b1);
+      inView.set(c, here);
+      for (const k of here) visible.push(k);
     }
+    drawDots(ctx, visible);
+    if (data.show_points) drawClassNames(ctx, inView);
+  }
+
+  // Colour is never the only cue: each class's name is written at the median of its points in view (a white halo
+  // keeps it readable on the dots), at every zoom.
+  function drawClassNames(ctx, inView) {
+    const size = fontPx + 8, placed = [];
+    ctx.save();
+    ctx.font = `700 ${size}px sans-serif`;
+    ctx.textAlign = "center";
+    ctx.textBaseline = "middle";
+    ctx.lineJoin = "round";
+    const named = [];
+    let total = 0;
+    for (const here of inView.values()) total += here.length;
+    for (const [c, here] of inView) {
+      if (here.length < Math.max(5, 0.02 * total)) continue;  // a few strays are no cluster: named where they gather
+      const [a] = percentiles(Array.from(here, (k) => PA[k]), [50]);
+      const [b] = percentiles(Array.from(here, (k) => PB[k]), [50]);
+      named.push([here.length, c, toX(a), toY(b)]);
+    }
+    named.sort((p, q) => q[0] - p[0]);  // the biggest clusters first; a name that would cover another moves aside
+    STATS.classNames = [];
+    const free = ([x, y]) => !placed.some(([px, py]) => Math.abs(px - x) < size * 1.1 && Math.abs(py - y) < size);
+    for (const [, c, x0, y0] of named) {
+      const spots = [[0, 0], [0, -1], [0, 1], [1, 0], [-1, 0], [1, -1], [-1, 1], [0, -2], [0, 2]]
+        .map(([dx, dy]) => [x0 + dx * size, y0 + dy * size]);
+      const [x, y] = spots.find(free) || spots[0];
+      placed.push([x, y]);
+      const name = String(data.class_names[c] ?? c);
+      ctx.strokeStyle = "rgba(255, 255, 255, 0.95)";
+      ctx.lineWidth = 5;
+      ctx.strokeText(name, x, y);
+      ctx.fillStyle = "#0f172a";
+      ctx.fillText(name, x, y);
+      STATS.classNames.push(c);
+    }
+    ctx.restore();
+  }
+
+  function drawDots(ctx, visible) {
     // zoomed in far enough that each digit has room: draw the digits themselves, as the Embedding Projector does
-    const room = Math.sqrt((W * W) / Math.max(visible.length, 1));
+    const room = Math.sqrt((W * W) / Math.max(visible.length, 1)), zoom = (hi - lo) / view.span;
     STATS.thumbs = 0;
-    if (images && data.show_points && visible.length <= 1500 && room >= 14 && STATS.zoom >= 2) {
+    if (images && data.show_points && visible.length <= 1500 && room >= 14 && zoom >= 2) {
       const size = Math.min(Math.max(room * 0.9, 16), 64);
       ctx.imageSmoothingEnabled = true;
       for (const k of visible) ctx.drawImage(thumb(k), toX(PA[k]) - size / 2, toY(PB[k]) - size / 2, size, size);
@@ -281,8 +356,8 @@ export default function (component) {
       return;
     }
     if (!data.show_points) return;
-    const r = Math.min(1.3 * Math.sqrt(Math.max(STATS.zoom, 1)), 4);
-    ctx.globalAlpha = marks.length ? 0.22 : 0.5;
+    const r = Math.min(1.3 * Math.sqrt(Math.max(zoom, 1)), 4);
+    ctx.globalAlpha = 0.85;  // nearly solid: at half opacity neighbouring classes' colours run together
     for (const [c, idx] of byClass) {
       if (hidden.has(c)) continue;
       ctx.fillStyle = data.colors[c % data.colors.length];
@@ -291,24 +366,14 @@ export default function (component) {
     ctx.globalAlpha = 1;
   }
 
-  // the posterior N(mu, diag sigma^2) seen in the plane: covariance [u v]^T diag(sigma^2) [u v], its 1-sigma ellipse
-  function ellipse(sig) {
-    let a = 0, b = 0, c = 0;
-    for (let i = 0; i < D; i++) { const s2 = sig[i] * sig[i]; a += u[i] * u[i] * s2; b += u[i] * v[i] * s2; c += v[i] * v[i] * s2; }
-    const mid = (a + c) / 2, rad = Math.sqrt(((a - c) / 2) ** 2 + b * b);
-    return {r1: Math.sqrt(mid + rad), r2: Math.sqrt(Math.max(mid - rad, 0)), angle: 0.5 * Math.atan2(2 * b, a - c)};
-  }
-
-  function drawEllipse(ctx, x, y, e, colour, width) {  // returns the magnification used (1 = true scale)
-    const s = scale();
-    let mag = 1;
-    while (e.r2 * s * mag < 5 && mag < 1000) mag *= 10;
+  function drawEllipse(ctx, x, y, sig, colour, width) {  // the posterior's 1-sigma ellipse; returns its magnification
+    const e = ellipsePx(planeEllipse(u, v, sig), scale());
     ctx.strokeStyle = colour;
     ctx.lineWidth = width;
     ctx.beginPath();
-    ctx.ellipse(x, y, Math.max(e.r1 * s * mag, 1), Math.max(e.r2 * s * mag, 1), -e.angle, 0, 2 * Math.PI);
+    ctx.ellipse(x, y, e.rx, e.ry, e.angle, 0, 2 * Math.PI);
     ctx.stroke();
-    return mag;
+    return e.mag;
   }
 
   // --- drawing: one decode + draw per animation frame at most
@@ -337,16 +402,19 @@ export default function (component) {
     drawMarks();
     drawSelection();
     if (!snap || snapIndex !== null) {  // the committed z: a ring (snap mode: at the digit it stands for)
-      const [a, b] = snap ? [PA[snapIndex], PB[snapIndex]] : planeCoords(z);
+      const [a, b] = snap ? [PA[snapIndex], PB[snapIndex]] : coords(z);
       padCtx.strokeStyle = "#0f172a";
       padCtx.lineWidth = 2;
       padCtx.beginPath();
       padCtx.arc(toX(a), toY(b), 7, 0, 2 * Math.PI);
       padCtx.stroke();
     }
-    if (cursor && model) {  // the digit under the cursor, drawn beside it so the pointer does not hide it
-      const size = large ? 84 : 64, gx = cursor[0] + 14 + size > W ? cursor[0] - 14 - size : cursor[0] + 14;
-      const gy = Math.max(cursor[1] - size - 14, 0);
+    // the digit under the cursor (or, moved by keys, at z), drawn beside it so the pointer does not hide it: by
+    // keyboard it stays in view on the map, whatever the page's scroll
+    const at = keyboard ? (() => { const [a, b] = zAB(); return [toX(a), toY(b)]; })() : cursor;
+    if (at && model) {
+      const size = large ? 84 : 64, gx = at[0] + 14 + size > W ? at[0] - 14 - size : at[0] + 14;
+      const gy = Math.min(Math.max(at[1] - size - 14, 0), W - size);
       padCtx.imageSmoothingEnabled = false;
       padCtx.drawImage(digit, gx, gy, size, size);
       padCtx.strokeStyle = "#2563eb";
@@ -355,6 +423,7 @@ export default function (component) {
     }
     note.textContent = notes.join(" ");
     updateReadout(shown);
+    nameDigit();
     if (selectionDrawn !== inst.selected) {
       selectionDrawn = inst.selected;
       STATS.selected = inst.selected;
@@ -367,7 +436,7 @@ export default function (component) {
     if (k === null || !model || !PA || k >= PA.length) return;
     const x = toX(PA[k]), y = toY(PB[k]);
     if (!snap && selSigma) {
-      const mag = drawEllipse(padCtx, x, y, ellipse(selSigma), "#dc2626", 2.5);
+      const mag = drawEllipse(padCtx, x, y, selSigma, "#dc2626", 2.5);
       notes.push(`Red: test digit #${k}'s posterior q(z|x), its 1σ ellipse` +
                  (mag > 1 ? `, drawn ${mag}× larger than true scale (too small to see).` : ", at true scale."));
     } else if (snap) {
@@ -384,10 +453,10 @@ export default function (component) {
 
   function drawMarks() {
     marks.forEach((m, i) => {
-      const [a, b] = planeCoords(m.z);
+      const [a, b] = coords(m.z);
       const x = toX(a), y = toY(b), hot = i === highlight;
       let mag = 1;
-      if (m.sigma) mag = drawEllipse(padCtx, x, y, ellipse(m.sigma), hot ? "#dc2626" : "#334155", hot ? 3 : 1.5);
+      if (m.sigma) mag = drawEllipse(padCtx, x, y, m.sigma, hot ? "#dc2626" : "#334155", hot ? 3 : 1.5);
       if (m.sigma && (hot || marks.length === 1))
         notes.push(`Ring around ${m.name}: its posterior's 1σ ellipse` +
                    (mag > 1 ? `, drawn ${mag}× larger than true scale.` : ", at true scale."));
@@ -428,6 +497,62 @@ export default function (component) {
     });
   }
 
+  // --- what a screen reader hears. The map's name says what it is and its keys; a polite live region says what
+  // changed, at most once per 500 ms (the last message wins: a reader cannot keep up with a frame's worth); the
+  // decoded digit's name says which digit it looks like (the labels of the 5 test digits nearest z).
+  pad.setAttribute("aria-label", `The latent map of the test digits${snap ? " (t-SNE view)" : ""}. ${KEYS}`);
+  const live = $(".lp-live");
+  let liveText = null, liveTimer = null, liveAt = -1e9;
+  function announce(text) {
+    liveText = text;
+    if (liveTimer) return;
+    liveTimer = setTimeout(() => {
+      liveTimer = null;
+      liveAt = performance.now();
+      live.textContent = liveText;
+      STATS.announced = liveText;
+    }, Math.max(0, liveAt + 500 - performance.now()));
+  }
+  function zText(shown) {
+    if (snap) return snapIndex === null ? "no test digit" : `z = μ of test digit #${snapIndex}`;
+    const [a, b] = coords(shown);
+    return D === 2 ? `z = (${num(a)}, ${num(b)})`
+      : `(${plane.axis_labels[0]}, ${plane.axis_labels[1]}) = (${num(a)}, ${num(b)})`;
+  }
+  const className = (c) => String(data.class_names[c] ?? c);
+  const aClass = (c) => (/^(8|11|18|[aeiou])/i.test(className(c)) ? "an " : "a ") + className(c);
+  function announceZ() {
+    if (!model) return;
+    const [a, b] = zAB(), k = nearestAB(a, b);
+    announce(`${zText(z)}, nearest test digit: ${k === null ? "none shown" : aClass(model.labels[k])}.`);
+  }
+  function looksLike(vec) {  // the most common label among the 5 test digits nearest vec in latent space
+    const best = [];  // [distance, label], sorted, at most 5
+    for (let k = 0, n = model.labels.length; k < n; k++) {
+      let d = 0;
+      for (let i = 0; i < D && (best.length < 5 || d < best[4][0]); i++) d += (model.mu[k * D + i] - vec[i]) ** 2;
+      if (best.length === 5 && d >= best[4][0]) continue;
+      best.push([d, model.labels[k]]);
+      best.sort((p, q) => p[0] - q[0]);
+      if (best.length > 5) best.pop();
+    }
+    const votes = new Map();
+    for (const [, c] of best) votes.set(c, (votes.get(c) || 0) + 1);
+    return best.reduce((top, [, c]) => (votes.get(c) > votes.get(top) ? c : top), best[0][1]);
+  }
+  let namedAt = -1e9, nameTimer = null;
+  function nameDigit() {  // the decoded digit's name: at most every 250 ms, and once more when z comes to rest
+    if (!model || nameTimer) return;
+    nameTimer = setTimeout(() => {
+      nameTimer = null;
+      namedAt = performance.now();
+      const shown = preview || z, c = looksLike(shown);
+      STATS.digitLabel = c;
+      STATS.z = Array.from(shown);
+      digit.setAttribute("aria-label", `Decoded digit at ${zText(shown)}: looks like ${aClass(c)}`);
+    }, Math.max(0, namedAt + 250 - performance.now()));
+  }
+
   // --- sliders, one per latent dimension (native ranges: they fire `input` while dragging)
   const ranges = [], valueLabels = [];
   slidersBox.textContent = "";
@@ -455,7 +580,7 @@ export default function (component) {
     if (snap) {
       readout.textContent = snapIndex === null ? "" : `z = μ of test digit #${snapIndex}`;
     } else {
-      const [a, b] = planeCoords(shown);
+      const [a, b] = coords(shown);
       readout.textContent = D === 2 ? `z = (${a.toFixed(2)}, ${b.toFixed(2)})`
         : `(${plane.axis_labels[0]}, ${plane.axis_labels[1]}) = (${a.toFixed(2)}, ${b.toFixed(2)})`;
     }
@@ -471,7 +596,9 @@ export default function (component) {
     const k = inst.selected;
     if (k === null || !model || k >= model.labels.length) { selBox.hidden = true; selSigma = null; return; }
     selBox.hidden = false;
-    $(".lp-seltitle").textContent = `Test digit #${k} (label ${data.class_names[model.labels[k]] ?? model.labels[k]})`;
+    $(".lp-seltitle").textContent = `Test digit #${k} (label ${className(model.labels[k])})`;
+    $(".lp-selx").setAttribute("aria-label", `Test digit #${k}, ${aClass(model.labels[k])}: the digit itself`);
+    $(".lp-selr").setAttribute("aria-label", `Test digit #${k}, ${aClass(model.labels[k])}: decoded from its μ`);
     selSigma = model.sigma ? model.sigma.subarray(k * D, (k + 1) * D) : null;
     const px = Math.round(Math.min(digitPx * 0.5, 112));
     for (const c of [$(".lp-selx"), $(".lp-selr")]) c.style.width = c.style.height = px + "px";
@@ -489,12 +616,16 @@ export default function (component) {
     showSelection();
     requestDraw();
     setStateValue("selected", k === null ? -1 : k);
+    announce(k === null ? "Selection cleared." : `Selected test digit #${k}, ${aClass(model.labels[k])}.`);
   }
 
   function nearest(x, y, maxPx) {  // the visible test digit nearest a surface pixel, within maxPx (or any)
+    return nearestAB(fromX(x), fromY(y), maxPx === undefined ? Infinity : (maxPx / scale()) ** 2);
+  }
+
+  function nearestAB(a, b, bestD = Infinity) {  // the shown test digit nearest plane point (a, b), or null
     if (!PA) return null;
-    const a = fromX(x), b = fromY(y), s = scale();
-    let best = null, bestD = maxPx === undefined ? Infinity : (maxPx / s) ** 2;
+    let best = null;
     for (const [c, idx] of byClass) {
       if (hidden.has(c)) continue;
       for (const k of idx) {
@@ -508,7 +639,7 @@ export default function (component) {
   function markAt(x, y) {
     const r = large ? 14 : 11;
     for (let i = marks.length - 1; i >= 0; i--) {
-      const [a, b] = planeCoords(marks[i].z);
+      const [a, b] = coords(marks[i].z);
       if ((toX(a) - x) ** 2 + (toY(b) - y) ** 2 <= r * r) return i;
     }
     return null;
@@ -546,7 +677,7 @@ export default function (component) {
       snapIndex = k;
       return Float64Array.from(model.mu.subarray(k * D, (k + 1) * D));
     }
-    return moveInPlane(z, fromX(p[0]), fromY(p[1]));
+    return moveTo(z, fromX(p[0]), fromY(p[1]));
   };
   const pinchState = () => {
     const [p, q] = [...pointers.values()];
@@ -555,6 +686,8 @@ export default function (component) {
 
   pad.addEventListener("pointerdown", (e) => {
     const p = surfacePoint(e);
+    keyboard = false;
+    HOOK.current = STATS.key;
     pointers.set(e.pointerId, p);
     try { pad.setPointerCapture(e.pointerId); } catch (_) { /* synthetic events have no real pointer */ }
     e.preventDefault();
@@ -597,6 +730,7 @@ export default function (component) {
     }
     if (!model) return;
     cursor = p;
+    keyboard = false;
     if (mode === "drag") { z.set(zAt(p)); preview = null; }
     else preview = zAt(p);
     requestDraw();
@@ -624,6 +758,7 @@ export default function (component) {
     }
     commit();
     requestDraw();
+    announceZ();
   };
   pad.addEventListener("pointerup", release, opts);
   pad.addEventListener("pointercancel", release, opts);
@@ -638,12 +773,89 @@ export default function (component) {
     const p = surfacePoint(e);
     zoomAt(p[0], p[1], Math.exp(-Math.max(Math.min(e.deltaY, 200), -200) * 0.002));
   }, {signal: controller.signal, passive: false});
+  // --- the keyboard, on the focused map (KEYS in the hint and the map's name): arrows move z, Shift for larger
+  // steps, the decoded digit following as when dragging; Python hears z 400 ms after the last key, as on a release
+  let commitTimer = null;
+  const commitSoon = () => { clearTimeout(commitTimer); commitTimer = setTimeout(commit, 400); };
+  let keyboard = false;  // z was last moved by a key: its decoded digit is drawn beside it on the map
+  let snapAB = null;  // snap mode: the keyboard's point in the view's coordinates (z is the digit nearest it)
+  const zAB = () => (snap ? (snapIndex === null ? (snapAB || [view.cx, view.cy]) : [PA[snapIndex], PB[snapIndex]])
+    : coords(z));
+
+  function keepInView(a, b) {  // pan so plane point (a, b) stays inside the view, a tenth from its edges
+    const half = view.span * 0.4;
+    view.cx = Math.min(Math.max(view.cx, a - half), a + half);
+    view.cy = Math.min(Math.max(view.cy, b - half), b + half);
+    requestDraw(true);
+  }
+
+  function moveZ(da, db, big) {
+    if (!model) return;
+    const step = view.span * (big ? 0.1 : 0.02);
+    const [a0, b0] = zAB(), a = a0 + da * step, b = b0 + db * step;
+    if (snap) {
+      snapAB = [a, b];
+      const k = nearestAB(a, b);
+      if (k === null) return;
+      snapIndex = k;
+      z.set(model.mu.subarray(k * D, (k + 1) * D));
+    } else {
+      z.set(moveTo(z, a, b));
+    }
+    keyboard = true;
+    preview = null;
+    keepInView(a, b);
+    announceZ();
+    commitSoon();
+  }
+
+  function zoomAtZ(factor) {
+    const [a, b] = zAB(), x = toX(a), y = toY(b);
+    if (x >= 0 && x <= W && y >= 0 && y <= W) zoomAt(x, y, factor);
+    else { view.cx = a; view.cy = b; zoomAt(W / 2, W / 2, factor); }
+    announce(`Zoom ${((hi - lo) / view.span).toFixed(1)}×.`);
+  }
+
+  function pan(da, db, big) {
+    view.cx += da * view.span * (big ? 0.4 : 0.1);
+    view.cy += db * view.span * (big ? 0.4 : 0.1);
+    requestDraw(true);
+    announce(`Map view centred at (${num(view.cx)}, ${num(view.cy)}).`);
+  }
+
+  function chooseAtZ() {  // Enter or Space: the mark at z (Reconstruct), else the test digit nearest z
+    if (!model) return;
+    const [a, b] = zAB();
+    const m = markAt(toX(a), toY(b));
+    if (m !== null) {
+      highlight = m;
+      requestDraw();
+      setStateValue("mark", m);
+      announce(`Highlighted ${marks[m].name}.`);
+      return;
+    }
+    const k = data.show_points ? (snap ? snapIndex : nearestAB(a, b)) : null;
+    if (k !== null) select(k);
+  }
+
+  const ARROWS = {ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, 1], ArrowDown: [0, -1]};
+  const PAN = {a: [-1, 0], d: [1, 0], w: [0, 1], s: [0, -1]};
   pad.addEventListener("keydown", (e) => {
-    if (e.key === "+" || e.key === "=") zoomAt(W / 2, W / 2, 1.5);
-    else if (e.key === "-") zoomAt(W / 2, W / 2, 1 / 1.5);
-    else if (e.key === "0") resetView();
-    else if (e.key === "Escape" && inst.selected !== null) select(null);
+    if (e.ctrlKey || e.metaKey || e.altKey) return;  // the browser's and the screen reader's own shortcuts
+    const key = e.key, lower = key.length === 1 ? key.toLowerCase() : key;
+    HOOK.current = STATS.key;
+    if (ARROWS[key]) moveZ(...ARROWS[key], e.shiftKey);
+    else if (PAN[lower]) pan(...PAN[lower], e.shiftKey);
+    else if (key === "+" || key === "=" || key === "PageUp") zoomAtZ(1.5);
+    else if (key === "-" || key === "_" || key === "PageDown") zoomAtZ(1 / 1.5);
+    else if (key === "0") { resetView(); announce("Showing the whole map."); }
+    else if (key === "Home") toOrigin();
+    else if (key === "Enter" || key === " ") chooseAtZ();
+    else if (key === "Escape" && inst.selected !== null) select(null);
+    else return;
+    e.preventDefault();
   }, opts);
+  pad.addEventListener("blur", () => { if (keyboard) { keyboard = false; requestDraw(); } }, opts);
 
   $(".lp-zoomin").addEventListener("click", () => zoomAt(W / 2, W / 2, 2), opts);
   $(".lp-zoomout").addEventListener("click", () => zoomAt(W / 2, W / 2, 0.5), opts);
@@ -659,20 +871,25 @@ export default function (component) {
   }, opts);
   slidersBox.addEventListener("change", commit, opts);  // pointer release, or each keyboard step
 
-  $(".lp-reset").addEventListener("click", () => {
+  function toOrigin() {
     z.fill(0);
-    if (snap) snapIndex = null;
+    if (snap) { snapIndex = null; snapAB = null; }
+    preview = null;
     requestDraw();
     commit();
-  }, opts);
+    announceZ();
+  }
+  $(".lp-reset").addEventListener("click", toOrigin, opts);
   $(".lp-random").addEventListener("click", () => {
     for (let i = 0; i < D; i++) z[i] = gaussian();
     if (snap) snapIndex = null;
     requestDraw();
     commit();
+    announceZ();
   }, opts);
 
-  // --- legend: click hides a class, double-click shows only that class (again: all)
+  // --- legend: each class a toggle button (aria-pressed: shown). A press hides or shows it; Shift+press (mouse or
+  // keys), a double-click or double-tap, or a long touch shows only that class (and again: all)
   legend.textContent = "";
   const chips = [];
   if (data.show_points) {
@@ -680,34 +897,61 @@ export default function (component) {
       const chip = document.createElement("button");
       chip.type = "button";
       chip.dataset.cls = c;
-      chip.innerHTML = `<i style="background:${data.colors[c % data.colors.length]}"></i>`;
+      chip.innerHTML = `<i style="--c:${data.colors[c % data.colors.length]}" aria-hidden="true"></i>`;
       chip.append(name);
       legend.append(chip);
       chips.push(chip);
     });
   }
   const syncLegend = () => {
-    chips.forEach((chip, c) => chip.classList.toggle("lp-off", hidden.has(c)));
+    chips.forEach((chip, c) => {
+      chip.classList.toggle("lp-off", hidden.has(c));
+      chip.setAttribute("aria-pressed", String(!hidden.has(c)));
+    });
     STATS.hidden = [...hidden].sort();
     requestDraw(true);
   };
-  legend.addEventListener("click", (e) => {
-    const chip = e.target.closest("button");
-    if (!chip) return;
-    const c = Number(chip.dataset.cls);
-    if (hidden.has(c)) hidden.delete(c); else hidden.add(c);
-    syncLegend();
-  }, opts);
-  legend.addEventListener("dblclick", (e) => {
-    const chip = e.target.closest("button");
-    if (!chip) return;
-    const c = Number(chip.dataset.cls);
+  const onlyThis = (c) => {
     const only = hidden.size === chips.length - 1 && !hidden.has(c);
     hidden.clear();
     if (!only) chips.forEach((_, k) => { if (k !== c) hidden.add(k); });
     syncLegend();
+    announce(only ? "Showing every class." : `Showing only the ${className(c)}s.`);
+  };
+  let skipClick = false;  // a Shift+key or a long touch already acted: the click that follows does nothing
+  legend.addEventListener("click", (e) => {
+    const chip = e.target.closest("button");
+    if (!chip) return;
+    if (skipClick) { skipClick = false; return; }
+    const c = Number(chip.dataset.cls);
+    if (e.shiftKey) { onlyThis(c); return; }
+    if (hidden.has(c)) hidden.delete(c); else hidden.add(c);
+    syncLegend();
   }, opts);
-  chips.forEach((chip, c) => chip.classList.toggle("lp-off", hidden.has(c)));
+  legend.addEventListener("keydown", (e) => {
+    const chip = e.target.closest("button");
+    if (!chip || !e.shiftKey || (e.key !== "Enter" && e.key !== " ")) return;
+    e.preventDefault();
+    skipClick = true;
+    setTimeout(() => { skipClick = false; }, 400);
+    onlyThis(Number(chip.dataset.cls));
+  }, opts);
+  legend.addEventListener("dblclick", (e) => {
+    const chip = e.target.closest("button");
+    if (chip) onlyThis(Number(chip.dataset.cls));
+  }, opts);
+  let pressTimer = null;
+  legend.addEventListener("pointerdown", (e) => {
+    const chip = e.target.closest("button");
+    if (!chip || e.pointerType !== "touch") return;
+    pressTimer = setTimeout(() => { skipClick = true; onlyThis(Number(chip.dataset.cls)); }, 550);
+  }, opts);
+  for (const type of ["pointerup", "pointercancel", "pointerleave"])
+    legend.addEventListener(type, () => clearTimeout(pressTimer), opts);
+  chips.forEach((chip, c) => {
+    chip.classList.toggle("lp-off", hidden.has(c));
+    chip.setAttribute("aria-pressed", String(!hidden.has(c)));
+  });
 
   // for tests and benchmarks: where test digit k is drawn, in page pixels (null when hidden or off the view)
   STATS.pointPx = (k) => {
@@ -752,6 +996,9 @@ export default function (component) {
   return () => {  // Streamlit calls this before re-invoking us with new data, and on unmount
     alive = false;
     controller.abort();
+    clearTimeout(liveTimer);
+    clearTimeout(nameTimer);
+    clearTimeout(commitTimer);
     observer.disconnect();
   };
 }

@@ -27,6 +27,7 @@ import streamlit as st
 from ui.palette import CLASS_COLORS
 from vae.atomic import write_atomic
 from vae.numpy_model import NumpyDecoder
+from vae.plot_window import plot_window
 from vae.store import relpath
 
 HERE = Path(__file__).resolve().parent
@@ -42,34 +43,11 @@ class Plane:
     extent: tuple[float, float]
     axis_labels: tuple[str, str]
 
-    def coords(self, z) -> tuple[float, float]:
-        d = np.asarray(z, np.float64) - np.asarray(self.origin)
-        return float(d @ np.asarray(self.u)), float(d @ np.asarray(self.v))
-
-
-def percentiles(values, qs) -> np.ndarray:
-    """np.percentile(values, qs) (its default, linear interpolation) over all the values. np.percentile and
-    np.quantile import numpy.ma on their first call, ~50 ms of the Explore page's first visit after a server start;
-    a sort of 20,000 numbers takes well under a millisecond."""
-    v = np.sort(np.asarray(values, np.float64), axis=None)
-    pos = np.asarray(qs, np.float64) / 100.0 * (v.size - 1)
-    lo = np.floor(pos).astype(np.int64)
-    hi = np.minimum(lo + 1, v.size - 1)
-    return v[lo] + (v[hi] - v[lo]) * (pos - lo)
-
-
-def _extent(points2d: np.ndarray) -> tuple[float, float]:
-    """A square window holding the prior's +-3 sigma and 99% of the points (an autoencoder's may spread further)."""
-    q = percentiles(points2d, [0.5, 99.5]) if len(points2d) else np.array([-3.0, 3.0])
-    lo, hi = min(-3.0, float(q[0])), max(3.0, float(q[1]))
-    pad = 0.05 * (hi - lo)
-    return round(lo - pad, 2), round(hi + pad, 2)
-
 
 def dims_plane(latent_dim: int, i: int, j: int, mu: np.ndarray) -> Plane:
     """The plane of latent dimensions i and j (the other dimensions keep their slider values)."""
     eye = np.eye(latent_dim)
-    return Plane((0.0,) * latent_dim, tuple(eye[i]), tuple(eye[j]), _extent(mu[:, [i, j]]),
+    return Plane((0.0,) * latent_dim, tuple(eye[i]), tuple(eye[j]), plot_window(mu[:, [i, j]]),
                  (f"z{i + 1}", f"z{j + 1}"))
 
 
@@ -77,7 +55,7 @@ def pca_plane(pca, points2d: np.ndarray) -> Plane:
     """The plane of the first two principal components of the posterior means (sklearn PCA): pad point (a, b) is
     pca.inverse_transform([a, b]) plus whatever the sliders hold off the plane."""
     return Plane(tuple(map(float, pca.mean_)), tuple(map(float, pca.components_[0])),
-                 tuple(map(float, pca.components_[1])), _extent(points2d), ("PC1", "PC2"))
+                 tuple(map(float, pca.components_[1])), plot_window(points2d), ("PC1", "PC2"))
 
 
 def static_url(subdir: str, name: str) -> str:
@@ -121,16 +99,26 @@ export default function (component) {
     if (!early.has(u)) early.set(u, fetch(u).catch((error) => { early.delete(u); throw error; }));
   let cleanup = null, gone = false;
   const say = (text) => {
-    const el = component.parentElement.querySelector("[data-status]"); if (el) el.textContent = text; };
+    const el = component.parentElement.querySelector("[data-status]");
+    if (el) el.textContent = text;
+  };
   load().then((m) => {
     if (gone) return;
     try { cleanup = m.default(component); }
     catch (error) { say("This component stopped with an error: " + error.message); console.error(error); }
   }, (error) => {
-    say("Could not load this component's code (reload the page): " + error.message); console.error(error); });
+    say("Could not load this component's code (reload the page): " + error.message);
+    console.error(error);
+  });
   return () => { gone = true; if (typeof cleanup === "function") cleanup(); };
 }
 """
+
+
+def component_js(name: str) -> str:
+    """A map component's module source: the decoder (latent_pad_decoder.js) and the shared geometry
+    (plane_geometry.js), plain functions with no imports or exports, then the component's own <name>.js."""
+    return "\n".join((HERE / f).read_text() for f in ("latent_pad_decoder.js", "plane_geometry.js", f"{name}.js"))
 
 
 def module_loader(name: str, source: str) -> str:
@@ -191,10 +179,16 @@ def publish_points(sha256: str, method: str, _points: np.ndarray) -> dict:
 
 @st.cache_resource(show_spinner=False)
 def _component():
-    """Registered once per process: the decoder source is prepended to the component's module."""
-    js = (HERE / "latent_pad_decoder.js").read_text() + "\n" + (HERE / "latent_pad.js").read_text()
+    """Registered once per process: the decoder and the shared geometry are prepended to the component's module."""
+    js = component_js("latent_pad")
     return st.components.v2.component("vae_explorer.latent_pad", html=(HERE / "latent_pad.html").read_text(),
                                       css=(HERE / "latent_pad.css").read_text(), js=module_loader("latent_pad", js))
+
+
+# The keys of the focused map, under it on every page that shows one (the map's accessible name says them in words)
+KEYS_HINT = ("Once the map has focus (click it or Tab to it): arrows move z (Shift: larger steps) · Enter or "
+             "Space: select the test digit nearest z · Esc: clear the selection · + / −: zoom at z · W A S D: pan · "
+             "0: the whole map · Home: z to the origin.")
 
 
 @dataclass
@@ -231,6 +225,7 @@ def latent_pad(model_info: dict, plane: Plane, z, *, z_nonce: int = 0, class_nam
         "show_points": show_points, "surface_px": int(surface_px), "digit_px": int(digit_px),
         "images": images, "view": view, "selected": selected, "select_nonce": int(select_nonce),
         "marks": marks or [], "highlight": highlight, "large": bool(large), "hint": hint, "hint_touch": hint_touch,
+        "keys_hint": KEYS_HINT,
     }
     # Two plain strings (the spec as JSON, the URLs the loader fetches early): the frontend does not re-invoke an
     # unchanged pad (tests count invocations), and a dict of plain values skips Streamlit's dataframe detection, which
