@@ -3,7 +3,7 @@ per animation frame, as a hand on a touchpad would. Shared by bench/browser.py -
 from __future__ import annotations
 
 DRAG_BETA = """
-async ([seconds]) => {
+async ([seconds, start]) => {
   let slider = null;
   for (const el of document.querySelectorAll("*")) {
     const s = el.shadowRoot && el.shadowRoot.querySelector("input.bd-slider");
@@ -19,7 +19,7 @@ async ([seconds]) => {
     function step(now) {
       if (now - t0 > seconds * 1000) return done();
       if (stats.frames > frames0 + costs.length) costs.push(stats.lastFrameMs);
-      const phase = (i++ % 240) / 120;  // 0 -> 1000 -> 0 over 240 frames: the whole range both ways
+      const phase = ((i++ + start) % 240) / 120;  // 0 -> 1000 -> 0 over 240 frames: the whole range both ways
       slider.value = String(Math.round(1000 * (phase <= 1 ? phase : 2 - phase)));
       slider.dispatchEvent(new Event("input", {bubbles: true}));
       requestAnimationFrame(step);
@@ -35,11 +35,12 @@ async ([seconds]) => {
 """
 
 
-def drag_beta(page, seconds: float, worker: bool = True) -> dict | None:
+def drag_beta(page, seconds: float, worker: bool = True, start: int = 0) -> dict | None:
     """Drag beta for `seconds` in an open KL lab whose dial is ready; None when there is no dial on the page.
-    worker=False decodes every digit on the page's own thread (the dial's fallback without workers)."""
+    worker=False decodes every digit on the page's own thread (the dial's fallback without workers). The drag
+    starts `start` frames into its sweep (0: at the bottom of the slider; 60: half-way up, beta ~0.4)."""
     page.evaluate("(off) => { window.__betaDial.noWorker = off; }", not worker)
-    return page.evaluate(DRAG_BETA, [seconds])
+    return page.evaluate(DRAG_BETA, [seconds, start])
 
 
 def open_dial(page, base_url: str, timeout_ms: int = 180000) -> None:

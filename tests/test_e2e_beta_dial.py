@@ -36,7 +36,10 @@ def test_dragging_beta_moves_the_map_and_the_manifold(app_server, page):
         pytest.skip("the beta-conditioned model is not bundled")
     open_dial(page, app_server)
     wait_for_app(page)
-    drag = drag_beta(page, 2.0)
+    # The drag starts half-way up the slider (beta ~0.4): at the bottom the bundled dial model's decoder
+    # barely changes (at most 3e-7 between beta = 0.01 and 0.05), and a busy machine's few frames of a drag from the
+    # bottom would all fall there, so "the manifold changed" would be false for the right reason.
+    drag = drag_beta(page, 2.0, start=60)
     assert drag is not None and drag["frames"] >= 3, drag  # (a frame rate is the bench's job, not this test's)
     assert drag["mapChanged"] > 0.8 and drag["manifoldChanged"] > 0.8, drag
     # the worker's half of the digits is the page's own decoding: one beta drawn both ways gives the same pixels
