@@ -254,7 +254,7 @@ def test_the_live_region_speaks_at_most_twice_a_second_and_the_last_word_wins(ex
     page.evaluate(f"() => ({IN_PAD})('canvas.lp-pad').focus()")
     for _ in range(12):
         page.keyboard.press("ArrowLeft")
-    readout = page.evaluate(f"() => ({IN_PAD})('.lp-z').textContent")
+    readout = page.evaluate(f"() => ({IN_PAD})('.lp-z').textContent").replace("-", "\u2212")  # spoken: a minus
     page.wait_for_function(f"() => window.__said.length && window.__said.at(-1)[1].startsWith({readout!r})",
                            timeout=WAIT_MS)  # the last message is where z came to rest
     said = page.evaluate("window.__said")
