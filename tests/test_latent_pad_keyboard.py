@@ -105,6 +105,9 @@ def test_the_map_by_keyboard_alone(explore):
     label = pad_attr(page, "canvas.lp-digit", "aria-label")
     assert re.fullmatch(r"Decoded digit at z = \(.*\): looks like an? \d", label), label
     assert focused(page)["cls"].startswith("lp-pad")  # focus stayed on the map
+    digit_box = page.evaluate(f"() => {{ const r = ({IN_PAD})('canvas.lp-digit').getBoundingClientRect();"
+                              " return [r.top, r.bottom, innerHeight]; }")
+    assert 0 <= digit_box[0] and digit_box[1] <= digit_box[2], digit_box  # the decoded digit is on screen at 1440x900
     # Enter selects the test digit nearest z; the surface shows it, names its pictures, says so; Python hears it
     page.keyboard.press("Enter")
     page.wait_for_function(f"{S}.selected !== null", timeout=WAIT_MS)
@@ -241,3 +244,44 @@ def test_two_maps_on_one_page_keep_their_own_state(app_server, page, mnist_test,
     assert page.evaluate(f"{S}.pad({other!r}).selected") is None
     SCREENS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENS / "reconstruct-map-keys.png"))
+
+
+def test_the_live_region_speaks_at_most_twice_a_second_and_the_last_word_wins(explore):
+    page = explore
+    page.evaluate(f"""() => {{ window.__said = [];
+        new MutationObserver(() => window.__said.push([performance.now(), ({IN_PAD})('.lp-live').textContent]))
+            .observe(({IN_PAD})('.lp-live'), {{childList: true, characterData: true, subtree: true}}); }}""")
+    page.evaluate(f"() => ({IN_PAD})('canvas.lp-pad').focus()")
+    for _ in range(12):
+        page.keyboard.press("ArrowLeft")
+    readout = page.evaluate(f"() => ({IN_PAD})('.lp-z').textContent").replace("-", "\u2212")  # spoken: a minus
+    page.wait_for_function(f"() => window.__said.length && window.__said.at(-1)[1].startsWith({readout!r})",
+                           timeout=WAIT_MS)  # the last message is where z came to rest
+    said = page.evaluate("window.__said")
+    gaps = [b[0] - a[0] for a, b in zip(said, said[1:])]
+    assert all(g >= 450 for g in gaps), gaps
+
+
+def test_a_long_touch_on_a_legend_chip_shows_only_that_class(app_server, browser):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, has_touch=True, is_mobile=True)
+    page = context.new_page()
+    try:
+        page.set_default_timeout(WAIT_MS)
+        page.goto(app_server, timeout=WAIT_MS)
+        wait_for_app(page, WAIT_MS)
+        wait_for_explore(page, WAIT_MS)
+        page.wait_for_function(f"{S}.imagesReady", timeout=WAIT_MS)
+        chip = page.locator(".lp-legend button").nth(7)
+        chip.scroll_into_view_if_needed()
+        settled(page)
+        box = chip.bounding_box()
+        cdp = context.new_cdp_session(page)
+        point = [{"x": box["x"] + box["width"] / 2, "y": box["y"] + box["height"] / 2}]
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": point})
+        page.wait_for_function(f"{S}.hidden.length === 9", timeout=WAIT_MS)  # while the finger is still down
+        cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+        settled(page)
+        assert page.evaluate(f"{S}.hidden") == [0, 1, 2, 3, 4, 5, 6, 8, 9]  # the tap that ends it changes nothing
+        assert chip.get_attribute("aria-pressed") == "true"
+    finally:
+        context.close()

@@ -414,7 +414,8 @@ export default function (component) {
     const at = keyboard ? (() => { const [a, b] = zAB(); return [toX(a), toY(b)]; })() : cursor;
     if (at && model) {
       const size = large ? 84 : 64, gx = at[0] + 14 + size > W ? at[0] - 14 - size : at[0] + 14;
-      const gy = Math.min(Math.max(at[1] - size - 14, 0), W - size);
+      // (by keys on a map with marks: below z, since a mark's own picture sits above and to its right)
+      const gy = Math.min(Math.max(keyboard && marks.length ? at[1] + 14 : at[1] - size - 14, 0), W - size);
       padCtx.imageSmoothingEnabled = false;
       padCtx.drawImage(digit, gx, gy, size, size);
       padCtx.strokeStyle = "#2563eb";
@@ -602,6 +603,7 @@ export default function (component) {
     selSigma = model.sigma ? model.sigma.subarray(k * D, (k + 1) * D) : null;
     const px = Math.round(Math.min(digitPx * 0.5, 112));
     for (const c of [$(".lp-selx"), $(".lp-selr")]) c.style.width = c.style.height = px + "px";
+    $(".lp-selx").closest("figure").hidden = !images;  // (Reconstruct sends no test images: no empty box)
     if (images) toGrey($(".lp-selx"), images.subarray(k * 784, (k + 1) * 784));
     toGrey($(".lp-selr"), model.decode(model.mu.subarray(k * D, (k + 1) * D)));
   }
