@@ -21,6 +21,7 @@ from ui.palette import CLASS_COLORS
 from vae.beta_dial import DialData
 from vae.latent import grid_coordinates
 from vae.numpy_model import NumpyDecoder
+from vae.plot_window import plot_window
 from vae.store import relpath
 
 N_GRID = 10  # the manifold: N_GRID x N_GRID digits over the prior's central 90 % (AEVB fig. 4 spacing)
@@ -29,8 +30,9 @@ PRIOR_SEED = 0
 
 
 def map_extent(mu: np.ndarray) -> float:
-    """Half-width of the square window: holds the prior's +-3 sigma and 99 % of the codes at every beta."""
-    return float(max(3.2, np.percentile(np.abs(mu), 99.5) * 1.05))
+    """Half-width of the square window, centred on 0: holds the prior's +-3 sigma and 99 % of the codes at every beta
+    (the maps' one window rule, vae.plot_window)."""
+    return plot_window(mu, symmetric=True, pad=0.025)[1]
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
