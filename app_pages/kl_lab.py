@@ -10,7 +10,7 @@ import streamlit as st
 import vae
 from ui import images as im
 from ui import keys, kl_figures, pages
-from ui.claims import what_to_notice
+from ui.claims import alignment_caption, what_to_notice, window_caption
 from ui.cache import checkpoint_sha256, dial_model, evaluated_encodings
 from ui.components import beta_dial as dial_component
 from ui.lessons import lesson_box
@@ -94,7 +94,8 @@ def holes_data(path: str, sha: str, limit: float, bins: int) -> dict:
     prior = analysis.prior_mass(edges)
     post = analysis.aggregate_posterior_mass(mu, sigma, edges)
     holes = analysis.find_holes(prior, post, edges, k=8)
-    decoded = lat.decode(_ck(path).model, np.array([h.z for h in holes], np.float32)) if holes else np.zeros((0, 28, 28))
+    decoded = (lat.decode(_ck(path).model, np.array([h.z for h in holes], np.float32)) if holes
+               else np.zeros((0, 28, 28)))
     return {"edges": edges, "mu_hist": analysis.mu_histogram(mu, edges), "aggregate": post, "holes": holes,
             "decoded": decoded, "hole_fraction": analysis.hole_fraction(prior, post),
             "outside": float(1 - analysis.mu_histogram(mu, edges).sum())}
@@ -157,9 +158,7 @@ def side_by_side(models: dict[float, str]) -> None:
             # Narrow columns are not square: drop the equal-aspect lock so both axes really show ±limit.
             fig.update_yaxes(range=[-limit, limit], title=None, scaleanchor=None)
             chart(fig, width="stretch", key=keys.kl_map(beta), config={"displayModeBar": False})
-            outside = float(np.mean(np.abs(mu[:, :2]).max(1) > limit))
-            st.caption(f"{outside:.0%} of the codes lie outside ±{limit}" if outside >= 0.005 else
-                       "all codes inside the window")
+            st.caption(window_caption(mu, limit))
             st.markdown("**Reconstructions**")
             st.image(im.to_uint8(pics["recon"], 2), output_format="PNG", width="stretch")
             st.markdown("**Prior samples** z ~ N(0, I)")
@@ -169,9 +168,11 @@ def side_by_side(models: dict[float, str]) -> None:
     facts = {beta: map_facts(path, checkpoint_sha256(path)) for beta, path in models.items()}
     metrics = {beta: evaluation(path, checkpoint_sha256(path)) for beta, path in models.items()}
     st.info("**What to notice.**\n\n" + "\n".join(f"- {line}" for line in what_to_notice(facts, metrics)))
-    st.caption("Why the five maps do not line up: each network was trained on its own, and a rotated or mirrored "
-               "latent plane fits the data just as well, so each found its own. The β dial on the first tab is one "
-               "network, so its map moves continuously.")
+    all_labels = test_split("mnist").labels.numpy()
+    mus = {beta: encodings(path, checkpoint_sha256(path))[0] for beta, path in models.items()}
+    betas = list(mus)
+    turns = {(a, b): analysis.map_turn(mus[a], mus[b], all_labels) for i, a in enumerate(betas) for b in betas[i + 1:]}
+    st.caption(alignment_caption(turns, {_ck(path).train_config.seed for path in models.values()}))
 
 
 def rate_distortion(models: dict[float, str]) -> None:
@@ -260,10 +261,11 @@ def kl_per_dimension() -> None:
 
 
 def holes_map(models: dict[float, str]) -> None:
-    st.markdown("Prior samples z ~ N(0, I) only look like digits where the encoder actually puts digits. Blue: "
-                "where the test digits' codes are. Orange: the prior's 1σ, 2σ and 3σ circles. Red: **holes**, "
-                "cells the prior samples often but the aggregate posterior q(z) = mean of q(z|x) hardly covers "
-                "(under a tenth of the prior's mass). Click a hole to decode it.")
+    st.markdown("The decoder learned from the places where the encoder puts digits. Blue: where the test digits' "
+                "codes are. Orange: the prior's 1σ, 2σ and 3σ circles. Red: **holes**, cells the prior samples "
+                "often but the aggregate posterior q(z) = mean of q(z|x) hardly covers (under a tenth of the "
+                "prior's mass). Click a hole to decode it: the decoder blends the codes around it, so it may well "
+                "draw a clean digit, but on average a less typical one than where the codes are.")
     two_d = {kl_figures.beta_label(b): p for b, p in models.items()}
     two_d.update({c.label: c.path for c in model_choices("mnist") if not c.bundled
                   and _ck(c.path).model_config.latent_dim == 2})

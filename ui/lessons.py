@@ -18,6 +18,7 @@ from ui.state import keep_widget_values, select_model
 from vae import bundled
 
 DELETE = object()  # a state value meaning "remove this key" (the page then applies its own defaults)
+SLOPPY_DIGIT, CLEAR_FAR_DIGIT = 1247, 4320  # lesson 1's pair of test digits (tests/test_claims.py measures them)
 DEFAULT_MODEL = "<default>"  # as the value of keys.MODEL_PATH: select the default model (ui.state.select_model)
 
 
@@ -42,7 +43,9 @@ LESSONS = [
            r"\quad\allowbreak \text{encoder}(x) = (\mu, \log\sigma^2)",  # \allowbreak: a phone wraps there
            "The encoder does not output a point: it outputs a Gaussian, a centre μ and a width σ for every "
            "latent dimension. It predicts log σ² rather than σ so that any real number is a valid output.",
-           "Change the test digit and watch μ move and σ change; compare a clear digit with a sloppy one.",
+           f"Change the test digit and watch μ move and σ change. σ is about where the code lies, not how neat the "
+           f"digit is: it grows with the distance from the map's centre. The sloppy 9 #{SLOPPY_DIGIT}, near the "
+           f"centre, gets σ ≈ 0.01; the clear 0 #{CLEAR_FAR_DIGIT}, far out, σ ≈ 0.14.",
            {keys.MATHS_TAB: pages.MATHS_ENCODER_OUTPUT, keys.MODEL_PATH: DEFAULT_MODEL}),
     Lesson(2, "The reparameterisation trick", pages.MATHS,
            r"z = \mu + \sigma \odot \varepsilon,\qquad \varepsilon \sim \mathcal{N}(0, I),\qquad"
@@ -65,16 +68,19 @@ LESSONS = [
            {keys.KL_LAB_TAB: pages.KL_TRAINED_SEPARATELY, keys.KL_LAB_BETAS: [0.0, 1.0, 4.0]}),
     Lesson(4, "Holes in latent space", pages.KL_LAB,
            r"q(z) = \frac{1}{N}\sum_{i=1}^{N} q(z \mid x_i)\ \neq\ p(z) = \mathcal{N}(0, I)",
-           "Prior samples land wherever N(0, I) puts mass, but the decoder only learned to draw where the data's "
-           "codes are. Where the aggregate posterior q(z) leaves the prior uncovered (red), decoded prior samples "
-           "look wrong.",
-           "Click a red hole to decode it. Then switch the model to β = 4: fewer holes?",
+           "Prior samples land wherever N(0, I) puts mass, but the decoder only learned from where the data's "
+           "codes are. Where the aggregate posterior q(z) leaves the prior uncovered (red), it has to guess: a hole "
+           "still decodes to a digit-like shape, but one less like any real digit. At β = 1 holes are rare: about "
+           "3 in 100 prior samples land in one.",
+           "Click a red hole to decode it: often a clean digit, the decoder blends the codes around it. Then "
+           "switch the model to β = 0 (a quarter of the samples land in holes) and to β = 4: fewer holes?",
            {keys.KL_LAB_TAB: pages.KL_HOLES_MAP, keys.KL_LAB_HOLES_MODEL: "β = 1", keys.KL_LAB_BETAS: DELETE}),
     Lesson(5, "Train your own", pages.TRAIN,
            r"\log p(x) \ \ge\ \mathrm{ELBO}(x) = \mathbb{E}_{q(z|x)}\big[\log p(x \mid z)\big]"
            r" - \mathrm{KL}\big(q(z \mid x)\,\|\,p(z)\big)",
-           "Training maximises the ELBO, a lower bound on log p(x). Watch the two terms move: reconstruction "
-           "error falls fast, while the KL first rises as the code starts to carry information.",
+           "Training maximises the ELBO, a lower bound on log p(x). Watch the two terms move: the reconstruction "
+           "error falls, and the KL, the nats the code carries about each digit, moves too. The line under the "
+           "curves says how each one moved in your run.",
            "Start the fast 2-D demo; when it finishes, find your run on the KL lab's rate–distortion chart.",
            {keys.TR_PRESET: DELETE}),  # removing it makes the Train page load its default, the fast 2-D demo
 ]
