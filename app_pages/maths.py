@@ -10,6 +10,7 @@ import streamlit as st
 
 from ui import images as im
 from ui import keys, pages
+from ui.cache import evaluated_encodings
 from ui.lessons import lesson_box, wrap_formulas
 from ui.plots import chart
 from ui.state import current_checkpoint, init_state, test_split
@@ -79,12 +80,24 @@ def encoder_output(ck, d: analysis.DigitELBO) -> None:
         dims = [f"z{i + 1}" for i in range(len(d.mu))]
         fig.add_trace(go.Bar(x=dims, y=[2] * len(dims), base=[-1] * len(dims), marker_color="#fde68a", opacity=0.6,
                              name="prior N(0, 1): ±1", hoverinfo="skip"))
-        fig.add_trace(go.Scatter(x=dims, y=d.mu, mode="markers", name="μ ± σ of q(z|x)",
-                                 marker=dict(size=12, color="#2563eb"),
-                                 error_y=dict(type="data", array=sigma, thickness=2, width=8)))
+        # σ is often ~0.01 here: at true scale the bar hid under the marker. Drawn k times longer, k the same for
+        # every digit of the model (its median σ decides), so the bar's length still follows σ from digit to digit;
+        # μ as a short dash, so even a short bar shows above and below it.
+        k = sigma_scale(ck)
+        fig.add_trace(go.Scatter(x=dims, y=d.mu, mode="markers", name=f"μ ± {k}σ of q(z|x) (σ drawn {k}× larger)",
+                                 marker=dict(size=16, color="#1d4ed8", symbol="line-ew", line=dict(width=3)),
+                                 error_y=dict(type="data", array=k * sigma, thickness=3, width=10, color="#1d4ed8")))
         fig.update_layout(height=320, margin=dict(l=10, r=10, t=10, b=10), plot_bgcolor="white",
                           legend=dict(orientation="h", y=-0.2), yaxis_title="z")
         chart(fig, width="stretch", key=keys.MATHS_ENCODER_CHART)
+        st.caption(f"Bars: σ drawn **{k}× larger** than on the z axis, the same for every digit of this model (at "
+                   "true scale most would hide under the dash).")
+
+
+def sigma_scale(ck) -> int:
+    """The μ ± σ bars' magnification for this model (vae.analysis.sigma_magnification of its test digits' σ)."""
+    _, logvar = evaluated_encodings(ck.sha256, ck)
+    return analysis.sigma_magnification(np.exp(0.5 * logvar))
 
 
 def reparameterisation(ck, d: analysis.DigitELBO) -> None:

@@ -249,3 +249,30 @@ def test_lesson_5_the_training_story_is_the_runs_own_numbers():
         assert f"{words} from {kl[0]:.1f} to {turn(kl):.1f} (epoch {kl.index(turn(kl)) + 1}), then" in story
         assert story.endswith(f"to {kl[-1]:.1f}."), story
     assert training_story(rising[:1]) == ""
+
+
+def test_lesson_1_bars_show_sigma_at_one_written_magnification():
+    """Lesson 1's chart: the μ ± σ bars were invisible at σ ≈ 0.01. Drawn k× larger, k written beside them and the
+    same for both digits the lesson names, so the clear 0's bar is the longer one, as its σ is."""
+    import base64
+    import json
+
+    from conftest import ROOT, open_app_page
+    from ui.lessons import CLEAR_FAR_DIGIT, SLOPPY_DIGIT
+    half = {}
+    for index in (SLOPPY_DIGIT, CLEAR_FAR_DIGIT):
+        at = open_app_page(str(ROOT / "app_pages" / "maths.py"), maths_tab="1 · Encoder output", maths_digit=index)
+        spec = json.loads(at.get("plotly_chart")[0].proto.spec)
+        bars = next(t for t in spec["data"] if "error_y" in t)
+        k = int(bars["name"].split("± ")[1].split("σ")[0])
+        assert k == 20 and "σ drawn 20× larger" in bars["name"]
+        assert any("**20× larger**" in c.value for c in at.caption)
+        table = at.dataframe[0].value
+        sigma = table["σ"].to_numpy()
+        array = bars["error_y"]["array"]  # Plotly sends a NumPy array as {"dtype", "bdata"}
+        drawn = (np.frombuffer(base64.b64decode(array["bdata"]), array["dtype"]) if isinstance(array, dict)
+                 else np.asarray(array))
+        assert np.allclose(drawn, k * sigma, rtol=1e-3)
+        half[index] = drawn
+        assert half[index].min() >= 0.1  # a tenth of a z unit at least: about 4 px on the 320 px chart
+    assert np.all(half[CLEAR_FAR_DIGIT] > 5 * half[SLOPPY_DIGIT])

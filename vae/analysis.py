@@ -291,6 +291,14 @@ def magnified_difference(images, reference, factors=(1, 2, 5, 10, 20, 50, 100, 2
     return np.clip(diff * factor, 0, 1), factor, largest
 
 
+def sigma_magnification(sigma_all, target: float = 0.5, factors=(1, 2, 5, 10, 20, 50, 100)) -> int:
+    """One magnification for every digit of a model's mu +- sigma bars: the largest factor that draws the model's
+    median sigma (over all test digits and dimensions) no longer than `target` (in z units). One factor per model,
+    not per digit, so a bar's drawn length follows sigma from digit to digit."""
+    median = float(np.median(np.asarray(sigma_all, np.float64)))
+    return max([f for f in factors if f * median <= target] or [factors[0]])
+
+
 # ---- what a model's pictures show, as numbers (the KL lab's sentences are built from these) -------------------------
 
 PRIOR_SAMPLES = 1000  # z ~ N(0, I) drawn to see where the prior's samples land among the codes
@@ -338,4 +346,4 @@ __all__ = ["Estimate", "kl_closed_form", "draws", "kl_monte_carlo", "binarise", 
            "encode_test_split", "log10_sigma", "CollapseCheck", "collapse_check", "grid_edges", "mu_histogram",
            "prior_mass", "aggregate_posterior_mass", "Hole", "find_holes", "hole_fraction", "in_hole",
            "nearest_distance", "HoleSamples", "hole_samples", "neg_elbo_levels", "MapFacts", "map_facts",
-           "magnified_difference", "map_turn"]
+           "magnified_difference", "map_turn", "sigma_magnification"]
