@@ -20,6 +20,7 @@ from vae import analysis, bundled
 from vae.evaluation import has_full_metrics
 from vae import latent as lat
 
+HOLE_GAP = 2  # listed holes at least two cells apart: neighbours' numbered markers piled up ("8 6 4")
 N_MAP_POINTS = 5000  # latent-map points per β: five WebGL maps on one page stay light
 DEMO_DIGITS = 10  # the first test image of each class 0-9
 LARGE_TYPE_PER_ROW = 2  # models side by side with large type: each map ~330 px wide on a 1280 px projector
@@ -93,7 +94,7 @@ def holes_data(path: str, sha: str, limit: float, bins: int) -> dict:
     edges = analysis.grid_edges(limit, bins)
     prior = analysis.prior_mass(edges)
     post = analysis.aggregate_posterior_mass(mu, sigma, edges)
-    holes = analysis.find_holes(prior, post, edges, k=8)
+    holes = analysis.find_holes(prior, post, edges, k=8, min_gap=HOLE_GAP)
     decoded = (lat.decode(_ck(path).model, np.array([h.z for h in holes], np.float32)) if holes
                else np.zeros((0, 28, 28)))
     return {"edges": edges, "mu_hist": analysis.mu_histogram(mu, edges), "aggregate": post, "holes": holes,
@@ -296,10 +297,12 @@ def holes_map(models: dict[float, str]) -> None:
         st.session_state[keys.KL_LAB_HOLE] = clicked  # a new click wins; an old one must not undo the selectbox
     st.session_state[keys.KL_LAB_LAST_CLICK] = clicked
     density = data["mu_hist"] if view == "encoded μ" else data["aggregate"]
-    left, right = st.columns([3, 2])
+    # Large type: the map above its panel, as wide as the page (beside it, a projector drew it ~200 px wide).
+    large = st.session_state.get(keys.LARGE_TYPE)
+    left, right = (st.container(), st.container()) if large else st.columns([3, 2])
     with left:
-        fig = kl_figures.holes_figure(density, data["edges"], holes, st.session_state[keys.KL_LAB_HOLE],
-                                      title=f"{name}: {view} vs the prior")
+        st.markdown(f"**{name}: {view} vs the prior**")
+        fig = kl_figures.holes_figure(density, data["edges"], holes, st.session_state[keys.KL_LAB_HOLE])
         chart(fig, width="stretch", key=keys.KL_LAB_HOLES_CHART, on_select="rerun",
                         selection_mode="points", config={"displayModeBar": False})
     with right:

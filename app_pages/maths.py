@@ -101,7 +101,7 @@ def sigma_scale(ck) -> int:
 
 
 def reparameterisation(ck, d: analysis.DigitELBO) -> None:
-    st.latex(r"z = \mu + \sigma \odot \varepsilon,\quad \varepsilon \sim \mathcal{N}(0, I)"
+    st.latex(r"z = \mu + \sigma \odot \varepsilon,\quad \varepsilon \sim {\mathcal{N}(0, I)}"
              r"\qquad\Rightarrow\qquad \frac{\partial z}{\partial \mu} = 1,\quad "
              r"\frac{\partial z}{\partial \sigma} = \varepsilon")
     st.markdown("The randomness is in ε, which does not depend on the network, so gradients flow through μ and σ.")
@@ -140,9 +140,11 @@ def metric_columns(n: int) -> list:
 
 
 def closed_form_kl(ck, d: analysis.DigitELBO) -> None:
-    st.latex(r"\mathrm{KL}\big(q(z \mid x)\,\|\,\mathcal{N}(0, I)\big) = \tfrac{1}{2}\sum_{d=1}^{D}"
-             r"\big(\mu_d^2 + \sigma_d^2 - 1 - \log\sigma_d^2\big)"
-             r"\ \approx\ \frac{1}{n}\sum_{i=1}^{n}\big[\log q(z_i \mid x) - \log p(z_i)\big],\ z_i \sim q(z \mid x)")
+    # each bracketed term in {}: a narrow screen breaks between terms (pages.FORMULA_WRAP_CSS), never inside one
+    st.latex(r"{\mathrm{KL}\big(q(z \mid x)\,\|\,\mathcal{N}(0, I)\big)} = {\tfrac{1}{2}\sum_{d=1}^{D}"
+             r"\big(\mu_d^2 + \sigma_d^2 - 1 - \log\sigma_d^2\big)}"
+             r"\ \approx\ {\frac{1}{n}\sum_{i=1}^{n}\big[\log q(z_i \mid x) - \log p(z_i)\big]},"
+             r"\ z_i \sim {q(z \mid x)}")
     n = st.select_slider("Monte-Carlo samples n", N_CHOICES, value=1000, key=keys.MATHS_MC_N)
     seed = st.session_state.get(keys.MATHS_EPS_SEED, 0)
     mc = analysis.kl_monte_carlo(d.mu, d.logvar, n=int(n), seed=seed)
@@ -160,10 +162,11 @@ def closed_form_kl(ck, d: analysis.DigitELBO) -> None:
 
 
 def elbo(ck, d: analysis.DigitELBO) -> None:
-    # One step per line: two steps on a line ran off a projector's page (an aligned block cannot wrap).
+    # One term per line (an aligned block cannot wrap): two terms on a line ran off a projector's page, and a
+    # phone's right edge cut the last one.
     st.latex(r"\begin{aligned}\log p(x) &= \mathbb{E}_{q(z|x)}\Big[\log \frac{p(x, z)}{p(z \mid x)}\Big] \\"
-             r"&= \mathbb{E}_{q}\Big[\log \frac{p(x, z)}{q(z \mid x)}\Big]"
-             r" + \mathbb{E}_{q}\Big[\log \frac{q(z \mid x)}{p(z \mid x)}\Big] \\"
+             r"&= \mathbb{E}_{q}\Big[\log \frac{p(x, z)}{q(z \mid x)}\Big] \\"
+             r"&\quad + \mathbb{E}_{q}\Big[\log \frac{q(z \mid x)}{p(z \mid x)}\Big] \\"
              r"&= \underbrace{\mathbb{E}_{q}[\log p(x \mid z)] - \mathrm{KL}\big(q(z|x)\,\|\,p(z)\big)}"
              r"_{\mathrm{ELBO}(x)} \\ &\quad + \underbrace{\mathrm{KL}\big(q(z|x)\,\|\,p(z|x)\big)}_{\ge\ 0}"
              r"\end{aligned}")

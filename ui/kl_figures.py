@@ -286,7 +286,7 @@ def kl_per_dim_figure(kl_per_dim: np.ndarray, active: np.ndarray, height: int = 
 
 
 def holes_figure(density: np.ndarray, edges: np.ndarray, holes: Sequence[analysis.Hole], selected: int | None,
-                 title: str, height: int = 560) -> go.Figure:
+                 title: str | None = None, height: int = 560) -> go.Figure:
     """The density as a heatmap (log colour), the prior's 1, 2, 3 σ circles, and the holes as numbered markers.
 
     Hole markers carry customdata = their index, so a click selects one."""
@@ -313,8 +313,10 @@ def holes_figure(density: np.ndarray, edges: np.ndarray, holes: Sequence[analysi
             marker=dict(size=sizes, color="#dc2626", symbol="circle", line=dict(width=1.5, color="white")),
             hovertemplate="hole %{text} at (%{x:.2f}, %{y:.2f})<extra></extra>"))
     lim = float(edges[-1])
-    fig.update_layout(height=height, title=title, margin=dict(l=10, r=10, t=40, b=10), plot_bgcolor="white",
-                      legend=dict(orientation="h", yanchor="top", y=-0.08), xaxis_title="z₁", yaxis_title="z₂")
+    # The legend above the plot: below it, it sat on the z₁ axis title.
+    fig.update_layout(height=height, title=title, margin=dict(l=10, r=10, t=40 if title else 10, b=10),
+                      plot_bgcolor="white", legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
+                      xaxis_title="z₁", yaxis_title="z₂")
     fig.update_xaxes(range=[-lim, lim], showgrid=False)
     fig.update_yaxes(range=[-lim, lim], scaleanchor="x", scaleratio=1, showgrid=False)
     return fig

@@ -77,8 +77,27 @@ KEYED_TABS = {MATHS: (keys.MATHS_TAB, MATHS_TABS), KL_LAB: (keys.KL_LAB_TAB, KL_
 # A displayed formula wider than its column breaks after a relation or an operator (KaTeX's own break points)
 # instead of running off the edge: with large type (router.py), and on the pages with formulas
 # (ui.lessons.wrap_formulas; a phone cut a lesson's formula, 1280 px the closed-form KL).
+# Each bracketed term of a formula is a {} group (ui.lessons, app_pages/maths.py), one unbreakable piece: a line
+# breaks between terms, never inside a bracket ("KL(q(z |" / "x) ‖ N(0, I))" on a phone). A formula that cannot wrap
+# (an aligned block) and is still too wide scrolls, with a shadow at the edge that has more to show.
 FORMULA_WRAP_CSS = (".katex-display > .katex > .katex-html { display: flex; flex-wrap: wrap; "
-                    "justify-content: safe center; align-items: baseline; row-gap: 0.3em; }")
+                    "justify-content: safe center; align-items: baseline; row-gap: 0.3em; } "
+                    ".katex-display { overflow-x: auto; background: "
+                    "linear-gradient(to right, #fff 30%, #fff0), linear-gradient(to left, #fff 30%, #fff0) 100% 0, "
+                    "radial-gradient(farthest-side at 0 50%, #0004, #0000), "
+                    "radial-gradient(farthest-side at 100% 50%, #0004, #0000) 100% 0; "
+                    "background-repeat: no-repeat; background-size: 2.5rem 100%, 2.5rem 100%, 0.9rem 100%, "
+                    "0.9rem 100%; background-attachment: local, local, scroll, scroll; }")
+
+# Tab rows wrap onto a second line instead of scrolling sideways: a phone cut "Posterior wid›", a projector hid the
+# Holes map tab behind "KL p›". Each label stays on one line. The sliding underline follows only one row, so the open
+# tab is marked by its own underline (a shape as well as its colour).
+TABS_WRAP_CSS = ("[data-baseweb='tab-list'] { flex-wrap: wrap; row-gap: 0.25rem; } "
+                 "[data-baseweb='tab-list'] [role='tab'] { white-space: nowrap; flex-shrink: 0; } "
+                 "[data-baseweb='tab-highlight'] { display: none; } "
+                 "[data-baseweb='tab-list'] [role='tab'][aria-selected='true'] { box-shadow: inset 0 -3px 0 "
+                 "currentColor; }")
+HIDDEN_CSS = f".st-key-{keys.LESSON_SCROLLER} {{ display: none; }}"  # holds a script only (ui.lessons.scroll_to_top)
 
 
 @functools.cache

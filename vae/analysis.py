@@ -208,16 +208,22 @@ class Hole:
 
 
 def find_holes(prior: np.ndarray, posterior: np.ndarray, edges, ratio: float = 0.1, k: int = 8,
-               min_prior: float = 2e-4) -> list[Hole]:
+               min_prior: float = 2e-4, min_gap: int = 1) -> list[Hole]:
     """Cells the prior samples from often (prior mass >= min_prior) but where the data's codes rarely go
     (posterior mass < ratio * prior mass), the k most prior-probable first. A prior sample that lands in one
-    decodes to something the decoder never had to reconstruct."""
+    decodes to something the decoder never had to reconstruct. min_gap > 1 skips a cell closer than min_gap cells
+    (in rows or columns) to one already listed: the list then spreads over the holes instead of naming neighbours."""
     centres = (np.asarray(edges[:-1]) + np.asarray(edges[1:])) / 2
     is_hole = (prior >= min_prior) & (posterior < ratio * prior)
     rows, cols = np.nonzero(is_hole)
-    order = np.argsort(-prior[rows, cols], kind="stable")[:k]
+    chosen: list[int] = []
+    for i in np.argsort(-prior[rows, cols], kind="stable"):
+        if len(chosen) == k:
+            break
+        if all(max(abs(rows[i] - rows[j]), abs(cols[i] - cols[j])) >= min_gap for j in chosen):
+            chosen.append(int(i))
     return [Hole((float(centres[cols[i]]), float(centres[rows[i]])), float(prior[rows[i], cols[i]]),
-                 float(posterior[rows[i], cols[i]])) for i in order]
+                 float(posterior[rows[i], cols[i]])) for i in chosen]
 
 
 def in_hole(z_2d, prior: np.ndarray, posterior: np.ndarray, edges, ratio: float = 0.1) -> np.ndarray:
