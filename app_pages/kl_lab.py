@@ -20,7 +20,7 @@ from vae import analysis, bundled
 from vae.evaluation import has_full_metrics
 from vae import latent as lat
 
-HOLE_GAP = 2  # listed holes at least two cells apart: neighbours' numbered markers piled up ("8 6 4")
+HOLE_GAP = 3  # listed holes at least three cells apart: neighbours' numbered markers piled up ("8 6 4")
 N_MAP_POINTS = 5000  # latent-map points per β: five WebGL maps on one page stay light
 DEMO_DIGITS = 10  # the first test image of each class 0-9
 LARGE_TYPE_PER_ROW = 2  # models side by side with large type: each map ~330 px wide on a 1280 px projector

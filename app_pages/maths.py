@@ -164,7 +164,8 @@ def closed_form_kl(ck, d: analysis.DigitELBO) -> None:
 def elbo(ck, d: analysis.DigitELBO) -> None:
     # One term per line (an aligned block cannot wrap): two terms on a line ran off a projector's page, and a
     # phone's right edge cut the last one.
-    st.latex(r"\begin{aligned}\log p(x) &= \mathbb{E}_{q(z|x)}\Big[\log \frac{p(x, z)}{p(z \mid x)}\Big] \\"
+    # log p(x) on a line of its own: beside the first step it made that line 25 px wider than a phone's page.
+    st.latex(r"\begin{aligned}&\log p(x) \\ &= \mathbb{E}_{q(z|x)}\Big[\log \frac{p(x, z)}{p(z \mid x)}\Big] \\"
              r"&= \mathbb{E}_{q}\Big[\log \frac{p(x, z)}{q(z \mid x)}\Big] \\"
              r"&\quad + \mathbb{E}_{q}\Big[\log \frac{q(z \mid x)}{p(z \mid x)}\Big] \\"
              r"&= \underbrace{\mathbb{E}_{q}[\log p(x \mid z)] - \mathrm{KL}\big(q(z|x)\,\|\,p(z)\big)}"

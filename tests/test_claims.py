@@ -196,7 +196,7 @@ def test_lesson_4_holes_decode_as_it_says(sweep, mnist_test):
     # the holes the tab lists at β = 1: most decode no farther from a real digit than a typical covered sample
     s = sweep[1.0]
     post = analysis.aggregate_posterior_mass(s["mu"], np.exp(0.5 * s["logvar"]), edges)
-    holes = analysis.find_holes(prior, post, edges, k=8, min_gap=2)  # as the Holes map tab lists them
+    holes = analysis.find_holes(prior, post, edges, k=8, min_gap=3)  # as the Holes map tab lists them
     z = np.random.default_rng(0).standard_normal((2000, 2)).astype(np.float32)
     covered = analysis.nearest_distance(latent.decode(s["ck"].model, z[~analysis.in_hole(z, prior, post, edges)]),
                                         reference)

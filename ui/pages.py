@@ -90,13 +90,9 @@ FORMULA_WRAP_CSS = (".katex-display > .katex > .katex-html { display: flex; flex
                     "0.9rem 100%; background-attachment: local, local, scroll, scroll; }")
 
 # Tab rows wrap onto a second line instead of scrolling sideways: a phone cut "Posterior wid›", a projector hid the
-# Holes map tab behind "KL p›". Each label stays on one line. The sliding underline follows only one row, so the open
-# tab is marked by its own underline (a shape as well as its colour).
-TABS_WRAP_CSS = ("[data-baseweb='tab-list'] { flex-wrap: wrap; row-gap: 0.25rem; } "
-                 "[data-baseweb='tab-list'] [role='tab'] { white-space: nowrap; flex-shrink: 0; } "
-                 "[data-baseweb='tab-highlight'] { display: none; } "
-                 "[data-baseweb='tab-list'] [role='tab'][aria-selected='true'] { box-shadow: inset 0 -3px 0 "
-                 "currentColor; }")
+# Holes map tab behind "KL p›". Each label stays on one line; the open tab keeps its underline (drawn inside it).
+TABS_WRAP_CSS = ("[data-testid='stTabs'] [role='tablist'] { flex-wrap: wrap; overflow-x: visible; row-gap: 0.25rem; } "
+                 "[data-testid='stTabs'] [role='tab'] { white-space: nowrap; flex-shrink: 0; }")
 HIDDEN_CSS = f".st-key-{keys.LESSON_SCROLLER} {{ display: none; }}"  # holds a script only (ui.lessons.scroll_to_top)
 
 
