@@ -32,8 +32,8 @@ PRESET_LABELS = {
 }
 PRESET_NOTES = {  # only what was measured (bench/fast_demo_time.py, bench/README.md): no promise for other machines
     "fast-2d": "A small MLP, 10 epochs, a 2-D map. On the 60 000 training digits it took 56 s on a quiet "
-               "server, 3 minutes on a 2-core server busy with other work, and 10 minutes with a class of 30 using "
-               "the app at the same time.",
+               "server, 3 to 4 minutes on a 2-core server busy with other work, and 10 minutes with a class of 30 "
+               "using the app at the same time.",
     "classic-mlp": "The MLP of the classic tutorial code: 784-128-100, Adam 1e-3, batches of 64, 20 epochs.",
     "beta-vae-4": "β = 4 weighs the KL term four times: a smoother, blurrier 10-D latent space. 20 epochs.",
     "conv-2d": "Convolutions (32, 64 channels), a dense layer of 16, a 2-D map. 10 epochs.",
