@@ -85,7 +85,7 @@ def encoder_output(ck, d: analysis.DigitELBO) -> None:
         # μ as a short dash, so even a short bar shows above and below it.
         k = sigma_scale(ck)
         fig.add_trace(go.Scatter(x=dims, y=d.mu, mode="markers", name=f"μ ± {k}σ of q(z|x) (σ drawn {k}× larger)",
-                                 marker=dict(size=16, color="#1d4ed8", symbol="line-ew", line=dict(width=3)),
+                                 marker=dict(size=16, symbol="line-ew", line=dict(width=3, color="#1d4ed8")),
                                  error_y=dict(type="data", array=k * sigma, thickness=3, width=10, color="#1d4ed8")))
         fig.update_layout(height=320, margin=dict(l=10, r=10, t=10, b=10), plot_bgcolor="white",
                           legend=dict(orientation="h", y=-0.2), yaxis_title="z")
