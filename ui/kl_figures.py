@@ -299,8 +299,8 @@ def holes_figure(density: np.ndarray, edges: np.ndarray, holes: Sequence[analysi
                                                                              if np.isfinite(shown).any() else -1),
         # under the plot, not beside it: beside it took ~80 px of a phone's width from the map
         colorbar=dict(title=dict(text="log₁₀ share", side="right"), thickness=10, orientation="h", len=0.6,
-                      x=0.5, xanchor="center", y=-0.2, yanchor="top"), hovertemplate="(%{x:.2f}, %{y:.2f})<br>log₁₀ share "
-                                                                        "%{z:.2f}<extra></extra>"))
+                      x=0.5, xanchor="center", y=-0.2, yanchor="top"),
+        hovertemplate="(%{x:.2f}, %{y:.2f})<br>log₁₀ share %{z:.2f}<extra></extra>"))
     t = np.linspace(0, 2 * np.pi, 181)
     for r in (1, 2, 3):
         fig.add_trace(go.Scatter(x=r * np.cos(t), y=r * np.sin(t), mode="lines", hoverinfo="skip",
