@@ -72,6 +72,16 @@ def open_tab(page, name: str) -> None:
     wait_for_app(page, WAIT_MS)
 
 
+def settle_on(page, condition: str, timeout_ms: int = 15_000) -> None:
+    """Give the page's styles and fonts time to apply: wait until `condition` (JS) holds, or until timeout_ms.
+    The caller then measures and asserts, so a page where it never holds still fails."""
+    page.wait_for_load_state("networkidle", timeout=WAIT_MS)
+    try:
+        page.wait_for_function(condition, timeout=timeout_ms)
+    except Exception:  # playwright's TimeoutError: the assertion that follows says what is wrong
+        pass
+
+
 def shot(page, name: str) -> None:
     SHOTS.mkdir(exist_ok=True)
     settled(page)
@@ -100,6 +110,7 @@ def test_every_tab_label_is_whole_and_on_screen(server, browser, size):
         for path, title in (("kl_lab", "KL lab"), ("maths", "The maths, live")):
             if path != "kl_lab":
                 go(page, path, title)
+            settle_on(page, f"({TABS})().every(t => t.right <= t.rowRight + 1 && t.right <= t.width)")
             tabs = page.evaluate(TABS)
             assert len(tabs) >= 4, tabs
             shot(page, f"tabs-{path}-{_id(size)}")
@@ -179,14 +190,17 @@ def test_formulas_break_between_terms_and_fit_a_phone(server, browser):
     context, page = open_at(browser, server, PHONE, "lessons")
     try:
         problems = []
+        page.wait_for_function(f"({FORMULA_PIECES})().length >= 5", timeout=WAIT_MS)  # the lessons' equations
+        settle_on(page, f"({FORMULA_PIECES})().every(f => f.every(p => p.split('(').length === p.split(')').length))")
         pieces = page.evaluate(FORMULA_PIECES)
-        assert len(pieces) >= 5  # the five lessons' equations
         shot(page, "formulas-lessons-phone")
         for tab in ("1 · Encoder output", "2 · Reparameterisation", "3 · Closed-form KL", "4 · The ELBO"):
             if tab == "1 · Encoder output":
                 go(page, "maths", "The maths, live")
             else:
                 open_tab(page, tab)
+            page.wait_for_function(f"({FORMULA_PIECES})().length >= 1", timeout=WAIT_MS)
+            settle_on(page, f"({FORMULAS_FIT})().every(([t, s, c]) => s <= c + 4)")
             pieces += page.evaluate(FORMULA_PIECES)
             shot(page, f"formulas-{tab[0]}-phone")
             for text, scroll, client in page.evaluate(FORMULAS_FIT):
