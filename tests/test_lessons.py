@@ -134,3 +134,24 @@ def test_maths_page_elbo_is_below_log_px():
     assert metrics["= ELBO"] == pytest.approx(metrics["E_q[log p(x|z)]"] + metrics["− KL(q ‖ p(z))"], abs=0.02)
     assert metrics["gap = KL(q ‖ p(z|x))"] == pytest.approx(metrics["log p(x)"] - metrics["= ELBO"], abs=0.02)
     assert metrics["log p(x)"] >= metrics["= ELBO"] - 1.0
+
+
+def test_lesson_formulas_break_only_between_terms():
+    """A displayed formula wraps after a relation or an operator at its top level (pages.FORMULA_WRAP_CSS). Every
+    such break point inside a bracket must sit in a {} group, so a phone never splits "KL(q(z |" / "x) ‖ N(0, I))"."""
+    import re
+    breaks = {"=", "+", "-", "<", ">", r"\mid", r"\ge", r"\le", r"\neq", r"\sim", r"\approx", r"\odot", r"\times"}
+    for lesson in LESSONS:
+        braces, opened = 0, []  # brace depth now, and the brackets open
+        for token in re.findall(r"\\[a-zA-Z]+|\\.|.", lesson.equation):
+            if token == "{":
+                braces += 1
+            elif token == "}":
+                braces -= 1
+            elif token in "([":
+                opened.append(braces)
+            elif token in ")]":
+                opened.pop()
+            elif token in breaks and opened and braces == 0:  # KaTeX breaks only at the top level
+                raise AssertionError(f"lesson {lesson.number}: a line may break at {token} inside a bracket")
+        assert braces == 0 and not opened, lesson.number
