@@ -10,7 +10,7 @@ import streamlit as st
 import vae
 from ui import images as im
 from ui import keys, kl_figures, pages
-from ui.claims import what_to_notice
+from ui.claims import alignment_caption, what_to_notice, window_caption
 from ui.cache import checkpoint_sha256, dial_model, evaluated_encodings
 from ui.components import beta_dial as dial_component
 from ui.lessons import lesson_box
@@ -21,6 +21,7 @@ from vae.data import first_of_each_class
 from vae.evaluation import has_full_metrics
 from vae import latent as lat
 
+HOLE_GAP = 3  # listed holes at least three cells apart: neighbours' numbered markers piled up ("8 6 4")
 N_MAP_POINTS = 5000  # latent-map points per β: five WebGL maps on one page stay light
 DEMO_DIGITS = 10  # the first test image of each class 0-9
 LARGE_TYPE_PER_ROW = 2  # models side by side with large type: each map ~330 px wide on a 1280 px projector
@@ -93,7 +94,7 @@ def holes_data(path: str, sha: str, limit: float, bins: int) -> dict:
     edges = analysis.grid_edges(limit, bins)
     prior = analysis.prior_mass(edges)
     post = analysis.aggregate_posterior_mass(mu, sigma, edges)
-    holes = analysis.find_holes(prior, post, edges, k=8)
+    holes = analysis.find_holes(prior, post, edges, k=8, min_gap=HOLE_GAP)
     decoded = (lat.decode(_ck(path).model, np.array([h.z for h in holes], np.float32)) if holes
                else np.zeros((0, 28, 28)))
     mu_hist = analysis.mu_histogram(mu, edges)
@@ -159,9 +160,7 @@ def side_by_side(models: dict[float, str]) -> None:
             # Narrow columns are not square: drop the equal-aspect lock so both axes really show ±limit.
             fig.update_yaxes(range=[-limit, limit], title=None, scaleanchor=None)
             chart(fig, width="stretch", key=keys.kl_map(beta), config={"displayModeBar": False})
-            outside = float(np.mean(np.abs(mu[:, :2]).max(1) > limit))
-            st.caption(f"{outside:.0%} of the codes lie outside ±{limit}" if outside >= 0.005 else
-                       "all codes inside the window")
+            st.caption(window_caption(mu, limit))
             st.markdown("**Reconstructions**")
             st.image(im.to_uint8(pics["recon"], 2), output_format="PNG", width="stretch")
             st.markdown("**Prior samples** z ~ N(0, I)")
@@ -171,9 +170,11 @@ def side_by_side(models: dict[float, str]) -> None:
     facts = {beta: map_facts(path, checkpoint_sha256(path)) for beta, path in models.items()}
     metrics = {beta: evaluation(path, checkpoint_sha256(path)) for beta, path in models.items()}
     st.info("**What to notice.**\n\n" + "\n".join(f"- {line}" for line in what_to_notice(facts, metrics)))
-    st.caption("Why the five maps do not line up: each network was trained on its own, and a rotated or mirrored "
-               "latent plane fits the data just as well, so each found its own. The β dial on the first tab is one "
-               "network, so its map moves continuously.")
+    all_labels = test_split("mnist").labels.numpy()
+    mus = {beta: encodings(path, checkpoint_sha256(path))[0] for beta, path in models.items()}
+    betas = list(mus)
+    turns = {(a, b): analysis.map_turn(mus[a], mus[b], all_labels) for i, a in enumerate(betas) for b in betas[i + 1:]}
+    st.caption(alignment_caption(turns, {_ck(path).train_config.seed for path in models.values()}))
 
 
 def rate_distortion(models: dict[float, str]) -> None:
@@ -262,10 +263,11 @@ def kl_per_dimension() -> None:
 
 
 def holes_map(models: dict[float, str]) -> None:
-    st.markdown("Prior samples z ~ N(0, I) only look like digits where the encoder actually puts digits. Blue: "
-                "where the test digits' codes are. Orange: the prior's 1σ, 2σ and 3σ circles. Red: **holes**, "
-                "cells the prior samples often but the aggregate posterior q(z) = mean of q(z|x) hardly covers "
-                "(under a tenth of the prior's mass). Click a hole to decode it.")
+    st.markdown("The decoder learned from the places where the encoder puts digits. Blue: where the test digits' "
+                "codes are. Orange: the prior's 1σ, 2σ and 3σ circles. Red: **holes**, cells the prior samples "
+                "often but the aggregate posterior q(z) = mean of q(z|x) hardly covers (under a tenth of the "
+                "prior's mass). Click a hole to decode it: the decoder blends the codes around it, so it may well "
+                "draw a clean digit, but on average a less typical one than where the codes are.")
     two_d = {kl_figures.beta_label(b): p for b, p in models.items()}
     two_d.update({c.label: c.path for c in model_choices("mnist") if not c.bundled
                   and _ck(c.path).model_config.latent_dim == 2})
@@ -296,10 +298,12 @@ def holes_map(models: dict[float, str]) -> None:
         st.session_state[keys.KL_LAB_HOLE] = clicked  # a new click wins; an old one must not undo the selectbox
     st.session_state[keys.KL_LAB_LAST_CLICK] = clicked
     density = data["mu_hist"] if view == "encoded μ" else data["aggregate"]
-    left, right = st.columns([3, 2])
+    # Large type: the map above its panel, as wide as the page (beside it, a projector drew it ~200 px wide).
+    large = st.session_state.get(keys.LARGE_TYPE)
+    left, right = (st.container(), st.container()) if large else st.columns([3, 2])
     with left:
-        fig = kl_figures.holes_figure(density, data["edges"], holes, st.session_state[keys.KL_LAB_HOLE],
-                                      title=f"{name}: {view} vs the prior")
+        st.markdown(f"**{name}: {view} vs the prior**")
+        fig = kl_figures.holes_figure(density, data["edges"], holes, st.session_state[keys.KL_LAB_HOLE])
         chart(fig, width="stretch", key=keys.KL_LAB_HOLES_CHART, on_select="rerun",
                         selection_mode="points", config={"displayModeBar": False})
     with right:

@@ -10,6 +10,7 @@ import streamlit as st
 
 from ui import images as im
 from ui import keys, pages
+from ui.cache import evaluated_encodings
 from ui.lessons import lesson_box, wrap_formulas
 from ui.plots import chart
 from ui.state import current_checkpoint, init_state, test_split
@@ -87,16 +88,28 @@ def encoder_output(ck, d: analysis.DigitELBO) -> None:
         dims = [f"z{i + 1}" for i in range(len(d.mu))]
         fig.add_trace(go.Bar(x=dims, y=[2] * len(dims), base=[-1] * len(dims), marker_color="#fde68a", opacity=0.6,
                              name="prior N(0, 1): ±1", hoverinfo="skip"))
-        fig.add_trace(go.Scatter(x=dims, y=d.mu, mode="markers", name="μ ± σ of q(z|x)",
-                                 marker=dict(size=12, color="#2563eb"),
-                                 error_y=dict(type="data", array=sigma, thickness=2, width=8)))
+        # σ is often ~0.01 here: at true scale the bar hid under the marker. Drawn k times longer, k the same for
+        # every digit of the model (its median σ decides), so the bar's length still follows σ from digit to digit;
+        # μ as a short dash, so even a short bar shows above and below it.
+        k = sigma_scale(ck)
+        fig.add_trace(go.Scatter(x=dims, y=d.mu, mode="markers", name=f"μ ± {k}σ of q(z|x) (σ drawn {k}× larger)",
+                                 marker=dict(size=16, symbol="line-ew", line=dict(width=3, color="#1d4ed8")),
+                                 error_y=dict(type="data", array=k * sigma, thickness=3, width=10, color="#1d4ed8")))
         fig.update_layout(height=320, margin=dict(l=10, r=10, t=10, b=10), plot_bgcolor="white",
                           legend=dict(orientation="h", y=-0.2), yaxis_title="z")
         chart(fig, width="stretch", key=keys.MATHS_ENCODER_CHART)
+        st.caption(f"Bars: σ drawn **{k}× larger** than on the z axis, the same for every digit of this model (at "
+                   "true scale most would hide under the dash).")
+
+
+def sigma_scale(ck) -> int:
+    """The μ ± σ bars' magnification for this model (vae.analysis.sigma_magnification of its test digits' σ)."""
+    _, logvar = evaluated_encodings(ck.sha256, ck)
+    return analysis.sigma_magnification(np.exp(0.5 * logvar))
 
 
 def reparameterisation(ck, d: analysis.DigitELBO) -> None:
-    st.latex(r"z = \mu + \sigma \odot \varepsilon,\quad \varepsilon \sim \mathcal{N}(0, I)"
+    st.latex(r"z = \mu + \sigma \odot \varepsilon,\quad \varepsilon \sim {\mathcal{N}(0, I)}"
              r"\qquad\Rightarrow\qquad \frac{\partial z}{\partial \mu} = 1,\quad "
              r"\frac{\partial z}{\partial \sigma} = \varepsilon")
     st.markdown("The randomness is in ε, which does not depend on the network, so gradients flow through μ and σ.")
@@ -135,9 +148,11 @@ def metric_columns(n: int) -> list:
 
 
 def closed_form_kl(ck, d: analysis.DigitELBO) -> None:
-    st.latex(r"\mathrm{KL}\big(q(z \mid x)\,\|\,\mathcal{N}(0, I)\big) = \tfrac{1}{2}\sum_{d=1}^{D}"
-             r"\big(\mu_d^2 + \sigma_d^2 - 1 - \log\sigma_d^2\big)"
-             r"\ \approx\ \frac{1}{n}\sum_{i=1}^{n}\big[\log q(z_i \mid x) - \log p(z_i)\big],\ z_i \sim q(z \mid x)")
+    # each bracketed term in {}: a narrow screen breaks between terms (pages.FORMULA_WRAP_CSS), never inside one
+    st.latex(r"{\mathrm{KL}\big(q(z \mid x)\,\|\,\mathcal{N}(0, I)\big)} = {\tfrac{1}{2}\sum_{d=1}^{D}"
+             r"\big(\mu_d^2 + \sigma_d^2 - 1 - \log\sigma_d^2\big)}"
+             r"\ \approx\ {\frac{1}{n}\sum_{i=1}^{n}\big[\log q(z_i \mid x) - \log p(z_i)\big]},"
+             r"\ z_i \sim {q(z \mid x)}")
     n = st.select_slider("Monte-Carlo samples n", N_CHOICES, value=1000, key=keys.MATHS_MC_N)
     seed = st.session_state.get(keys.MATHS_EPS_SEED, 0)
     mc = analysis.kl_monte_carlo(d.mu, d.logvar, n=int(n), seed=seed)
@@ -155,10 +170,12 @@ def closed_form_kl(ck, d: analysis.DigitELBO) -> None:
 
 
 def elbo(ck, d: analysis.DigitELBO) -> None:
-    # One step per line: two steps on a line ran off a projector's page (an aligned block cannot wrap).
-    st.latex(r"\begin{aligned}\log p(x) &= \mathbb{E}_{q(z|x)}\Big[\log \frac{p(x, z)}{p(z \mid x)}\Big] \\"
-             r"&= \mathbb{E}_{q}\Big[\log \frac{p(x, z)}{q(z \mid x)}\Big]"
-             r" + \mathbb{E}_{q}\Big[\log \frac{q(z \mid x)}{p(z \mid x)}\Big] \\"
+    # One term per line (an aligned block cannot wrap): two terms on a line ran off a projector's page, and a
+    # phone's right edge cut the last one.
+    # log p(x) on a line of its own: beside the first step it made that line 25 px wider than a phone's page.
+    st.latex(r"\begin{aligned}&\log p(x) \\ &= \mathbb{E}_{q(z|x)}\Big[\log \frac{p(x, z)}{p(z \mid x)}\Big] \\"
+             r"&= \mathbb{E}_{q}\Big[\log \frac{p(x, z)}{q(z \mid x)}\Big] \\"
+             r"&\quad + \mathbb{E}_{q}\Big[\log \frac{q(z \mid x)}{p(z \mid x)}\Big] \\"
              r"&= \underbrace{\mathbb{E}_{q}[\log p(x \mid z)] - \mathrm{KL}\big(q(z|x)\,\|\,p(z)\big)}"
              r"_{\mathrm{ELBO}(x)} \\ &\quad + \underbrace{\mathrm{KL}\big(q(z|x)\,\|\,p(z|x)\big)}_{\ge\ 0}"
              r"\end{aligned}")

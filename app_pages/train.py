@@ -12,6 +12,7 @@ import streamlit as st
 
 import vae
 from ui import keys, pages, state, supervisor
+from ui.claims import training_story
 from ui.lessons import lesson_box
 from ui.plots import chart, latent_scatter_figure
 from ui.training import LARGE_TYPE_GAP, format_seconds, loss_curves_figure, replay_figure
@@ -31,9 +32,9 @@ PRESET_LABELS = {
     "conv-2d": "2-D conv (like the Keras example)",
 }
 PRESET_NOTES = {  # only what was measured (bench/fast_demo_time.py, bench/README.md): no promise for other machines
-    "fast-2d": "A small MLP, 10 epochs, a 2-D map. On the 60 000 training digits it took 3 minutes on a "
-               "2-core server that was also running other work, and 10 minutes with a class of 30 using the app at "
-               "the same time.",
+    "fast-2d": "A small MLP, 10 epochs, a 2-D map. On the 60 000 training digits it took 56 s on a quiet "
+               "server, 3 to 4 minutes on a 2-core server busy with other work, and 10 minutes with a class of 30 "
+               "using the app at the same time.",
     "classic-mlp": "The MLP of the classic tutorial code: 784-128-100, Adam 1e-3, batches of 64, 20 epochs.",
     "beta-vae-4": "β = 4 weighs the KL term four times: a smoother, blurrier 10-D latent space. 20 epochs.",
     "conv-2d": "Convolutions (32, 64 channels), a dense layer of 16, a 2-D map. 10 epochs.",
@@ -98,10 +99,9 @@ def start(demo: bool) -> None:
     except ValueError as exc:
         st.session_state[keys.TR_ERROR] = str(exc)
         return
-    busy = supervisor.active_runs(state.RUNS_DIR)
-    if len(busy) >= MAX_ACTIVE_RUNS:
-        st.session_state[keys.TR_ERROR] = (f"“{busy[0].name}” is still training and this computer trains one model "
-                                        "at a time. Wait for it, or stop it first.")
+    busy = busy_reason()
+    if busy:  # it started since the page was drawn
+        st.session_state[keys.TR_ERROR] = busy
         return
     try:
         run_dir = supervisor.start_run(state.RUNS_DIR, model_cfg, train_cfg,
@@ -114,6 +114,17 @@ def start(demo: bool) -> None:
     st.session_state[keys.TR_ERROR] = ""
     st.session_state[keys.TRAIN_RUN] = run_dir.name
     mark_mine(run_dir.name)
+
+
+def busy_reason() -> str:
+    """Why Start is off now (empty when it is on): as many runs train as this computer allows."""
+    busy = supervisor.active_runs(state.RUNS_DIR)
+    if len(busy) < MAX_ACTIVE_RUNS:
+        return ""
+    return (f"Start is off while “{busy[0].name}” trains: this computer trains one model at a time. Wait for it to "
+            "finish, or stop it first." if MAX_ACTIVE_RUNS == 1 else
+            f"Start is off while {len(busy)} runs train, as many as this computer trains at once. Wait for one "
+            "to finish, or stop one.")
 
 
 def mark_mine(run_id: str) -> None:
@@ -196,14 +207,18 @@ def config_form() -> None:
                          "levels as they are.")
         st.number_input("Training images (0 = all)", 0, 60000, step=1000, key=keys.TR_SUBSET,
                         help="Train on the first N images only: faster, for a quick look.")
-        full = st.form_submit_button("Start training", type="primary", disabled=not have_data,
+        busy = busy_reason()
+        if busy:  # said before the click, beside the buttons it turns off (a second browser saw Start enabled)
+            st.warning(busy, icon=":material/hourglass_top:")
+        full = st.form_submit_button("Start training", type="primary", disabled=not have_data or bool(busy),
                                      width="stretch",
-                                     help=None if have_data else "The training split is missing: see the note "
-                                                                 "above the form.")
-        demo = st.form_submit_button("Start on the bundled test split (demo)", disabled=dataset != "mnist",
-                                     width="stretch",
-                                     help="10 000 test digits instead of 60 000 training digits. Good for a demo; "
-                                          "its test numbers then measure memorisation, not generalisation.")
+                                     help=busy or (None if have_data else "The training split is missing: see the "
+                                                                          "note above the form."))
+        demo = st.form_submit_button("Start on the bundled test split (demo)", disabled=dataset != "mnist"
+                                     or bool(busy), width="stretch",
+                                     help=busy or "10 000 test digits instead of 60 000 training digits. Good for a "
+                                                  "demo; its test numbers then measure memorisation, not "
+                                                  "generalisation.")
     if full or demo:
         start(demo=bool(demo))
     if st.session_state.get(keys.TR_ERROR):
@@ -342,6 +357,9 @@ def run_panel(run_dir) -> None:
         fig = curves_figure(str(run_dir), len(s.history), json.dumps(s.last, sort_keys=True, default=str),
                             s.epoch + 1, s.history, s.last, bool(st.session_state.get(keys.LARGE_TYPE)))
         chart(fig, key=keys.TR_CURVES, config={"displayModeBar": False})
+        story = training_story(s.history)  # lesson 5 points here: what the curves did, in this run's numbers
+        if story:
+            st.caption(story)
     live = live_map_figure(str(run_dir), snapshot_key(run_dir)[1])
     if live is not None:
         chart(live, key=keys.TR_LIVE_MAP)
@@ -385,7 +403,8 @@ def main() -> None:
     st.title("Train a VAE")
     lesson_box(pages.TRAIN)
     st.caption("Pick a recipe, press Start, and watch the VAE learn: the reconstruction error falls, the KL term "
-               "rises, and the digits of the test set sort themselves into regions of the latent space. "
+               "moves (the line under the curves says how), and the digits of the test set sort themselves into "
+               "regions of the latent space. "
                "Training runs in the background at low priority; you can leave this page and come back.")
     # Large type: the settings in a third of the page were ~80 px a field, labels split mid-word; one above the other.
     large = st.session_state.get(keys.LARGE_TYPE)

@@ -106,6 +106,14 @@ def test_find_holes_marks_the_empty_prior_region():
     assert 0.4 < analysis.hole_fraction(prior, post) < 1.0
     # A perfect match with the prior has no holes.
     assert analysis.find_holes(prior, prior, edges) == []
+    # min_gap spreads the list: no two listed holes in neighbouring cells
+    step = edges[1] - edges[0]
+    spread = analysis.find_holes(prior, post, edges, k=5, min_gap=2)
+    assert len(spread) == 5 and spread[0] == holes[0]
+    assert all(max(abs(a.z[0] - b.z[0]), abs(a.z[1] - b.z[1])) >= 2 * step - 1e-9
+               for i, a in enumerate(spread) for b in spread[i + 1:])
+    assert any(max(abs(a.z[0] - b.z[0]), abs(a.z[1] - b.z[1])) < 2 * step - 1e-9
+               for i, a in enumerate(holes) for b in holes[i + 1:])  # without it, neighbours are listed
 
 
 def test_neg_elbo_levels_span_the_points_with_few_round_lines():

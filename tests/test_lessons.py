@@ -166,3 +166,22 @@ def test_maths_page_scores_the_binary_digit_vae_evaluate_scored():
     kl = analysis.kl_closed_form(mu[0].double().detach().numpy(), logvar[0].double().detach().numpy())
     shown = float(next(m.value for m in at.metric if m.label == "− KL(q ‖ p(z))"))
     assert shown == pytest.approx(-kl, abs=0.006)  # printed to 2 decimals
+def test_lesson_formulas_break_only_between_terms():
+    """A displayed formula wraps after a relation or an operator at its top level (pages.FORMULA_WRAP_CSS). Every
+    such break point inside a bracket must sit in a {} group, so a phone never splits "KL(q(z |" / "x) ‖ N(0, I))"."""
+    import re
+    breaks = {"=", "+", "-", "<", ">", r"\mid", r"\ge", r"\le", r"\neq", r"\sim", r"\approx", r"\odot", r"\times"}
+    for lesson in LESSONS:
+        braces, opened = 0, []  # brace depth now, and the brackets open
+        for token in re.findall(r"\\[a-zA-Z]+|\\.|.", lesson.equation):
+            if token == "{":
+                braces += 1
+            elif token == "}":
+                braces -= 1
+            elif token in "([":
+                opened.append(braces)
+            elif token in ")]":
+                opened.pop()
+            elif token in breaks and opened and braces == 0:  # KaTeX breaks only at the top level
+                raise AssertionError(f"lesson {lesson.number}: a line may break at {token} inside a bracket")
+        assert braces == 0 and not opened, lesson.number

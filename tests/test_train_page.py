@@ -8,6 +8,7 @@ test takes seconds instead of a minute. The real process is tested end to end by
 (tests/test_runs.py, tests/test_e2e_train.py)."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -299,3 +300,43 @@ def test_the_run_picker_shows_the_state_a_run_ended_in(runs_dir, tiny_ckpt, monk
     assert browser.shown_label(at.selectbox(key="train_run")).endswith("finished · 1/1 epochs")
     browser.rerun()  # the next interaction sends the label back: the same run stays selected
     assert at.session_state["train_run"] == run.name
+
+
+def test_a_second_browser_sees_start_off_with_the_reason_while_a_run_trains(runs_dir, fake_trainer):
+    """Issue 21: while a run trains, a student's Start was enabled and answered with a red error only after the
+    click. The reason now stands above the two Start buttons, which are off; once the run ends they are on again."""
+    fake_trainer.epoch_seconds = 0.6
+    teacher = open_page()
+    tiny_form(teacher, epochs=100)
+    button(teacher, "bundled test split").click().run()
+    [run] = supervisor.list_runs(runs_dir)
+    poll(teacher, lambda at: supervisor.read_status(run.run_dir).epoch >= 1, "the first epoch")
+
+    student = open_page()
+    starts = [button(student, "Start training"), button(student, "bundled test split")]
+    assert all(b.disabled for b in starts)
+    reason = "trains: this computer trains one model at a time"
+    assert any(w.value.startswith("Start is off while “tiny") and reason in w.value for w in student.warning)
+    assert all(reason in (b.help or "") for b in starts)
+    assert not student.error  # no red error: nothing was clicked
+
+    student.button(key="tr_stop").click().run()
+    button(student, "Stop it for everyone").click().run()
+    poll(student, lambda at: supervisor.read_status(run.run_dir).state == "stopped", "the run to stop")
+    student.run()
+    assert not button(student, "bundled test split").disabled
+    assert not any("Start is off" in w.value for w in student.warning)
+
+
+def test_the_line_under_the_curves_is_the_runs_own_story(runs_dir, tiny_ckpt):
+    """Lesson 5 points at the line under the loss curves: it says how this run's terms moved, from its history."""
+    from conftest import make_finished_run
+    from ui.claims import training_story
+    run_dir = make_finished_run(runs_dir, tiny_ckpt)
+    progress = json.loads((run_dir / "progress.json").read_text())
+    history = [{"epoch": e + 1, "train_neg_elbo": 200.0 - 5 * e, "train_recon": 195.0 - 6 * e,
+                "train_kl": 5.0 + e} for e in range(3)]
+    (run_dir / "progress.json").write_text(json.dumps({**progress, "history": history, "epoch": 3, "epochs": 3}))
+    at = open_page()
+    story = training_story(history)
+    assert story and story in [c.value for c in at.caption]

@@ -262,7 +262,7 @@ def kl_per_dim_figure(kl_per_dim: np.ndarray, active: np.ndarray, height: int = 
 
 
 def holes_figure(density: np.ndarray, edges: np.ndarray, holes: Sequence[analysis.Hole], selected: int | None,
-                 title: str, height: int = 560) -> go.Figure:
+                 title: str | None = None, height: int = 620) -> go.Figure:
     """The density as a heatmap (log colour), the prior's 1, 2, 3 σ circles, and the holes as numbered markers.
 
     Hole markers carry customdata = their index, so a click selects one."""
@@ -272,8 +272,10 @@ def holes_figure(density: np.ndarray, edges: np.ndarray, holes: Sequence[analysi
     fig = go.Figure(go.Heatmap(
         x=centres, y=centres, z=shown, colorscale="Blues", zmin=-4.5, zmax=max(-1.0, float(np.nanmax(shown))
                                                                              if np.isfinite(shown).any() else -1),
-        colorbar=dict(title="log₁₀ share", thickness=12), hovertemplate="(%{x:.2f}, %{y:.2f})<br>log₁₀ share "
-                                                                        "%{z:.2f}<extra></extra>"))
+        # under the plot, not beside it: beside it took ~80 px of a phone's width from the map
+        colorbar=dict(title=dict(text="log₁₀ share", side="right"), thickness=10, orientation="h", len=0.6,
+                      x=0.5, xanchor="center", y=-0.2, yanchor="top"),
+        hovertemplate="(%{x:.2f}, %{y:.2f})<br>log₁₀ share %{z:.2f}<extra></extra>"))
     t = np.linspace(0, 2 * np.pi, 181)
     for r in (1, 2, 3):
         fig.add_trace(go.Scatter(x=r * np.cos(t), y=r * np.sin(t), mode="lines", hoverinfo="skip",
@@ -289,8 +291,13 @@ def holes_figure(density: np.ndarray, edges: np.ndarray, holes: Sequence[analysi
             marker=dict(size=sizes, color="#dc2626", symbol="circle", line=dict(width=1.5, color="white")),
             hovertemplate="hole %{text} at (%{x:.2f}, %{y:.2f})<extra></extra>"))
     lim = float(edges[-1])
-    fig.update_layout(height=height, title=title, margin=dict(l=10, r=10, t=40, b=10), plot_bgcolor="white",
-                      legend=dict(orientation="h", yanchor="top", y=-0.08), xaxis_title="z₁", yaxis_title="z₂")
-    fig.update_xaxes(range=[-lim, lim], showgrid=False)
-    fig.update_yaxes(range=[-lim, lim], scaleanchor="x", scaleratio=1, showgrid=False)
+    # The legend above the plot: below it, it sat on the z₁ axis title.
+    fig.update_layout(height=height, title=title, margin=dict(l=10, r=10, t=40 if title else 10, b=70),
+                      plot_bgcolor="white", legend=dict(orientation="h", yanchor="bottom", y=1.02, x=0),
+                      xaxis_title="z₁", yaxis_title="z₂")
+    # Square cells and exactly ±lim on both axes: the plot shrinks to a square (a narrow phone's tall plot had
+    # stretched the y axis to ±8 instead, and the map shrank to a third of the width).
+    fig.update_xaxes(range=[-lim, lim], showgrid=False, constrain="domain")
+    fig.update_yaxes(range=[-lim, lim], scaleanchor="x", scaleratio=1, showgrid=False, constrain="domain",
+                     constraintoward="top")
     return fig

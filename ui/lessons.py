@@ -18,6 +18,7 @@ from ui.state import keep_widget_values, select_model
 from vae import bundled
 
 DELETE = object()  # a state value meaning "remove this key" (the page then applies its own defaults)
+SLOPPY_DIGIT, CLEAR_FAR_DIGIT = 1247, 4320  # lesson 1's pair of test digits (tests/test_claims.py measures them)
 DEFAULT_MODEL = "<default>"  # as the value of keys.MODEL_PATH: select the default model (ui.state.select_model)
 
 
@@ -26,7 +27,7 @@ class Lesson:
     number: int
     title: str
     page: str  # a page id of ui.pages
-    equation: str  # LaTeX, shown beside the widgets
+    equation: str  # LaTeX, shown beside the widgets; each bracketed term in {} so a narrow screen breaks between terms
     text: str  # what the class looks at, in two or three sentences
     try_this: str  # one thing to do with the widgets
     state: dict = field(default_factory=dict)  # session-state keys (ui.keys) set when the lesson starts
@@ -38,14 +39,16 @@ def _default_model() -> str:
 
 LESSONS = [
     Lesson(1, "What the encoder outputs (μ, log σ²)", pages.MATHS,
-           r"q_\phi(z \mid x) = \mathcal{N}\!\big(z;\ \mu_\phi(x),\ \operatorname{diag}\sigma^2_\phi(x)\big),"
-           r"\quad\allowbreak \text{encoder}(x) = (\mu, \log\sigma^2)",  # \allowbreak: a phone wraps there
+           r"{q_\phi(z \mid x)} = {\mathcal{N}\!\big(z;\ \mu_\phi(x),\ \operatorname{diag}\sigma^2_\phi(x)\big)},"
+           r"\quad\allowbreak {\text{encoder}(x)} = {(\mu, \log\sigma^2)}",  # \allowbreak: a phone wraps there
            "The encoder does not output a point: it outputs a Gaussian, a centre μ and a width σ for every "
            "latent dimension. It predicts log σ² rather than σ so that any real number is a valid output.",
-           "Change the test digit and watch μ move and σ change; compare a clear digit with a sloppy one.",
+           f"Change the test digit and watch μ move and σ change. σ is about where the code lies, not how neat the "
+           f"digit is: it grows with the distance from the map's centre. The sloppy 9 #{SLOPPY_DIGIT}, near the "
+           f"centre, gets σ ≈ 0.01; the clear 0 #{CLEAR_FAR_DIGIT}, far out, σ ≈ 0.14.",
            {keys.MATHS_TAB: pages.MATHS_ENCODER_OUTPUT, keys.MODEL_PATH: DEFAULT_MODEL}),
     Lesson(2, "The reparameterisation trick", pages.MATHS,
-           r"z = \mu + \sigma \odot \varepsilon,\qquad \varepsilon \sim \mathcal{N}(0, I),\qquad"
+           r"z = \mu + \sigma \odot \varepsilon,\qquad \varepsilon \sim {\mathcal{N}(0, I)},\qquad"
            r"\sigma = e^{\frac{1}{2}\log\sigma^2}",
            "Sampling z ~ q(z|x) directly has no gradient with respect to μ and σ. Drawing the noise ε first and "
            "then computing z = μ + σ·ε moves the randomness out of the way, so back-propagation reaches the encoder.",
@@ -53,8 +56,8 @@ LESSONS = [
            "model's small σ they differ only in a few pixels: the row under them shows where, magnified.",
            {keys.MATHS_TAB: pages.MATHS_REPARAMETERISATION, keys.MODEL_PATH: DEFAULT_MODEL}),
     Lesson(3, "What KL does (β = 0, 1, 4)", pages.KL_LAB,
-           r"\mathcal{L}_\beta = \mathbb{E}_{q(z|x)}\big[-\log p(x \mid z)\big]"
-           r" + \beta\,\mathrm{KL}\big(q(z \mid x)\,\|\,\mathcal{N}(0, I)\big)",
+           r"\mathcal{L}_\beta = {\mathbb{E}_{q(z|x)}\big[-\log p(x \mid z)\big]}"
+           r" + {\beta\,\mathrm{KL}\big(q(z \mid x)\,\|\,\mathcal{N}(0, I)\big)}",
            "Three copies of the same network, trained with β = 0 (an autoencoder), 1 (the VAE) and 4. The KL "
            "term pulls every posterior toward N(0, I). Without it (β = 0) the codes spread far beyond the prior's "
            "3σ circle, so samples from N(0, I) reach only the middle of the cloud and hardly ever land near some "
@@ -64,17 +67,20 @@ LESSONS = [
            "outside the prior's 3σ circle inside it.",
            {keys.KL_LAB_TAB: pages.KL_TRAINED_SEPARATELY, keys.KL_LAB_BETAS: [0.0, 1.0, 4.0]}),
     Lesson(4, "Holes in latent space", pages.KL_LAB,
-           r"q(z) = \frac{1}{N}\sum_{i=1}^{N} q(z \mid x_i)\ \neq\ p(z) = \mathcal{N}(0, I)",
-           "Prior samples land wherever N(0, I) puts mass, but the decoder only learned to draw where the data's "
-           "codes are. Where the aggregate posterior q(z) leaves the prior uncovered (red), decoded prior samples "
-           "look wrong.",
-           "Click a red hole to decode it. Then switch the model to β = 4: fewer holes?",
+           r"{q(z)} = {\frac{1}{N}\sum_{i=1}^{N} q(z \mid x_i)}\ \neq\ {p(z)} = {\mathcal{N}(0, I)}",
+           "Prior samples land wherever N(0, I) puts mass, but the decoder only learned from where the data's "
+           "codes are. Where the aggregate posterior q(z) leaves the prior uncovered (red), it has to guess: a hole "
+           "still decodes to a digit-like shape, but one less like any real digit. At β = 1 holes are rare: about "
+           "3 in 100 prior samples land in one.",
+           "Click a red hole to decode it: often a clean digit, the decoder blends the codes around it. Then "
+           "switch the model to β = 0 (a quarter of the samples land in holes) and to β = 4: fewer holes?",
            {keys.KL_LAB_TAB: pages.KL_HOLES_MAP, keys.KL_LAB_HOLES_MODEL: "β = 1", keys.KL_LAB_BETAS: DELETE}),
     Lesson(5, "Train your own", pages.TRAIN,
-           r"\log p(x) \ \ge\ \mathrm{ELBO}(x) = \mathbb{E}_{q(z|x)}\big[\log p(x \mid z)\big]"
-           r" - \mathrm{KL}\big(q(z \mid x)\,\|\,p(z)\big)",
-           "Training maximises the ELBO, a lower bound on log p(x). Watch the two terms move: reconstruction "
-           "error falls fast, while the KL first rises as the code starts to carry information.",
+           r"{\log p(x)} \ \ge\ {\mathrm{ELBO}(x)} = {\mathbb{E}_{q(z|x)}\big[\log p(x \mid z)\big]}"
+           r" - {\mathrm{KL}\big(q(z \mid x)\,\|\,p(z)\big)}",
+           "Training maximises the ELBO, a lower bound on log p(x). Watch the two terms move: the reconstruction "
+           "error falls, and the KL, the nats the code carries about each digit, moves too. The line under the "
+           "curves says how each one moved in your run.",
            "Start the fast 2-D demo; when it finishes, find your run on the KL lab's rate–distortion chart.",
            {keys.TR_PRESET: DELETE}),  # removing it makes the Train page load its default, the fast 2-D demo
 ]
@@ -104,6 +110,7 @@ def start_lesson(number: int) -> None:
     st.session_state[keys.LESSON] = number
     st.session_state[keys.LESSON_PICKER] = number
     st.session_state[keys.LESSON_GOTO] = pages.PAGES[lesson.page]
+    st.session_state[keys.LESSON_SCROLL] = True  # the page opens at the top, where the lesson box is
 
 
 def end_lesson() -> None:
@@ -146,11 +153,34 @@ def wrap_formulas() -> None:
     st.html(f"<style>{pages.FORMULA_WRAP_CSS}</style>")
 
 
+# A page switch keeps the scroll of the page it came from: a lesson started low on the Lessons page opened with its
+# box (at the top) scrolled away, 866 px up. This scrolls the main area to the top once the run has drawn the page
+# (while it runs, the old page's taller content is still there). Our own constant script, no input in it.
+SCROLL_TO_TOP = """<script>(() => {
+  const top = () => { document.querySelector('[data-testid=stMain]')?.scrollTo(0, 0); window.scrollTo(0, 0); };
+  const app = document.querySelector('[data-testid=stApp]');
+  top();
+  if (!app) return;
+  const done = new MutationObserver(() => {
+    if (app.getAttribute('data-test-script-state') !== 'running') { top(); done.disconnect(); }
+  });
+  done.observe(app, {attributes: true, attributeFilter: ['data-test-script-state']});
+  setTimeout(() => done.disconnect(), 60000);
+})();</script>"""
+
+
+def scroll_to_top() -> None:
+    with st.container(key=keys.LESSON_SCROLLER):  # hidden (pages.HIDDEN_CSS): it only runs the script
+        st.html(SCROLL_TO_TOP, unsafe_allow_javascript=True)
+
+
 def lesson_box(page: str) -> None:
     """Show the active lesson's box when it belongs to this page (page: its id in ui.pages). One call per page."""
     lesson = active_lesson()
     if lesson is None or lesson.page != page:
         return
+    if st.session_state.pop(keys.LESSON_SCROLL, False):
+        scroll_to_top()
     with st.container(border=True, key=keys.LESSON_BOX):
         st.markdown(f"#### :material/school: Lesson {lesson.number} of {len(LESSONS)}: {lesson.title}")
         wrap_formulas()

@@ -7,6 +7,8 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
+from ui import keys
+
 
 # A page's id is its file's stem in app_pages/, which is also its url_path in st.navigation (ui.lessons compares them).
 EXPLORE = "explore"
@@ -73,8 +75,23 @@ RECONSTRUCT_TABS = ["Test digits", "Upload images", "Draw a digit"]
 # A displayed formula wider than its column breaks after a relation or an operator (KaTeX's own break points)
 # instead of running off the edge: with large type (router.py), and on the pages with formulas
 # (ui.lessons.wrap_formulas; a phone cut a lesson's formula, 1280 px the closed-form KL).
+# Each bracketed term of a formula is a {} group (ui.lessons, app_pages/maths.py), one unbreakable piece: a line
+# breaks between terms, never inside a bracket ("KL(q(z |" / "x) ‖ N(0, I))" on a phone). A formula that cannot wrap
+# (an aligned block) and is still too wide scrolls, with a shadow at the edge that has more to show.
 FORMULA_WRAP_CSS = (".katex-display > .katex > .katex-html { display: flex; flex-wrap: wrap; "
-                    "justify-content: safe center; align-items: baseline; row-gap: 0.3em; }")
+                    "justify-content: safe center; align-items: baseline; row-gap: 0.3em; } "
+                    ".katex-display { overflow-x: auto; background: "
+                    "linear-gradient(to right, #fff 30%, #fff0), linear-gradient(to left, #fff 30%, #fff0) 100% 0, "
+                    "radial-gradient(farthest-side at 0 50%, #0004, #0000), "
+                    "radial-gradient(farthest-side at 100% 50%, #0004, #0000) 100% 0; "
+                    "background-repeat: no-repeat; background-size: 2.5rem 100%, 2.5rem 100%, 0.9rem 100%, "
+                    "0.9rem 100%; background-attachment: local, local, scroll, scroll; }")
+
+# Tab rows wrap onto a second line instead of scrolling sideways: a phone cut "Posterior wid›", a projector hid the
+# Holes map tab behind "KL p›". Each label stays on one line; the open tab keeps its underline (drawn inside it).
+TABS_WRAP_CSS = ("[data-testid='stTabs'] [role='tablist'] { flex-wrap: wrap; overflow-x: visible; row-gap: 0.25rem; } "
+                 "[data-testid='stTabs'] [role='tab'] { white-space: nowrap; flex-shrink: 0; }")
+HIDDEN_CSS = f".st-key-{keys.LESSON_SCROLLER} {{ display: none; }}"  # holds a script only (ui.lessons.scroll_to_top)
 
 
 @functools.cache

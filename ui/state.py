@@ -20,6 +20,7 @@ from vae import bundled, runs, store
 from vae.atomic import write_atomic
 from vae.data import DATASETS, load_test_arrays, load_test_labels
 
+MODEL_LABEL_FITS = 26  # characters of a model's label the sidebar's picker shows whole (more are cut with "…")
 RUNS_DIR = Path("runs") / "app"  # the user's own training runs: runs/app/<run id>/checkpoint.pt
 UPLOAD_PREFIX = "uploaded-"  # uploaded checkpoints: runs/app/uploaded-<sha256[:12]>/checkpoint.pt
 # Every uploaded checkpoint joins everyone's model picker, and the picker loads each listed file (cached, 32 entries):
@@ -223,6 +224,9 @@ def sidebar() -> None:
             # a run's label changes ("(3 epochs)" -> "(5 epochs)") while its path stays
             resend_if_relabelled(keys.MODEL_PATH, labels[st.session_state[keys.MODEL_PATH]])
             st.selectbox("Model", paths, format_func=labels.get, key=keys.MODEL_PATH)
+            shown = labels[st.session_state[keys.MODEL_PATH]]
+            if len(shown) > MODEL_LABEL_FITS:  # the picker's one-line box cut it: "Your run: fast 2-D demo (10 epoc…"
+                st.caption(shown)
             # the selected model's dataset, Train's default (the picker itself writes only the path)
             datasets = {c.path: c.dataset for c in choices}
             st.session_state[keys.DATASET] = datasets.get(st.session_state[keys.MODEL_PATH], "mnist")

@@ -200,16 +200,65 @@ class Hole:
 
 
 def find_holes(prior: np.ndarray, posterior: np.ndarray, edges, ratio: float = 0.1, k: int = 8,
-               min_prior: float = 2e-4) -> list[Hole]:
+               min_prior: float = 2e-4, min_gap: int = 1) -> list[Hole]:
     """Cells the prior samples from often (prior mass >= min_prior) but where the data's codes rarely go
     (posterior mass < ratio * prior mass), the k most prior-probable first. A prior sample that lands in one
-    decodes to something the decoder never had to reconstruct."""
+    decodes to something the decoder never had to reconstruct. min_gap > 1 skips a cell closer than min_gap cells
+    (in rows or columns) to one already listed: the list then spreads over the holes instead of naming neighbours."""
     centres = (np.asarray(edges[:-1]) + np.asarray(edges[1:])) / 2
     is_hole = (prior >= min_prior) & (posterior < ratio * prior)
     rows, cols = np.nonzero(is_hole)
-    order = np.argsort(-prior[rows, cols], kind="stable")[:k]
+    chosen: list[int] = []
+    for i in np.argsort(-prior[rows, cols], kind="stable"):
+        if len(chosen) == k:
+            break
+        if all(max(abs(rows[i] - rows[j]), abs(cols[i] - cols[j])) >= min_gap for j in chosen):
+            chosen.append(int(i))
     return [Hole((float(centres[cols[i]]), float(centres[rows[i]])), float(prior[rows[i], cols[i]]),
-                 float(posterior[rows[i], cols[i]])) for i in order]
+                 float(posterior[rows[i], cols[i]])) for i in chosen]
+
+
+def in_hole(z_2d, prior: np.ndarray, posterior: np.ndarray, edges, ratio: float = 0.1) -> np.ndarray:
+    """(n,) bool: whether each point z lies in a hole cell as hole_fraction counts them (posterior mass under
+    ratio * prior mass); points outside the grid are not."""
+    z, e = np.asarray(z_2d, np.float64), np.asarray(edges, np.float64)
+    col, row = np.searchsorted(e, z[:, 0]) - 1, np.searchsorted(e, z[:, 1]) - 1
+    inside = (col >= 0) & (col < len(e) - 1) & (row >= 0) & (row < len(e) - 1)
+    col, row = np.clip(col, 0, len(e) - 2), np.clip(row, 0, len(e) - 2)
+    return inside & (posterior[row, col] < ratio * prior[row, col])
+
+
+def nearest_distance(images, reference, chunk: int = 500) -> np.ndarray:
+    """(n,) Euclidean pixel distance from each image to its nearest reference image (both in [0, 1]): how far a
+    decoded picture is from every real digit, with no classifier involved."""
+    a = np.asarray(images, np.float32).reshape(len(images), -1)
+    b = np.asarray(reference, np.float32).reshape(len(reference), -1)
+    b2 = (b ** 2).sum(1)
+    out = np.empty(len(a), np.float64)
+    for start in range(0, len(a), chunk):
+        block = a[start:start + chunk]
+        d2 = (block ** 2).sum(1)[:, None] + b2[None] - 2 * block @ b.T
+        out[start:start + chunk] = np.sqrt(np.maximum(d2.min(1), 0))
+    return out
+
+
+@dataclass(frozen=True)
+class HoleSamples:
+    """Prior samples z ~ N(0, I), split by whether they land in a hole, and how their decoded images compare."""
+    share_in_holes: float  # the share of prior samples that land in a hole
+    distance_in_holes: float  # mean distance of their decoded images to the nearest test digit (nan when none)
+    distance_covered: float  # the same for the samples landing anywhere else
+
+
+def hole_samples(decode, prior: np.ndarray, posterior: np.ndarray, edges, reference, n: int = 2000,
+                 seed: int = 0) -> HoleSamples:
+    """Draw n prior samples, decode them (decode: (n, 2) float32 -> (n, 28, 28)) and compare the decoded images of
+    those that land in a hole with those of the rest, by nearest_distance to the reference (test) digits."""
+    z = np.random.default_rng(seed).standard_normal((n, 2)).astype(np.float32)
+    hole = in_hole(z, prior, posterior, edges)
+    dist = nearest_distance(decode(z), reference)
+    return HoleSamples(float(hole.mean()), float(dist[hole].mean()) if hole.any() else float("nan"),
+                       float(dist[~hole].mean()))
 
 
 def hole_fraction(prior: np.ndarray, posterior: np.ndarray, ratio: float = 0.1) -> float:
@@ -240,6 +289,14 @@ def magnified_difference(images, reference, factors=(1, 2, 5, 10, 20, 50, 100, 2
     return np.clip(diff * factor, 0, 1), factor, largest
 
 
+def sigma_magnification(sigma_all, target: float = 0.5, factors=(1, 2, 5, 10, 20, 50, 100)) -> int:
+    """One magnification for every digit of a model's mu +- sigma bars: the largest factor that draws the model's
+    median sigma (over all test digits and dimensions) no longer than `target` (in z units). One factor per model,
+    not per digit, so a bar's drawn length follows sigma from digit to digit."""
+    median = float(np.median(np.asarray(sigma_all, np.float64)))
+    return max([f for f in factors if f * median <= target] or [factors[0]])
+
+
 # ---- what a model's pictures show, as numbers (the KL lab's sentences are built from these) -------------------------
 
 PRIOR_SAMPLES = 1000  # z ~ N(0, I) drawn to see where the prior's samples land among the codes
@@ -267,7 +324,24 @@ def map_facts(mu, logvar, labels, seed: int = 0) -> MapFacts:
     return MapFacts(float(np.mean(radius > 3)), float(radius.max()), float(np.median(np.exp(0.5 * logvar))), share)
 
 
-__all__ = ["Estimate", "kl_closed_form", "draws", "kl_monte_carlo", "DigitELBO", "digit_elbo", "encode_test_split",
-           "log10_sigma", "CollapseCheck", "collapse_check", "grid_edges", "mu_histogram", "prior_mass",
-           "aggregate_posterior_mass", "Hole", "find_holes", "hole_fraction", "neg_elbo_levels", "MapFacts",
-           "map_facts", "magnified_difference"]
+def map_turn(mu_a, mu_b, labels) -> tuple[float, bool]:
+    """How model b's 2-D map is turned against model a's: the rotation (degrees, -180..180) and whether a mirror
+    is needed, of the orthogonal map that best carries a's class centres onto b's (Procrustes on the centred
+    centres). Two maps "line up" when the angle is small and there is no mirror."""
+    labels = np.asarray(labels)
+    classes = np.unique(labels)
+    a = np.stack([np.asarray(mu_a, np.float64)[labels == c, :2].mean(0) for c in classes])
+    b = np.stack([np.asarray(mu_b, np.float64)[labels == c, :2].mean(0) for c in classes])
+    u, _, vt = np.linalg.svd((a - a.mean(0)).T @ (b - b.mean(0)))
+    r = u @ vt  # a @ r ~ b
+    mirrored = bool(np.linalg.det(r) < 0)
+    if mirrored:
+        r = r @ np.diag([1.0, -1.0])
+    return float(np.degrees(np.arctan2(r[0, 1], r[0, 0]))), mirrored
+
+
+__all__ = ["Estimate", "kl_closed_form", "draws", "kl_monte_carlo", "DigitELBO", "digit_elbo",
+           "encode_test_split", "log10_sigma", "CollapseCheck", "collapse_check", "grid_edges", "mu_histogram",
+           "prior_mass", "aggregate_posterior_mass", "Hole", "find_holes", "hole_fraction", "in_hole",
+           "nearest_distance", "HoleSamples", "hole_samples", "neg_elbo_levels", "MapFacts", "map_facts",
+           "magnified_difference", "map_turn", "sigma_magnification"]
