@@ -207,14 +207,17 @@ def test_lesson_4_holes_decode_as_it_says(sweep, mnist_test):
 
 def test_lesson_1_sigma_follows_the_distance_from_the_centre_not_neatness(mnist_test, judge):
     """Lesson 1: 'σ ... grows with the distance from the map's centre. The sloppy 9 #1247, near the centre, gets
-    σ ≈ 0.01; the clear 0 #4320, far out, σ ≈ 0.14' (the maths page's digits: binarised with seed = index)."""
+    σ ≈ 0.01; the clear 0 #4320, far out, σ ≈ 0.14' (the maths page's digits: the binary images `vae evaluate`
+    scores, vae.data.evaluation_images)."""
     from scipy.stats import spearmanr
     from ui.lessons import CLEAR_FAR_DIGIT, SLOPPY_DIGIT
     assert f"#{SLOPPY_DIGIT}" in LESSONS[0].try_this and f"#{CLEAR_FAR_DIGIT}" in LESSONS[0].try_this
     ck = vae.load_checkpoint(bundled.DEFAULT.path)
+    from vae.data import evaluation_images
     x = mnist_test.floats().numpy()
+    binary = evaluation_images(mnist_test, "dynamic").numpy()
     idx = np.arange(0, len(x), 5)  # 2,000 digits
-    xb = np.stack([analysis.binarise(x[i], seed=int(i)) for i in idx])
+    xb = binary[idx]
     mu, sigma = latent.posterior(ck.model, xb)
     rho = spearmanr(np.linalg.norm(mu, axis=1), np.exp(np.log(sigma).mean(1)))[0]
     assert rho > 0.8, rho  # sigma grows with the distance from the centre ...
@@ -223,10 +226,10 @@ def test_lesson_1_sigma_follows_the_distance_from_the_centre_not_neatness(mnist_
     labels = mnist_test.labels.numpy()
     for index, label, lo, hi, judged in ((SLOPPY_DIGIT, 9, 0.005, 0.02, lambda p: p < 0.5),
                                          (CLEAR_FAR_DIGIT, 0, 0.1, 0.18, lambda p: p > 0.95)):
-        _, s = latent.posterior(ck.model, analysis.binarise(x[index], seed=index)[None])
+        _, s = latent.posterior(ck.model, binary[index][None])
         assert labels[index] == label and np.all((lo <= s) & (s <= hi)), (index, s)
         assert judged(judge.predict_proba(_pool(x[index:index + 1]))[0, label]), index  # sloppy / clear
-    radius = {i: float(np.linalg.norm(latent.posterior(ck.model, analysis.binarise(x[i], seed=i)[None])[0]))
+    radius = {i: float(np.linalg.norm(latent.posterior(ck.model, binary[i][None])[0]))
               for i in (SLOPPY_DIGIT, CLEAR_FAR_DIGIT)}
     assert radius[SLOPPY_DIGIT] < 0.5 and radius[CLEAR_FAR_DIGIT] > 3  # "near the centre", "far out"
 
