@@ -45,7 +45,7 @@ COOKIE = "vae_replica"  # HAProxy's stickiness cookie: which replica holds this 
 SECRET_FILE = "cookie_secret"  # in the shared folder: one server.cookieSecret for every host's replicas
 START_TIMEOUT_S = 180.0  # a replica's first health answer (a busy machine imports Streamlit slowly)
 STOP_TIMEOUT_S = 10.0  # after SIGTERM, before SIGKILL
-RESTART_AFTER_S = 30.0  # a replica that died after running this long is started again; one dying sooner is not
+RESTART_AFTER_S = 30.0  # a restarted replica that dies again sooner than this is left down (it would only crash-loop)
 
 
 class SetupError(Exception):
@@ -59,6 +59,8 @@ class Replica:
     port: int
     proc: subprocess.Popen | None = None
     started: float = 0.0
+    restarts: int = 0
+    given_up: bool = False
 
     @property
     def url(self) -> str:
@@ -315,19 +317,23 @@ def serve(args, replicas, remotes, haproxy) -> None:
 
 
 def watch(replicas, proxy, env, log_dir, info, address) -> None:
-    """Until stopped: a replica that dies is started again (HAProxy sends its students elsewhere meanwhile)."""
+    """Until stopped: a replica that dies is started again (HAProxy sends its students elsewhere meanwhile), unless
+    it died soon after being restarted (then it is left down: the others carry the class)."""
     while True:
         time.sleep(1.0)
         if proxy is not None and proxy.poll() is not None:
             raise SetupError(f"HAProxy exited (code {proxy.returncode}); see {log_dir / 'haproxy.log'}")
         for r in replicas:
-            if r.proc.poll() is None:
+            if r.proc.poll() is None or r.given_up:
                 continue
-            ran = time.time() - r.started
-            if ran < RESTART_AFTER_S:
-                raise SetupError(f"replica {r.name} exited after {ran:.0f} s (code {r.proc.returncode}); "
-                                 f"see {log_dir / (r.name + '.log')}")
-            print(f"replica {r.name} exited (code {r.proc.returncode}); starting it again", flush=True)
+            code, ran = r.proc.returncode, time.time() - r.started
+            if r.restarts and ran < RESTART_AFTER_S:
+                r.given_up = True
+                print(f"replica {r.name} exited again after {ran:.0f} s (code {code}); left down, see "
+                      f"{log_dir / (r.name + '.log')}", flush=True)
+                continue
+            print(f"replica {r.name} exited (code {code}); starting it again", flush=True)
+            r.restarts += 1
             start_replica(r, env, log_dir)
             if info:
                 write_info(info, address, replicas, proxy, log_dir)

@@ -38,10 +38,11 @@ def run_serve(*args: str, env: dict | None = None) -> subprocess.CompletedProces
                           timeout=60, env={**os.environ, **(env or {})})
 
 
-def start_serve(*args: str, info: Path) -> tuple[subprocess.Popen, str]:
+def start_serve(*args: str, info: Path, env: dict | None = None) -> tuple[subprocess.Popen, str]:
     """serve.py in the background; returns it and the address it printed, once it did."""
     proc = subprocess.Popen([sys.executable, str(ROOT / "serve.py"), *args, "--info", str(info)],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={**os.environ, **(env or {})})
     deadline = time.time() + START_S
     for line in proc.stdout:
         if line.startswith("Students open: ") or line.startswith("No proxy here"):
