@@ -254,6 +254,9 @@ def setup(args) -> tuple[list[Replica], list[tuple[str, int]], str | None]:
     if args.replicas < 1:
         raise SetupError(f"--replicas must be at least 1 (got {args.replicas})")
     remotes = [parse_remote(r) for r in args.remote]
+    if (remotes or args.no_proxy) and args.shared is None:
+        raise SetupError("replicas on several hosts must share runs/, the cache and the cookie secret: give every "
+                         "host's serve.py the same --shared folder (NFS or similar)")
     haproxy = None if args.no_proxy else find_haproxy(args.haproxy)
     if not args.no_proxy:
         check_port_free(args.address, args.port, "--port")

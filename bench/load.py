@@ -370,7 +370,8 @@ async def reconnect(url: str, old: Session, kill: Kill, open_timeout: float) -> 
 
 async def student(base_url: str, index: int, releases: int, start_delay: float, errors: list[str],
                   release_ms: list[float], upload_ms: list[float], digit: bytes,
-                  open_timeout: float = OPEN_TIMEOUT_S, kill: Kill | None = None, cookies: dict | None = None) -> None:
+                  open_timeout: float = OPEN_TIMEOUT_S, kill: Kill | None = None, cookies: dict | None = None,
+                  opened_s: list[float] | None = None) -> None:
     rng = random.Random(index)
     await asyncio.sleep(start_delay)
     s = Session(base_url, f"student {index}", errors, cookies=cookies)
@@ -378,6 +379,8 @@ async def student(base_url: str, index: int, releases: int, start_delay: float, 
     async def open_explore() -> None:
         _, opened = await s.run(what="opening Explore", timeout=open_timeout, settle=SETTLE_S)
         log(f"student {index} opened Explore in {opened}")
+        if opened_s is not None and opened is not None:
+            opened_s.append(opened)
 
     async def release_once() -> None:
         await asyncio.sleep(rng.uniform(0.4, 1.2))  # dragging: decoded in the browser, no server work
@@ -523,9 +526,10 @@ class Server:
         elif args.replicas:
             self.info_path = Path(tempfile.mkdtemp(prefix="load-bench-")) / "serve.json"
             port = free_port()
+            shared = ["--shared", str(args.shared)] if args.shared else []
             self.serve = subprocess.Popen([sys.executable, str(ROOT / "serve.py"), "--replicas", str(args.replicas),
                                            "--port", str(port), "--address", "127.0.0.1", "--info",
-                                           str(self.info_path)], cwd=ROOT, stdout=subprocess.DEVNULL)
+                                           str(self.info_path), *shared], cwd=ROOT, stdout=subprocess.DEVNULL)
             deadline = time.time() + 300
             while not self.info_path.exists():
                 if self.serve.poll() is not None or time.time() > deadline:
@@ -582,15 +586,16 @@ class Server:
 
 async def warm_up(server: Server, digit: bytes) -> dict:
     """The teacher opens the app first, once per replica (the proxy's cookie picks it), so caches are warm for the
-    class. Returns the seconds each first visit took: a replica after the first one reads what the first stored."""
+    class. Returns the seconds each replica's first Explore page took (one after another: a replica after the first
+    finds in the shared cache what the first stored)."""
     seconds = {}
     for replica in server.replicas() or [None]:
         warm_errors: list[str] = []
+        opened: list[float] = []
         cookies = {SERVER_COOKIE: replica["name"]} if replica else None
-        t0 = time.perf_counter()
         await student(server.url, -1, 1, 0.0, warm_errors, [], [], digit, open_timeout=WARMUP_TIMEOUT_S,
-                      cookies=cookies)
-        seconds[replica["name"] if replica else "server"] = round(time.perf_counter() - t0, 1)
+                      cookies=cookies, opened_s=opened)
+        seconds[replica["name"] if replica else "server"] = round(opened[0], 2) if opened else None
         log(f"warm-up of {replica and replica['name']} done ({len(warm_errors)} errors: {warm_errors[:2]})")
     return seconds
 
@@ -670,7 +675,7 @@ async def bench(args) -> dict:
         "releases_measured": len(release_ms), "releases_planned": 2 * args.releases * args.sessions,
         "upload_to_result_p50_ms": percentile(upload_ms, 0.5), "upload_to_result_p95_ms": percentile(upload_ms, 0.95),
         "uploads_measured": len(upload_ms),
-        "first_visit_s": warmup_s,
+        "first_explore_page_s": warmup_s,
         "server_rss_after_warmup_mb": round(baseline, 1),
         "server_peak_rss_mb": round(max(samples + [peak_hwm]), 1),
         "server_rss_end_mb": round(samples[-1], 1) if samples else None,
@@ -721,12 +726,18 @@ def main() -> None:
     parser.add_argument("--url", default="", help="run the class against this running server (e.g. the proxy)")
     parser.add_argument("--serve-info", type=Path, default=None,
                         help="with --url: serve.py's --info file (the replicas' processes: CPU, memory, kill)")
-    parser.add_argument("--runs-dir", default=os.environ.get("VAE_RUNS_DIR") or str(ROOT / "runs" / "app"),
-                        help="the server's runs folder (the bench's run is removed from it at the end)")
+    parser.add_argument("--shared", type=Path, default=None,
+                        help="with --replicas: serve.py's --shared folder (an empty one: first visits from scratch)")
+    parser.add_argument("--runs-dir", default=None,
+                        help="the server's runs folder, where the bench's run is removed at the end (default: "
+                             "--shared's runs/, else $VAE_RUNS_DIR, else runs/app)")
     parser.add_argument("--kill-replica-at", type=float, default=None, metavar="SECONDS",
                         help="SIGKILL the first replica this long after the class starts")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()
+    if args.runs_dir is None:
+        args.runs_dir = (args.shared / "runs" if args.shared else os.environ.get("VAE_RUNS_DIR")
+                         or ROOT / "runs" / "app")
     VERBOSE = args.verbose
     hogs = cpu_hogs(args.cpu_hogs)
     try:

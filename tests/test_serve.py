@@ -92,6 +92,12 @@ def test_missing_haproxy_says_the_apt_command():
     assert "HAProxy is not installed" in r.stderr and "apt-get install haproxy" in r.stderr
 
 
+def test_several_hosts_without_a_shared_folder_is_one_line():
+    for args in (["--no-proxy"], ["--remote", "10.0.0.5:8601"]):
+        r = run_serve(*args)
+        assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "--shared" in r.stderr
+
+
 def test_a_port_in_use_is_one_line():
     haproxy_or_skip()
     with socket.socket() as taken:

@@ -2,13 +2,14 @@
 alone (no Streamlit, and no torch at import: the Train page shows runs without paying torch's 1.8 s import).
 
 A run lives in `<runs dir>/<run id>/` (new_run_id: the start time, then the name, so ids sort by age):
-    run.json                what was asked: the configs, the name, which split, the pid and command of the process
+    run.json                what was asked: the configs, the name, which split, the pid, host and command of the process
     progress.json           what the process reports, rewritten atomically every few steps: state, epoch, history
     checkpoint.pt           the last completed epoch (vae.train writes it atomically)
     latents/labels.npy      the labels of a fixed test subset, and before training and after every epoch
     latents/epoch_0001.npy  the posterior means of that subset: the frames of the replay (epoch_0000: untrained)
     stop                    present = "please stop at the next step" (the last completed epoch stays saved)
     log.txt                 the process's own output
+The runs folder itself holds `.start.lock` (start_lock): "one run at a time" for every process sharing the folder.
 A folder holding only an uploaded checkpoint.pt has card.json instead of run.json (write_card): its name, epochs,
 dataset and model config, so that a model picker lists every checkpoint from JSON (read_card), without torch.
 
