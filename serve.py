@@ -9,15 +9,17 @@ waits while the other cores idle. This starts N replicas (under the Python that 
 websocket bound to one process; uploads and media files live in that process), health checks on /_stcore/health take
 a dead replica out, and `option redispatch` sends its students to another one. All replicas get one
 server.cookieSecret (Streamlit's default is random per process). The config is written from
-deploy/haproxy.cfg.template. Ctrl-C or SIGTERM stops the replicas and HAProxy; a training run started from the app
-keeps going, as it does when one `streamlit run` stops (its Train page finds it again).
+deploy/haproxy.cfg.template. A replica that dies is started again (its students lose their session; the proxy sends
+them to another replica meanwhile). Ctrl-C or SIGTERM stops the replicas and HAProxy; a training run started from
+the app keeps going, as it does when one `streamlit run` stops (the Train page finds it again).
 
 What replicas share is a folder (--shared, default: this repository's runs/app and cache/): the training runs (every
 student sees the one run; "one run at a time" is a lock file there) and the model store's cache.
 
 Past one machine: on each other host, `python serve.py --no-proxy --replica-address ITS_IP --replica-port 8601
---shared SAME_FOLDER` (the folder on NFS or similar); on the proxy's host add `--remote ITS_IP:8601 --remote
-ITS_IP:8602 ...`. The cookie secret is kept in the shared folder, so every host's replicas use the same one.
+--shared SAME_FOLDER` (the folder on NFS or similar); on the proxy's host the same --shared and `--remote
+ITS_IP:8601 --remote ITS_IP:8602 ...`. The cookie secret is kept in the shared folder, so every host's replicas use
+the same one.
 """
 from __future__ import annotations
 
