@@ -99,13 +99,18 @@ def start(demo: bool) -> None:
     except ValueError as exc:
         st.session_state[keys.TR_ERROR] = str(exc)
         return
-    busy = busy_reason()
-    if busy:  # it started since the page was drawn
-        st.session_state[keys.TR_ERROR] = busy
-        return
-    try:
+    try:  # the limit is checked again under the runs folder's lock (a run may have started since the page was drawn;
+        # every replica of serve.py shares the folder)
         run_dir = supervisor.start_run(state.RUNS_DIR, model_cfg, train_cfg,
-                                       st.session_state[keys.TR_NAME].strip() or "run", demo=demo)
+                                       st.session_state[keys.TR_NAME].strip() or "run", demo=demo,
+                                       max_active=MAX_ACTIVE_RUNS)
+    except supervisor.RunLimitReached as exc:
+        st.session_state[keys.TR_ERROR] = (f"“{exc.busy.name}” is still training and this computer trains one model "
+                                        "at a time. Wait for it, or stop it first.")
+        return
+    except TimeoutError:
+        st.session_state[keys.TR_ERROR] = "Another session is starting a run just now; try again in a moment."
+        return
     except OSError as exc:
         st.session_state[keys.TR_ERROR] = (f"Could not create the run folder in {state.RUNS_DIR.resolve()}: "
                                         f"{exc.strerror or exc}. Free some disk space or fix the folder's "
@@ -294,16 +299,17 @@ def run_controls(s: runs.RunStatus) -> None:
     if s.can_resume:
         if cols[1].button("▶ Resume", key=keys.TR_RESUME, type="primary",
                           help=f"Continue from epoch {s.epoch} to {s.epochs}."):
-            if supervisor.active_runs(state.RUNS_DIR):
+            try:
+                supervisor.resume_run(s.run_dir, max_active=MAX_ACTIVE_RUNS)
+            except supervisor.RunLimitReached:
                 st.warning("Another run is training; stop it before resuming this one.")
+            except TimeoutError:
+                st.warning("Another session is starting a run just now; try again in a moment.")
+            except OSError as exc:
+                st.error(f"Could not resume: {exc.strerror or exc}")
             else:
-                try:
-                    supervisor.resume_run(s.run_dir)
-                except OSError as exc:
-                    st.error(f"Could not resume: {exc.strerror or exc}")
-                else:
-                    mark_mine(s.run_id)
-                    st.rerun()
+                mark_mine(s.run_id)
+                st.rerun()
     if s.checkpoint.is_file() and not s.active:
         cols[2].button("Use in the sidebar", key=keys.TR_USE, on_click=use_in_sidebar,
                        args=(str(s.checkpoint), s.train_config.dataset if s.train_config else "mnist"),

@@ -24,6 +24,16 @@ process, reported separately). Latencies are measured at the client's socket: a 
 Goal on this 2-core machine: 30 sessions, 0 errors, p95 release->update <= 250 ms, memory bounded.
 --cpu-hogs N runs N busy loops beside it all along (each as entitled to a core as the server): a slower machine,
 emulated. With N = 2 everything gets about half the CPU it would; with N = 4, about a third.
+
+A lecture hall (serve.py: replicas behind HAProxy):
+    python bench/load.py --replicas 2 --sessions 100 --ramp 20    # starts serve.py, runs the class through the proxy
+    python bench/load.py --url http://127.0.0.1:8501 [--serve-info FILE]   # a server already running
+Through the proxy every client keeps HAProxy's stickiness cookie, as a browser does; the teacher's warm-up visits
+each replica once; server CPU and memory are the replicas' (from serve.py's --info file). --kill-replica-at S
+SIGKILLs the first replica S seconds into the class (the training session is on it): its students reconnect as
+Streamlit's frontend does (the proxy sends them to another replica) and their time from the kill to a working
+Explore page is reported; their dropped connections are not errors, a recovery slower than 10 s is; errors on the
+other replicas count as always.
 """
 from __future__ import annotations
 
@@ -34,8 +44,10 @@ import json
 import os
 import random
 import shutil
+import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 import uuid
@@ -51,13 +63,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.browser import cpu_seconds  # noqa: E402  (user + system CPU seconds of a process)
-from bench.harness import start_streamlit  # noqa: E402
+from bench.harness import free_port, start_streamlit  # noqa: E402
+from ui import supervisor  # noqa: E402  (a run's state as the app reads it: no Streamlit, no torch)
 
 TIMEOUT_S = 10.0  # a pad release or an upload that takes longer than this counts as an error
 OPEN_TIMEOUT_S = 60.0  # opening a page (a full script run) that takes longer than this counts as an error
 WARMUP_TIMEOUT_S = 600.0  # the teacher's first visit builds the caches (encoding the test set ...)
 SETTLE_S = 300.0  # after a timeout, how long a session still waits for the page before its next step
 DIGIT = ROOT / "tests" / "data" / "images" / "digit_on_paper.png"
+RECOVERY_S = 10.0  # a student of a killed replica must have a working page again within this
 READOUT = "Python received"
 UPLOAD_LABEL = "Photos, scans or drawings"
 VERBOSE = False
@@ -68,11 +82,17 @@ def log(*parts) -> None:
         print(f"[{time.strftime('%H:%M:%S')}]", *parts, file=sys.stderr, flush=True)
 
 
+class Dropped(Exception):
+    """The connection of a session that reconnects (Session.reconnecting) was dropped."""
+
+
 class Session:
     """One browser tab's worth of protocol: runs, fragment reruns, widget values, uploads."""
 
-    def __init__(self, base_url: str, name: str, errors: list[str]):
+    def __init__(self, base_url: str, name: str, errors: list[str], cookies: dict | None = None):
         self.base_url, self.name, self.errors = base_url, name, errors
+        self.cookies = dict(cookies or {})  # as a browser keeps them: the XSRF cookie, HAProxy's replica cookie
+        self.reconnecting = False  # True: a dropped connection raises Dropped (the killed replica's students)
         self.session_id = ""
         self.pages: dict[str, str] = {}  # url path name -> page script hash
         self.elements: dict[str, tuple[str, str, object]] = {}  # widget id -> (kind, fragment id, proto)
@@ -86,20 +106,27 @@ class Session:
 
     # ---- connection ---------------------------------------------------------------------------------------------
     async def connect(self) -> None:
-        def get_cookie() -> str:
-            with urllib.request.urlopen(self.base_url + "/_stcore/health", timeout=OPEN_TIMEOUT_S) as r:  # sets it
-                for header in r.headers.get_all("Set-Cookie") or []:
-                    if header.startswith("_streamlit_xsrf="):
-                        return header.split(";")[0].split("=", 1)[1]
-            return ""
+        def get_cookies() -> None:
+            request = urllib.request.Request(self.base_url + "/_stcore/health", headers=self.cookie_header())
+            with urllib.request.urlopen(request, timeout=OPEN_TIMEOUT_S) as r:  # sets the cookies
+                self.keep_cookies(r.headers.get_all("Set-Cookie") or [])
 
-        self.xsrf = await asyncio.to_thread(get_cookie)
+        await asyncio.to_thread(get_cookies)
+        self.xsrf = self.cookies.get("_streamlit_xsrf", "")
         ws_url = self.base_url.replace("http://", "ws://") + "/_stcore/stream"
         # No protocol-level pings: a browser does not send them, and a busy server would be dropped for a late pong.
         self.ws = await websockets.connect(ws_url, subprotocols=["streamlit"], max_size=2**27, ping_interval=None,
-                                          open_timeout=OPEN_TIMEOUT_S,
-                                          additional_headers={"Cookie": f"_streamlit_xsrf={self.xsrf}"})
+                                          open_timeout=OPEN_TIMEOUT_S, additional_headers=self.cookie_header())
+        self.keep_cookies(self.ws.response.headers.get_all("Set-Cookie"))
         self._reader = asyncio.create_task(self._read())
+
+    def keep_cookies(self, headers) -> None:
+        for header in headers:
+            name, _, value = header.split(";")[0].partition("=")
+            self.cookies[name.strip()] = value.strip()
+
+    def cookie_header(self) -> dict:
+        return {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())} if self.cookies else {}
 
     async def close(self) -> None:
         if self.ws is not None:
@@ -114,10 +141,18 @@ class Session:
                 msg.ParseFromString(raw)
                 self._handle(msg, time.perf_counter())
         except websockets.ConnectionClosed as exc:
-            if exc.rcvd is None or exc.rcvd.code != 1000:
+            if self.reconnecting:
+                self._fail_waiters()
+            elif exc.rcvd is None or exc.rcvd.code != 1000:
                 self.errors.append(f"{self.name}: connection dropped ({exc})")
         except asyncio.CancelledError:
             pass
+
+    def _fail_waiters(self) -> None:
+        for _, future in self._waiters:
+            if not future.done():
+                future.set_exception(Dropped())
+        self._waiters = []
 
     def _handle(self, msg: ForwardMsg, now: float) -> None:
         if msg.hash and msg.metadata.cacheable:
@@ -150,8 +185,19 @@ class Session:
 
     def _expect(self, predicate) -> asyncio.Future:
         future = asyncio.get_running_loop().create_future()
-        self._waiters.append((predicate, future))
+        if self.reconnecting and self._reader is not None and self._reader.done():
+            future.set_exception(Dropped())  # the connection is gone already
+        else:
+            self._waiters.append((predicate, future))
         return future
+
+    async def send(self, msg: BackMsg) -> None:
+        try:
+            await self.ws.send(msg.SerializeToString())
+        except websockets.ConnectionClosed:
+            if self.reconnecting:
+                raise Dropped() from None
+            raise
 
     async def _await(self, future: asyncio.Future, what: str, timeout: float = TIMEOUT_S) -> float | None:
         try:
@@ -181,7 +227,7 @@ class Session:
         for state in widgets:
             rs.widget_states.widgets.append(state)
         sent = time.perf_counter()
-        await self.ws.send(msg.SerializeToString())
+        await self.send(msg)
         t_update = await self._await(updated, f"{what}: update", timeout) if updated else None
         t_done = await self._await(finished, f"{what}: end of run", timeout)
         if t_done is None and settle > 0:
@@ -232,13 +278,15 @@ class Session:
         msg = BackMsg()
         msg.file_urls_request.CopyFrom(FileURLsRequest(request_id=request_id, file_names=["digit.png"],
                                                        session_id=self.session_id))
-        await self.ws.send(msg.SerializeToString())
+        await self.send(msg)
         if await self._await(got_urls, "upload URLs") is None:
             return None
         urls = next(iter(self.file_urls.values()))
         self.file_urls.clear()
         ok = await asyncio.to_thread(self._put, urls.upload_url, data)
         if not ok:
+            if self.reconnecting and self._reader is not None and self._reader.done():
+                raise Dropped()
             return None
         state = WidgetState(id=uploader_id)
         info = state.file_uploader_state_value.uploaded_file_info.add()
@@ -254,11 +302,13 @@ class Session:
         url = upload_url if upload_url.startswith("http") else self.base_url + upload_url
         request = urllib.request.Request(url, data=body, method="PUT", headers={
             "Content-Type": f"multipart/form-data; boundary={boundary}", "X-Xsrftoken": self.xsrf,
-            "Cookie": f"_streamlit_xsrf={self.xsrf}"})
+            **self.cookie_header()})
         try:
             with urllib.request.urlopen(request, timeout=TIMEOUT_S) as r:
                 return 200 <= r.status < 300
         except OSError as exc:
+            if self.reconnecting and self._reader is not None and self._reader.done():
+                return False  # the replica died under the upload: the student retries after reconnecting
             self.errors.append(f"{self.name}: upload failed ({exc})")
             return False
 
@@ -281,42 +331,102 @@ def distinct_digits(path: Path, n: int) -> list[bytes]:
     return out
 
 
+class Kill:
+    """--kill-replica-at: which replica dies when, and what its students saw (filled in as the class runs)."""
+
+    def __init__(self, replica: dict | None, at_s: float | None):
+        self.replica, self.at_s = replica, at_s
+        self.killed_at: float | None = None  # perf_counter time of the SIGKILL
+        self.recoveries_s: list[float] = []  # kill -> a working Explore page again, per student of the dead replica
+        self.dropped_errors: list[str] = []  # what went wrong for them (not counted as the class's errors)
+
+    def applies_to(self, s: Session) -> bool:
+        return self.replica is not None and s.cookies.get(SERVER_COOKIE) == self.replica["name"]
+
+
+SERVER_COOKIE = "vae_replica"  # serve.py's HAProxy cookie (its COOKIE)
+
+
+async def reconnect(url: str, old: Session, kill: Kill, open_timeout: float) -> Session:
+    """As Streamlit's frontend after a dropped connection: retry until the server answers, then a new session (the
+    proxy's cookie still names the dead replica: HAProxy sends it elsewhere and sets a new one), the page again."""
+    deadline = time.perf_counter() + max(open_timeout, 4 * RECOVERY_S)
+    errors: list[str] = []
+    while True:
+        s = Session(url, old.name, kill.dropped_errors, cookies=old.cookies)
+        s.reconnecting = True
+        try:
+            await s.connect()
+            _, opened = await s.run(what="reopening Explore after the kill", timeout=open_timeout, settle=SETTLE_S)
+            if opened is not None:
+                return s
+        except (OSError, asyncio.TimeoutError, websockets.WebSocketException, Dropped) as exc:
+            errors.append(f"{type(exc).__name__}: {exc}")
+        await s.close()
+        if time.perf_counter() > deadline:
+            raise RuntimeError(f"{old.name}: no working page after the kill ({errors[-1:]})")
+        await asyncio.sleep(0.5)
+
+
 async def student(base_url: str, index: int, releases: int, start_delay: float, errors: list[str],
                   release_ms: list[float], upload_ms: list[float], digit: bytes,
-                  open_timeout: float = OPEN_TIMEOUT_S) -> None:
+                  open_timeout: float = OPEN_TIMEOUT_S, kill: Kill | None = None, cookies: dict | None = None,
+                  opened_s: list[float] | None = None) -> None:
     rng = random.Random(index)
     await asyncio.sleep(start_delay)
-    s = Session(base_url, f"student {index}", errors)
-    try:
-        await s.connect()
+    s = Session(base_url, f"student {index}", errors, cookies=cookies)
+
+    async def open_explore() -> None:
         _, opened = await s.run(what="opening Explore", timeout=open_timeout, settle=SETTLE_S)
         log(f"student {index} opened Explore in {opened}")
+        if opened_s is not None and opened is not None:
+            opened_s.append(opened)
 
-        async def explore_a_while() -> None:
-            for _ in range(releases):
-                await asyncio.sleep(rng.uniform(0.4, 1.2))  # dragging: decoded in the browser, no server work
-                z = [round(rng.uniform(-2.5, 2.5), 2), round(rng.uniform(-2.5, 2.5), 2)]
-                latency = await s.release_pad(z)
-                if latency is not None:
-                    release_ms.append(1000 * latency)
+    async def release_once() -> None:
+        await asyncio.sleep(rng.uniform(0.4, 1.2))  # dragging: decoded in the browser, no server work
+        z = [round(rng.uniform(-2.5, 2.5), 2), round(rng.uniform(-2.5, 2.5), 2)]
+        latency = await s.release_pad(z)
+        if latency is not None:
+            release_ms.append(1000 * latency)
 
-        await explore_a_while()
+    async def upload() -> None:
         await s.run(page="reconstruct", what="opening Reconstruct", timeout=open_timeout, settle=SETTLE_S)
         await asyncio.sleep(rng.uniform(0.5, 2.0))  # picking the file
         done = await s.upload_digit(digit)
         if done is not None:
             upload_ms.append(1000 * done)
         await s.run(page="explore", what="back to Explore", timeout=open_timeout, settle=SETTLE_S)
-        await explore_a_while()
-    except (OSError, asyncio.TimeoutError, websockets.WebSocketException) as exc:  # e.g. the handshake timed out
-        errors.append(f"student {index}: {type(exc).__name__}: {exc}")
+
+    plan = [open_explore] + [release_once] * releases + [upload] + [release_once] * releases
+    step = 0
+    try:
+        await s.connect()
+        if kill is not None and kill.replica is not None:
+            s.reconnecting = kill.applies_to(s)  # on the replica that will be killed
+        while step < len(plan):
+            try:
+                await plan[step]()
+                step += 1
+            except Dropped:  # the replica was killed: reconnect like the browser, then go on from this step
+                await s.close()
+                s = await reconnect(base_url, s, kill, open_timeout)
+                kill.recoveries_s.append(time.perf_counter() - (kill.killed_at or time.perf_counter()))
+                s.errors = errors  # from now on a normal student of a live replica
+                s.reconnecting = False
+                if plan[step] is open_explore:
+                    step += 1
+    except (OSError, asyncio.TimeoutError, websockets.WebSocketException, RuntimeError) as exc:
+        errors.append(f"student {index}: {type(exc).__name__}: {exc}")  # e.g. the handshake timed out
     finally:
         await s.close()
 
 
-async def trainer(base_url: str, errors: list[str], stop: asyncio.Event, info: dict) -> None:
-    """Opens the Train page, presses "Start training", and keeps the page's polling fragment running."""
-    s = Session(base_url, "trainer", errors)
+async def trainer(base_url: str, errors: list[str], stop: asyncio.Event, info: dict,
+                  kill: Kill | None = None) -> None:
+    """Opens the Train page, presses "Start training", and keeps the page's polling fragment running. With a kill,
+    it trains from the replica that will die, and afterwards polls from the one the proxy gives it."""
+    cookies = {SERVER_COOKIE: kill.replica["name"]} if kill and kill.replica else None
+    s = Session(base_url, "trainer", errors, cookies=cookies)
     try:
         await s.connect()
         found = None
@@ -328,15 +438,26 @@ async def trainer(base_url: str, errors: list[str], stop: asyncio.Event, info: d
         if found is None:
             errors.append("trainer: no 'Start training' button")
             return
+        if found[2].disabled:  # no training split here (VAE_DATA_DIR): the demo run on the bundled test split
+            found = s.find("button", label_part="bundled test split")
+            info["demo"] = True
         name_box = s.find("text_input", label_part="Run name")
         widgets = [WidgetState(id=found[0], trigger_value=True)]
         if name_box:
             widgets.append(WidgetState(id=name_box[0], string_value="load bench"))
         await s.run(page="train", widgets=widgets, what="starting training", timeout=OPEN_TIMEOUT_S)
         info["started"] = True
+        s.reconnecting = bool(kill and kill.replica)
         while not stop.is_set():
-            for fragment, interval in list(s.auto_reruns.items()):
-                await s.run(page="train", fragment_id=fragment, auto=True, what="training progress")
+            try:
+                for fragment, interval in list(s.auto_reruns.items()):
+                    await s.run(page="train", fragment_id=fragment, auto=True, what="training progress")
+            except Dropped:
+                await s.close()
+                s = Session(base_url, "trainer", errors, cookies=s.cookies)
+                await s.connect()
+                await s.run(page="train", what="reopening Train", timeout=OPEN_TIMEOUT_S, settle=SETTLE_S)
+                info["reopened_after_kill"] = True
             await asyncio.sleep(1.0)
     except (OSError, websockets.WebSocketException) as exc:
         errors.append(f"trainer: {type(exc).__name__}: {exc}")
@@ -392,9 +513,96 @@ def percentile(values: list[float], q: float) -> float | None:
     return round(values[min(len(values) - 1, int(round(q * (len(values) - 1))))], 1)
 
 
+class Server:
+    """What the class runs against: one `streamlit run` (default), serve.py started here (--replicas N), or an
+    address already serving (--url, with --serve-info for its processes). Tracks the server processes' CPU and memory,
+    the replicas' too after one dies (the last reading of each pid counts)."""
+
+    def __init__(self, args):
+        self.proc = self.serve = None
+        self.info_path = args.serve_info
+        if args.url:
+            self.url = args.url.rstrip("/")
+        elif args.replicas:
+            self.info_path = Path(tempfile.mkdtemp(prefix="load-bench-")) / "serve.json"
+            port = free_port()
+            shared = ["--shared", str(args.shared)] if args.shared else []
+            self.serve = subprocess.Popen([sys.executable, str(ROOT / "serve.py"), "--replicas", str(args.replicas),
+                                           "--port", str(port), "--address", "127.0.0.1", "--info",
+                                           str(self.info_path), *shared], cwd=ROOT, stdout=subprocess.DEVNULL)
+            deadline = time.time() + 300
+            while not self.info_path.exists():
+                if self.serve.poll() is not None or time.time() > deadline:
+                    raise RuntimeError("serve.py did not start (run it alone to see why)")
+                time.sleep(0.5)
+            self.url = f"http://127.0.0.1:{port}"
+        else:
+            self.proc, self.url = start_streamlit(cwd=ROOT)
+        self.cpu: dict[int, float] = {}  # pid -> last CPU seconds read
+        self.rss: dict[int, float] = {}
+
+    def info(self) -> dict | None:
+        try:
+            return json.loads(self.info_path.read_text()) if self.info_path else None
+        except (OSError, ValueError):
+            return None
+
+    def replicas(self) -> list[dict]:
+        info = self.info()
+        return info["replicas"] if info else []
+
+    def pids(self) -> list[int]:
+        return [self.proc.pid] if self.proc else [r["pid"] for r in self.replicas()]
+
+    def sample(self) -> None:
+        for pid in self.pids():
+            try:
+                self.cpu[pid] = cpu_seconds(pid)
+            except (OSError, IndexError):
+                pass
+            rss = rss_mb(pid)
+            if rss:
+                self.rss[pid] = rss
+
+    def cpu_seconds(self) -> float:
+        self.sample()
+        return sum(self.cpu.values())
+
+    def rss_total(self) -> float:
+        return sum(rss_mb(pid) for pid in self.pids())
+
+    def peak_hwm(self) -> float:
+        return sum(rss_mb(pid, "VmHWM") for pid in self.pids())
+
+    def stop(self) -> None:
+        for p in (self.proc, self.serve):
+            if p is not None:
+                p.terminate()
+                try:
+                    p.wait(30)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+
+
+async def warm_up(server: Server, digit: bytes) -> dict:
+    """The teacher opens the app first, once per replica (the proxy's cookie picks it), so caches are warm for the
+    class. Returns the seconds each replica's first Explore page took (one after another: a replica after the first
+    finds in the shared cache what the first stored)."""
+    seconds = {}
+    for replica in server.replicas() or [None]:
+        warm_errors: list[str] = []
+        opened: list[float] = []
+        cookies = {SERVER_COOKIE: replica["name"]} if replica else None
+        await student(server.url, -1, 1, 0.0, warm_errors, [], [], digit, open_timeout=WARMUP_TIMEOUT_S,
+                      cookies=cookies, opened_s=opened)
+        seconds[replica["name"] if replica else "server"] = round(opened[0], 2) if opened else None
+        log(f"warm-up of {replica and replica['name']} done ({len(warm_errors)} errors: {warm_errors[:2]})")
+    return seconds
+
+
 async def bench(args) -> dict:
-    proc, url = start_streamlit(cwd=ROOT)
-    runs_dir = ROOT / "runs" / "app"
+    server = Server(args)
+    runs_dir = Path(args.runs_dir)
     before = {d.name for d in runs_dir.iterdir()} if runs_dir.is_dir() else set()
     errors: list[str] = []
     release_ms: list[float] = []
@@ -402,71 +610,101 @@ async def bench(args) -> dict:
     samples: list[float] = []
     digits = distinct_digits(DIGIT, args.sessions + 1)
     train_info: dict = {}
+    replicas = server.replicas()
+    if args.kill_replica_at is not None and not replicas:
+        raise SystemExit("--kill-replica-at needs serve.py's replicas: --replicas N, or --url with --serve-info")
+    kill = Kill(replicas[0] if args.kill_replica_at is not None else None, args.kill_replica_at)
     try:
-        # The teacher opens the app first: caches (encodings, figures, the pad's weights) are warm for the class.
-        warm_errors: list[str] = []
-        await student(url, -1, 1, 0.0, warm_errors, [], [], digits[-1], open_timeout=WARMUP_TIMEOUT_S)
-        baseline = rss_mb(proc.pid)
-        log(f"warm-up done ({len(warm_errors)} errors: {warm_errors[:2]}), server RSS {baseline:.0f} MB")
+        warmup_s = await warm_up(server, digits[-1])
+        baseline = server.rss_total()
 
         stop = asyncio.Event()
         sampling = True
 
         async def sample_memory() -> None:
             while sampling:
-                samples.append(rss_mb(proc.pid))
+                samples.append(server.rss_total())
+                server.sample()
                 await asyncio.sleep(0.25)
 
         sampler = asyncio.create_task(sample_memory())
-        training = asyncio.create_task(trainer(url, errors, stop, train_info)) if args.train else None
+        training = asyncio.create_task(trainer(server.url, errors, stop, train_info, kill)) if args.train else None
         if training:
             await asyncio.sleep(3.0)  # the run is started before the class begins to interact
         started = time.perf_counter()
-        cpu_before = (cpu_seconds(proc.pid), time.process_time(), machine_busy_s())
-        students = asyncio.gather(*(student(url, i, args.releases, args.ramp * i / max(1, args.sessions), errors,
-                                            release_ms, upload_ms, digits[i]) for i in range(args.sessions)))
+        cpu_before = (server.cpu_seconds(), time.process_time(), machine_busy_s())
+        students = asyncio.gather(*(student(server.url, i, args.releases, args.ramp * i / max(1, args.sessions),
+                                            errors, release_ms, upload_ms, digits[i], kill=kill)
+                                    for i in range(args.sessions)))
+
+        async def killer() -> None:
+            await asyncio.sleep(kill.at_s)
+            kill.killed_at = time.perf_counter()
+            os.kill(kill.replica["pid"], signal.SIGKILL)
+            log(f"killed replica {kill.replica['name']} (pid {kill.replica['pid']})")
+
+        killing = asyncio.create_task(killer()) if kill.replica else None
         try:
             await asyncio.wait_for(students, args.max_seconds)  # bounded: a stuck server cannot hang the bench
         except asyncio.TimeoutError:
             errors.append(f"the class did not finish within {args.max_seconds:.0f} s")
         elapsed = time.perf_counter() - started
         cpu = [round(after - before, 1) for after, before in
-               zip((cpu_seconds(proc.pid), time.process_time(), machine_busy_s()), cpu_before)]
+               zip((server.cpu_seconds(), time.process_time(), machine_busy_s()), cpu_before)]
+        if killing:
+            killing.cancel()
         stop.set()
+        new_runs = bench_runs(runs_dir, before)
+        training_after = [supervisor.read_status(d) for d in new_runs]
         if training:
             await training
         sampling = False
         await sampler
-        peak_hwm = rss_mb(proc.pid, "VmHWM")
+        peak_hwm = server.peak_hwm()
     finally:
         new_runs = bench_runs(runs_dir, before)
         train_peak = stop_training(runs_dir, new_runs)
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-    return {
-        "sessions": args.sessions, "errors": len(errors),
+        server.stop()
+    result = {
+        "sessions": args.sessions, "ramp_s": args.ramp, "errors": len(errors),
+        "server": (f"{args.url} (already running)" if args.url else
+                   f"serve.py, {args.replicas} replicas behind HAProxy" if args.replicas else "one streamlit process"),
         "release_to_update_p50_ms": percentile(release_ms, 0.5),
         "release_to_update_p95_ms": percentile(release_ms, 0.95),
         "release_to_update_max_ms": percentile(release_ms, 1.0),
         "releases_measured": len(release_ms), "releases_planned": 2 * args.releases * args.sessions,
         "upload_to_result_p50_ms": percentile(upload_ms, 0.5), "upload_to_result_p95_ms": percentile(upload_ms, 0.95),
         "uploads_measured": len(upload_ms),
+        "first_explore_page_s": warmup_s,
         "server_rss_after_warmup_mb": round(baseline, 1),
         "server_peak_rss_mb": round(max(samples + [peak_hwm]), 1),
         "server_rss_end_mb": round(samples[-1], 1) if samples else None,
-        "training_session": bool(train_info.get("started")), "training_process_peak_rss_mb": round(train_peak, 1),
+        "training_session": bool(train_info.get("started")) and bool(new_runs),
+        "training_on": "the bundled test split (no VAE_DATA_DIR)" if train_info.get("demo") else "the training split",
+        "training_process_peak_rss_mb": round(train_peak, 1),
         "duration_s": round(elapsed, 1),
-        # Where the machine's CPU went while the class ran (duration_s x cpus is all there was): the server, this
-        # bench's own 30 clients (other machines in a real class), and everything (training included).
-        "cpu_s_server": cpu[0], "cpu_s_bench_clients": cpu[1], "cpu_s_machine": cpu[2],
+        # Where the machine's CPU went while the class ran (duration_s x cpus is all there was): the server (all its
+        # replicas), this bench's own clients (other machines in a real class), and everything (training included).
+        "cpu_s_server": cpu[0], "cpu_s_server_per_student": round(cpu[0] / max(1, args.sessions), 3),
+        "cpu_s_bench_clients": cpu[1], "cpu_s_machine": cpu[2],
         "cpus": os.cpu_count(), "load_avg_1min": round(os.getloadavg()[0], 2),
         "other_training_job_running": subprocess.run(["pgrep", "-f", "train_models.sh"],
                                                      capture_output=True).returncode == 0,
         "first_errors": errors[:5],
     }
+    if kill.replica:
+        result["kill"] = {
+            "replica": kill.replica["name"], "at_s": kill.at_s, "done": kill.killed_at is not None,
+            "students_reconnected": len(kill.recoveries_s),
+            "recovery_max_s": round(max(kill.recoveries_s), 2) if kill.recoveries_s else None,
+            "recovery_p50_s": round(sorted(kill.recoveries_s)[len(kill.recoveries_s) // 2], 2)
+            if kill.recoveries_s else None,
+            "recovered_within_10s": all(r <= RECOVERY_S for r in kill.recoveries_s),
+            "their_dropped_errors": len(kill.dropped_errors), "their_first_errors": kill.dropped_errors[:3],
+            "training_states_after": [st.state if st else None for st in training_after],
+            "trainer_reopened_train_page": bool(train_info.get("reopened_after_kill")),
+        }
+    return result
 
 
 def cpu_hogs(n: int) -> list[subprocess.Popen]:
@@ -483,8 +721,23 @@ def main() -> None:
     parser.add_argument("--max-seconds", type=float, default=1200.0, help="stop the class after this long")
     parser.add_argument("--no-train", dest="train", action="store_false", help="no training session")
     parser.add_argument("--cpu-hogs", type=int, default=0, help="busy loops beside the class: a slower machine")
+    parser.add_argument("--replicas", type=int, default=0,
+                        help="start serve.py with N replicas behind HAProxy and run the class through it")
+    parser.add_argument("--url", default="", help="run the class against this running server (e.g. the proxy)")
+    parser.add_argument("--serve-info", type=Path, default=None,
+                        help="with --url: serve.py's --info file (the replicas' processes: CPU, memory, kill)")
+    parser.add_argument("--shared", type=Path, default=None,
+                        help="with --replicas: serve.py's --shared folder (an empty one: first visits from scratch)")
+    parser.add_argument("--runs-dir", default=None,
+                        help="the server's runs folder, where the bench's run is removed at the end (default: "
+                             "--shared's runs/, else $VAE_RUNS_DIR, else runs/app)")
+    parser.add_argument("--kill-replica-at", type=float, default=None, metavar="SECONDS",
+                        help="SIGKILL the first replica this long after the class starts")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args()
+    if args.runs_dir is None:
+        args.runs_dir = (args.shared / "runs" if args.shared else os.environ.get("VAE_RUNS_DIR")
+                         or ROOT / "runs" / "app")
     VERBOSE = args.verbose
     hogs = cpu_hogs(args.cpu_hogs)
     try:

@@ -69,6 +69,10 @@ def prepare_first_page() -> list[str]:
 
 @asynccontextmanager
 async def lifespan(_app):
-    """st.App's lifespan: start prepare_first_page in the background and serve at once."""
+    """st.App's lifespan: start prepare_first_page in the background and serve at once. Also: a browser moved
+    here from a dead replica gets its page run again (ui.reconnect)."""
+    from ui import reconnect
+
+    reconnect.install()
     threading.Thread(target=prepare_first_page, name="prepare-first-page", daemon=True).start()
     yield None

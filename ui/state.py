@@ -21,7 +21,9 @@ from vae.atomic import write_atomic
 from vae.data import DATASETS, load_test_arrays, load_test_labels
 
 MODEL_LABEL_FITS = 26  # characters of a model's label the sidebar's picker shows whole (more are cut with "…")
-RUNS_DIR = Path("runs") / "app"  # the user's own training runs: runs/app/<run id>/checkpoint.pt
+# The user's own training runs: runs/app/<run id>/checkpoint.pt, or $VAE_RUNS_DIR/<run id>/: serve.py points every
+# replica at one shared folder, so a class sees one training run whichever replica serves each student.
+RUNS_DIR = Path(os.environ.get("VAE_RUNS_DIR") or Path("runs") / "app")
 UPLOAD_PREFIX = "uploaded-"  # uploaded checkpoints: runs/app/uploaded-<sha256[:12]>/checkpoint.pt
 # Every uploaded checkpoint joins everyone's model picker, and the picker loads each listed file (cached, 32 entries):
 # keep only the newest few uploads so a class uploading freely cannot crowd out the cache or fill the disk.

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -23,6 +24,18 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEMO_SUFFIX = " [demo: trained on the test split]"
 NICE = 10  # lower priority: a class's interactive sessions come first
 _children: dict[int, subprocess.Popen] = {}  # processes this app started, so they can be reaped (no zombies)
+HOST = socket.gethostname()  # recorded in run.json: only this host can look the run's pid up
+# A run started on another host (serve.py's replicas sharing runs/ over NFS) counts as alive while its progress.json
+# changed this recently: the process rewrites it every few steps, and another host's pids cannot be looked up.
+REMOTE_SILENCE_S = 120.0
+
+
+class RunLimitReached(Exception):
+    """A run is already training (in any process that shares the runs folder)."""
+
+    def __init__(self, busy: runs.RunStatus):
+        super().__init__(f"{busy.name} is still training")
+        self.busy = busy
 
 
 # ---- starting a run ----------------------------------------------------------------------------------------------
@@ -69,12 +82,28 @@ def _launch(run_dir: Path, cmd: list[str]) -> int:
 
 
 def start_run(runs_dir: str | os.PathLike, model_cfg: ModelConfig, train_cfg: TrainConfig, name: str, *,
-              demo: bool = False, data_dir: str | os.PathLike | None = None) -> Path:
+              demo: bool = False, data_dir: str | os.PathLike | None = None, max_active: int | None = None) -> Path:
     """Create a run folder and start training in the background. Returns the run folder.
 
     demo=True trains on the bundled test split (for when the training split is missing); the name says so.
-    Raises OSError when the folder cannot be created (disk full, no permission).
+    max_active: raise RunLimitReached when that many runs already train; checked and started under the runs folder's
+    lock (vae.runs.start_lock), so two servers sharing the folder cannot both start one.
+    Raises OSError when the folder cannot be created (disk full, no permission), TimeoutError when the lock is stuck.
     """
+    with runs.start_lock(runs_dir):
+        _check_limit(runs_dir, max_active)
+        return _start_run(Path(runs_dir), model_cfg, train_cfg, name, demo=demo, data_dir=data_dir)
+
+
+def _check_limit(runs_dir: str | os.PathLike, max_active: int | None) -> None:
+    if max_active is not None:
+        busy = active_runs(runs_dir)
+        if len(busy) >= max_active:
+            raise RunLimitReached(busy[0])
+
+
+def _start_run(runs_dir: Path, model_cfg: ModelConfig, train_cfg: TrainConfig, name: str, *, demo: bool,
+               data_dir: str | os.PathLike | None) -> Path:
     train_cfg = TrainConfig(**{**config_to_dict(train_cfg), "threads": 1})  # one core: the class keeps the other
     if demo and not name.endswith(DEMO_SUFFIX):
         name += DEMO_SUFFIX
@@ -85,16 +114,23 @@ def start_run(runs_dir: str | os.PathLike, model_cfg: ModelConfig, train_cfg: Tr
     cmd = train_command(run_dir, model_cfg, train_cfg, name, demo=demo, data_dir=data_dir)
     info = {"name": name, "demo": demo, "model_config": config_to_dict(model_cfg),
             "train_config": config_to_dict(train_cfg), "data_dir": str(data_dir) if data_dir else None,
-            "created_at": time.time(), "command": cmd}
+            "created_at": time.time(), "command": cmd, "host": HOST}
     runs.write_json_atomic(run_dir / "run.json", info)
     info["pid"] = _launch(run_dir, cmd)
     runs.write_json_atomic(run_dir / "run.json", info)
     return run_dir
 
 
-def resume_run(run_dir: str | os.PathLike) -> int:
-    """Continue a stopped, failed or interrupted run from its last completed epoch. Returns the new pid."""
+def resume_run(run_dir: str | os.PathLike, max_active: int | None = None) -> int:
+    """Continue a stopped, failed or interrupted run from its last completed epoch. Returns the new pid.
+    max_active as in start_run."""
     run_dir = Path(run_dir)
+    with runs.start_lock(run_dir.parent):
+        _check_limit(run_dir.parent, max_active)
+        return _resume_run(run_dir)
+
+
+def _resume_run(run_dir: Path) -> int:
     info = runs.read_json(run_dir / "run.json")
     if info is None:
         raise FileNotFoundError(f"{run_dir} is not a training run (no run.json)")
@@ -104,7 +140,7 @@ def resume_run(run_dir: str | os.PathLike) -> int:
     cmd = train_command(run_dir, config_from_dict(ModelConfig, info["model_config"]),
                         config_from_dict(TrainConfig, info["train_config"]), info["name"], demo=info.get("demo"),
                         data_dir=info.get("data_dir"), resume=True)
-    info.update(pid=_launch(run_dir, cmd), command=cmd)
+    info.update(pid=_launch(run_dir, cmd), command=cmd, host=HOST)
     runs.write_json_atomic(run_dir / "run.json", info)
     return info["pid"]
 
@@ -115,6 +151,10 @@ def process_alive(pid: int | None, run_dir: Path | None = None) -> bool:
     """Is this pid a live (not zombie) process, and, where /proc tells, still our training of this run?"""
     if not pid:
         return False
+    if run_dir is not None:
+        host = (runs.read_json(run_dir / "run.json") or {}).get("host")
+        if host and host != HOST:
+            return _changed_within(run_dir / "progress.json", REMOTE_SILENCE_S)
     proc = _children.get(pid)
     if proc is not None:
         return proc.poll() is None  # poll() also reaps it once it has exited
@@ -133,6 +173,13 @@ def process_alive(pid: int | None, run_dir: Path | None = None) -> bool:
     except (OSError, IndexError):
         pass
     return True
+
+
+def _changed_within(path: Path, seconds: float) -> bool:
+    try:
+        return time.time() - path.stat().st_mtime < seconds
+    except OSError:
+        return False
 
 
 def read_status(run_dir: str | os.PathLike) -> runs.RunStatus | None:

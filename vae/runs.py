@@ -2,7 +2,7 @@
 alone (no Streamlit, and no torch at import: the Train page shows runs without paying torch's 1.8 s import).
 
 A run lives in `<runs dir>/<run id>/` (new_run_id: the start time, then the name, so ids sort by age):
-    run.json                what was asked: the configs, the name, which split, the pid and command of the process
+    run.json                what was asked: the configs, the name, which split, the pid, host and command of the process
     progress.json           what the process reports, rewritten atomically every few steps: state, epoch, history
     checkpoint.pt           the last completed epoch (vae.trainer writes it atomically)
     latents/labels.npy      the labels of a fixed test subset, and before training and after every epoch
@@ -10,6 +10,7 @@ A run lives in `<runs dir>/<run id>/` (new_run_id: the start time, then the name
                             a beta-conditioned model's at progress.json's "snapshot_beta" (ModelConfig.reference_beta)
     stop                    present = "please stop at the next step" (the last completed epoch stays saved)
     log.txt                 the process's own output
+The runs folder itself holds `.start.lock` (start_lock): "one run at a time" for every process sharing the folder.
 A folder holding only an uploaded checkpoint.pt has card.json instead of run.json (write_card): its name, epochs,
 dataset and model config, so that a model picker lists every checkpoint from JSON (read_card), without torch.
 
@@ -22,10 +23,12 @@ from __future__ import annotations
 import json
 import os
 import re
+import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, Iterator
 
 import numpy as np
 
@@ -72,6 +75,44 @@ def new_run_id(name: str) -> str:
 def request_stop(run_dir: str | os.PathLike) -> None:
     """Ask the process to stop at its next progress report; the last completed epoch's checkpoint stays."""
     (Path(run_dir) / "stop").touch()
+
+
+# ---- one run at a time, whichever process starts it ---------------------------------------------------------------
+
+START_LOCK = ".start.lock"  # in the runs folder
+_start_lock = threading.Lock()
+
+
+@contextmanager
+def start_lock(runs_dir: str | os.PathLike, timeout_s: float = 10.0) -> Iterator[None]:
+    """Hold the runs folder's start lock: "is a run training?" and starting one are one step for every process
+    sharing the folder (serve.py's replicas, on one host or on several with the folder on NFS).
+
+    A lock in the folder, not in a process's memory: flock on `<runs_dir>/.start.lock`, which the kernel releases
+    if its holder dies. Plus a thread lock: on NFS, Linux makes flock a POSIX lock, which belongs to the whole
+    process and so does not keep one server's sessions (threads) apart. Raises TimeoutError after `timeout_s`.
+    """
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: only this process's threads are kept apart
+        fcntl = None
+    if not _start_lock.acquire(timeout=timeout_s):
+        raise TimeoutError("another session of this server is starting a run")
+    try:
+        Path(runs_dir).mkdir(parents=True, exist_ok=True)
+        with open(Path(runs_dir) / START_LOCK, "a") as f:
+            deadline = time.monotonic() + timeout_s
+            while fcntl is not None:
+                try:
+                    fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() > deadline:
+                        raise TimeoutError(f"{Path(runs_dir) / START_LOCK} stayed locked for {timeout_s:.0f} s")
+                    time.sleep(0.05)
+            yield  # closing the file releases the flock
+    finally:
+        _start_lock.release()
 
 
 # ---- the training process's side --------------------------------------------------------------------------------
