@@ -4,10 +4,12 @@ is left out, never bent; tests/test_claims.py checks each one against the bundle
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from vae.analysis import MapFacts
+if TYPE_CHECKING:  # annotations only: the Train page imports this module, and vae.analysis imports torch
+    from vae.analysis import MapFacts
 
 RARE_SHARE = 0.02  # a class gets "hardly any" prior samples below this share (a uniform share is 10 %)
 LINED_UP_DEGREES = 30  # two maps "line up" when one is turned against the other by less than this, unmirrored
