@@ -19,6 +19,7 @@ from typing import NamedTuple
 
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
+from scipy import ndimage
 
 MAX_PIXELS = 40_000_000  # refuse images larger than 40 megapixels BEFORE decoding them (a phone photo is ~12 MP)
 MAX_FILE_BYTES = 50 * 2**20  # nobody's digit needs more than 50 MB of file
@@ -28,6 +29,10 @@ FIELD = 28  # ... centred by mass in a 28x28 field
 MIN_CONTRAST = 0.08  # ink must differ from the background by at least 8 % of full scale (~20 grey levels)
 NOISE_FLOOR = 0.15  # after stretching, anything fainter than 15 % of the ink is paper texture or JPEG noise
 LIGHT_GRID = 48  # the light on the paper is estimated on a copy this small: it varies slowly, and it is fast
+SHEET_STEP = 0.25  # a sheet lying on a desk: its edge is a step of at least 25 % of full scale in brightness
+LINE_ANGLES = 10.0  # ruled or squared paper is looked for turned up to 10 degrees either way
+LINE_COUNT = 3  # ... and counts as such when at least 3 parallel straight lines cross the page
+SPECK = 0.05  # a piece of ink with under 5 % of the largest piece's ink is a speck, not part of the digit
 INK_MARGIN = 0.05  # while estimating the light, a pixel 5 % darker than the paper's fit counts as ink (JPEG noise
 # and paper grain stay within that; a looser margin lets the blurred edges of strokes bend the fit on small images)
 
@@ -200,6 +205,16 @@ def _pipeline(shown: np.ndarray) -> Preprocessed:
                   f"({gray.shape[1]} × {gray.shape[0]} px).")]
     steps.append(Step("Grayscale", gray, "Colour is dropped: MNIST digits have one brightness channel."))
 
+    sheet = _sheet_on_desk(gray)
+    if sheet is not None:
+        # A sticky note or a page lying on a darker desk: the desk's brightness would be taken for the paper's
+        # (and the note for ink). Only the sheet is kept; the desk in the corners of its box becomes paper.
+        box, inside = sheet
+        paper = float(np.median(gray[box][inside]))
+        gray = np.where(inside, gray[box], paper).astype(np.float32)
+        steps.append(Step("Paper found", gray, f"The paper lies on a darker surface: only the paper is kept "
+                                               f"({gray.shape[1]} × {gray.shape[0]} px of the picture)."))
+
     background = _background_level(gray)
     if background > 0.5:
         # Paper photographed under a lamp or beside a window is darker on one side. With one background level for
@@ -222,12 +237,21 @@ def _pipeline(shown: np.ndarray) -> Preprocessed:
         steps.append(Step("Not inverted", ink, f"The background is already dark ({background:.2f}): "
                                                "light ink on black, like MNIST."))
 
-    stretched = _stretch(ink, background)
+    ink = np.clip(ink - background, 0, None).astype(np.float32)  # how much darker than the paper: 0 on paper
+    ruled = _ruled_lines(ink)
+    if ruled is not None:
+        ink, angle = ruled
+        steps.append(Step("Lines removed", ink, f"Long straight lines cross the page (ruled or squared paper): the "
+                                                f"picture is turned {angle:+.1f}° so they run level, and they are "
+                                                "taken out, so that only the digit is left."))
+
+    stretched = _stretch(ink)
     steps.append(Step("Background to 0, ink to 1", stretched,
                       f"Paper becomes black and the strongest ink white; specks under {NOISE_FLOOR:.0%} are removed."))
 
-    rows, cols = np.flatnonzero(stretched.any(axis=1)), np.flatnonzero(stretched.any(axis=0))
-    cropped = stretched[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    kept = _without_specks(stretched)
+    rows, cols = np.flatnonzero(kept.any(axis=1)), np.flatnonzero(kept.any(axis=0))
+    cropped = kept[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
     steps.append(Step("Cropped to the ink", cropped, f"Only the box around the ink is kept "
                                                       f"({cropped.shape[1]} × {cropped.shape[0]} px)."))
 
@@ -249,6 +273,90 @@ def _background_level(gray: np.ndarray) -> float:
     k = max(1, min(h, w) // 20)
     ring = np.concatenate([gray[:k].ravel(), gray[-k:].ravel(), gray[:, :k].ravel(), gray[:, -k:].ravel()])
     return float(np.median(ring))
+
+
+def _sheet_on_desk(gray: np.ndarray) -> tuple[tuple[slice, slice], np.ndarray] | None:
+    """A light sheet (a sticky note, a page) lying on a darker surface: (its bounding box, the sheet within that
+    box), or None when the picture is all paper, or not a photo of a sheet at all.
+
+    The sheet is the largest light region (light by Otsu's threshold, the digit's strokes on it filled in as holes).
+    Three things tell it from a lit patch of paper or from a light digit on black: the surface around it is darker,
+    with a sharp edge (a shadow's edge is soft: across a few pixels it barely changes); and the sheet is broad
+    (somewhere on it there is a clear patch a fifth of its width across, which no pen stroke is)."""
+    h, w = gray.shape
+    if min(h, w) < 32:
+        return None
+    light = gray > _otsu_threshold(gray)
+    filled = ndimage.binary_fill_holes(light)
+    labels, n = ndimage.label(filled)
+    if n == 0:
+        return None
+    sheet = labels == 1 + int(np.argmax(ndimage.sum_labels(filled, labels, np.arange(1, n + 1))))
+    r = max(2, round(max(h, w) / 100))  # a band a few pixels wide on each side of the sheet's edge
+    inner = sheet & ~ndimage.binary_erosion(sheet, iterations=r)
+    outer = ndimage.binary_dilation(sheet, iterations=r) & ~sheet
+    if outer.sum() < 4 * r * r or inner.sum() < 4 * r * r:
+        return None  # the light region fills the frame: no desk to be seen
+    step = float(np.median(gray[inner]) - np.median(gray[outer]))
+    rows, cols = np.flatnonzero(sheet.any(axis=1)), np.flatnonzero(sheet.any(axis=0))
+    broad = ndimage.distance_transform_edt(light & sheet).max() * 2 * 5 >= max(len(rows), len(cols))
+    if step < SHEET_STEP or not broad:
+        return None
+    # Shrunk by the band, so that no pixel where paper and desk blend is left to look like ink at the edge.
+    core = ndimage.binary_erosion(sheet, iterations=r)
+    rows, cols = np.flatnonzero(core.any(axis=1)), np.flatnonzero(core.any(axis=0))
+    if len(rows) < 8 or len(cols) < 8:
+        return None
+    box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
+    return box, core[box]
+
+
+def _otsu_threshold(gray: np.ndarray) -> float:
+    """The brightness that best splits the picture into two classes (Otsu 1979: most variance between them)."""
+    counts, edges = np.histogram(gray, bins=256, range=(0.0, 1.0))
+    p = counts / max(counts.sum(), 1)
+    levels = (edges[:-1] + edges[1:]) / 2
+    w0, m0 = np.cumsum(p), np.cumsum(p * levels)
+    between = (m0[-1] * w0 - m0) ** 2 / np.maximum(w0 * (1 - w0), 1e-12)
+    return float(levels[int(np.argmax(between))])
+
+
+def _ruled_lines(ink: np.ndarray) -> tuple[np.ndarray, float] | None:
+    """Ink (0 on paper) of a page with ruled or squared lines -> (the ink turned so the lines run level, with the
+    lines taken out; the angle turned, degrees), or None when the page has no such lines.
+
+    A printed line crosses the whole page, straight; no stroke of a digit does. So: find the angle at which the
+    ink's row and column sums are most peaked (a Hough transform restricted to two perpendicular directions), turn
+    the picture by it, and measure each pixel's long straight runs with a grey opening (the minimum, then the
+    maximum, along half the picture's width or height): what survives is line, and the rest is subtracted from it.
+    Where a stroke crosses a line, the stroke keeps its ink above the line's. Only pages with at least LINE_COUNT
+    parallel lines count as ruled, so that a digit's own long stroke (the bar of a 7 filling a picture) stays."""
+    h, w = ink.shape
+    if min(h, w) < 64:
+        return None
+    angle = _line_angle(ink)
+    turned = ndimage.rotate(ink, angle, order=1, reshape=False, mode="constant", cval=0.0) if angle else ink
+    along_rows = ndimage.grey_opening(turned, size=(1, w // 2))
+    along_cols = ndimage.grey_opening(turned, size=(h // 2, 1))
+    floor = MIN_CONTRAST / 2
+    counts = [ndimage.label(lines.max(axis=axis) > floor)[1] for lines, axis in ((along_rows, 1), (along_cols, 0))]
+    if max(counts) < LINE_COUNT:
+        return None
+    return np.clip(turned - np.maximum(along_rows, along_cols), 0, None).astype(np.float32), angle
+
+
+def _line_angle(ink: np.ndarray) -> float:
+    """The turn (degrees, within LINE_ANGLES) that makes the ink's row and column sums most peaked: coarse on a
+    small copy, then to a tenth of a degree on the picture itself."""
+    def peakedness(a: np.ndarray, angle: float) -> float:
+        t = ndimage.rotate(a, angle, order=1, reshape=False, mode="constant", cval=0.0) if angle else a
+        return float((t.mean(axis=1) ** 2).sum() * t.shape[0] + (t.mean(axis=0) ** 2).sum() * t.shape[1])
+
+    small = ndimage.zoom(ink, min(1.0, 128 / max(ink.shape)), order=1)
+    coarse = np.arange(-LINE_ANGLES, LINE_ANGLES + 0.25, 0.5)
+    best = coarse[int(np.argmax([peakedness(small, a) for a in coarse]))]
+    fine = best + np.arange(-0.4, 0.45, 0.1)
+    return round(float(fine[int(np.argmax([peakedness(ink, a) for a in fine]))]), 1)
 
 
 def _paper_light(gray: np.ndarray) -> np.ndarray:
@@ -287,11 +395,10 @@ def _quadratic_terms(rows: int, cols: int) -> list[np.ndarray]:
     return [np.ones((1, 1)), x, y, x * x, x * y, y * y]
 
 
-def _stretch(ink: np.ndarray, background: float) -> np.ndarray:
-    """Background -> 0 and the ink's peak -> 1. The peak is taken after a 3x3 box blur, so one noisy pixel
-    cannot set the scale. Raises InputError when there is no ink."""
-    d = np.clip(ink - background, 0, None)
-    peak = float(_box3(d).max()) if min(d.shape) >= 3 else float(d.max())
+def _stretch(d: np.ndarray) -> np.ndarray:
+    """Ink above the paper (0 on paper) -> the ink's peak at 1. The peak is taken after a 3x3 box blur, so one noisy
+    pixel cannot set the scale. Raises InputError when there is no ink."""
+    peak = float(ndimage.uniform_filter(d, 3, mode="nearest").max()) if min(d.shape) >= 3 else float(d.max())
     if peak < MIN_CONTRAST:
         raise InputError("No digit found: the image looks blank (or the ink is too faint against the background).")
     out = np.clip(d / peak, 0, 1).astype(np.float32)
@@ -299,10 +406,16 @@ def _stretch(ink: np.ndarray, background: float) -> np.ndarray:
     return out
 
 
-def _box3(a: np.ndarray) -> np.ndarray:
-    p = np.pad(a, 1, mode="edge")
-    h, w = a.shape
-    return sum(p[i:i + h, j:j + w] for i in range(3) for j in range(3)) / 9.0
+def _without_specks(ink: np.ndarray) -> np.ndarray:
+    """The ink without the specks: pieces (8-connected) holding under SPECK of the largest piece's ink. A speck of
+    dirt, of JPEG noise or of a line's remains far from the digit would otherwise widen the crop around it and
+    shrink the digit; a digit's own pieces (the bar of a 5 written apart) hold far more ink than that."""
+    labels, n = ndimage.label(ink > 0, structure=np.ones((3, 3)))
+    if n <= 1:
+        return ink
+    mass = ndimage.sum_labels(ink, labels, np.arange(1, n + 1))
+    keep = np.concatenate([[False], mass >= SPECK * mass.max()])
+    return np.where(keep[labels], ink, 0).astype(np.float32)
 
 
 def _fit_box(a: np.ndarray, box: int) -> np.ndarray:
@@ -319,9 +432,7 @@ def _fit_box(a: np.ndarray, box: int) -> np.ndarray:
 def _centre_by_mass(a: np.ndarray, field: int) -> np.ndarray:
     """Paste `a` into a field x field black image, shifted by whole pixels so that its centre of mass lands on
     pixel (field/2, field/2), which is where MNIST's test digits have theirs (14.0, 14.0 on average)."""
-    ys, xs = np.indices(a.shape)
-    mass = a.sum()
-    cy, cx = (ys * a).sum() / mass, (xs * a).sum() / mass
+    cy, cx = ndimage.center_of_mass(a)
     top, left = int(round(field / 2 - cy)), int(round(field / 2 - cx))
     out = np.zeros((field, field), np.float32)
     # Clip in case a lopsided digit's centre of mass pushes part of it off the field (rare; MNIST did the same).
