@@ -24,6 +24,7 @@ from scipy import ndimage
 MAX_PIXELS = 40_000_000  # refuse images larger than 40 megapixels BEFORE decoding them (a phone photo is ~12 MP)
 MAX_FILE_BYTES = 50 * 2**20  # nobody's digit needs more than 50 MB of file
 WORK_SIZE = 512  # big images are shrunk to this longer side first: the digit ends up 20 px anyway, and it is fast
+ZOOM_BELOW = 64  # a digit under 64 px (of WORK_SIZE) is read again from the photo at full resolution
 DIGIT_BOX = 20  # MNIST: the ink fits a 20x20 box ...
 FIELD = 28  # ... centred by mass in a 28x28 field
 MIN_CONTRAST = 0.08  # ink must differ from the background by at least 8 % of full scale (~20 grey levels)
@@ -68,24 +69,49 @@ def digit_from_array(pixels) -> np.ndarray:
 
 def preprocess(source) -> Preprocessed:
     """File bytes or a pixel array -> the digit and every intermediate step (for teaching)."""
-    if isinstance(source, (bytes, bytearray, memoryview)):
-        img = _decode(bytes(source))
-    else:
-        img = _image_from_array(source)
+    data = bytes(source) if isinstance(source, (bytes, bytearray, memoryview)) else None
+    img = _decode(data) if data is not None else _image_from_array(source)
     rgb, alpha = _rgb_of(img), _alpha_of(img)
     try:
-        return _pipeline(_composite(rgb, alpha, paper=1.0))
+        result, where = _pipeline(_composite(rgb, alpha, paper=1.0))
     except InputError:
         if alpha is None or alpha.min() >= 1:
             raise
         # Light ink on a transparent background vanishes on white paper: try dark paper before giving up.
-        return _pipeline(_composite(rgb, alpha, paper=0.0))
+        return _pipeline(_composite(rgb, alpha, paper=0.0))[0]
+    if data is None or alpha is not None or max(where[2] - where[0], where[3] - where[1]) * max(rgb.shape) >= ZOOM_BELOW:
+        return result
+    return _zoomed_in(data, where, result) or result
+
+
+def _zoomed_in(data: bytes, where: tuple[float, float, float, float], first: Preprocessed) -> Preprocessed | None:
+    """A small digit in a large photo: after shrinking to WORK_SIZE it is a few dozen pixels, blurred. The part of
+    the photo around it (twice its size each way) is decoded again, at the photo's own resolution where needed,
+    and goes through the whole recipe. None when the photo has no more detail to give, or that part fails."""
+    top, left, bottom, right = where
+    side = max(bottom - top, right - left)
+    cy, cx = (top + bottom) / 2, (left + right) / 2
+    region = (max(0.0, cx - side), max(0.0, cy - side), min(1.0, cx + side), min(1.0, cy + side))  # l, t, r, b
+    img = _decode(data, WORK_SIZE / max(region[2] - region[0], region[3] - region[1]))
+    w, h = img.size
+    box = (round(region[0] * w), round(region[1] * h), round(region[2] * w), round(region[3] * h))
+    if max(box[2] - box[0], box[3] - box[1]) < 2 * ZOOM_BELOW:
+        return None  # the file itself is small: nothing to zoom into
+    try:
+        second, _ = _pipeline(_rgb_of(img.crop(box)))
+    except InputError:
+        return None
+    zoom = Step("Zoomed in on the digit", second.steps[0].image,
+                f"The digit is small in this photo, so the part around it is read again at full resolution "
+                f"({box[2] - box[0]} × {box[3] - box[1]} px of the photo) and goes through the same steps.")
+    return Preprocessed(second.digit, [first.steps[0], zoom] + second.steps[1:])
 
 
 # ---- decoding ---------------------------------------------------------------------------------------------------
 
-def _decode(data: bytes) -> Image.Image:
-    """Bytes -> a loaded, upright PIL image, refusing decompression bombs before any pixel is decoded."""
+def _decode(data: bytes, size: float = WORK_SIZE) -> Image.Image:
+    """Bytes -> a loaded, upright PIL image, refusing decompression bombs before any pixel is decoded. A JPEG is
+    decoded at a reduced scale when its longer side would still be at least `size`."""
     if not data:
         raise InputError("The file is empty.")
     if len(data) > MAX_FILE_BYTES:
@@ -109,7 +135,7 @@ def _decode(data: bytes) -> Image.Image:
         raise InputError("This image has no pixels.")
     try:
         if img.format == "JPEG":
-            img.draft(img.mode, (WORK_SIZE, WORK_SIZE))  # let libjpeg decode at 1/2, 1/4 or 1/8 scale: much faster
+            img.draft(img.mode, (round(size), round(size)))  # let libjpeg decode at 1/2, 1/4 or 1/8 scale: much faster
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
             img.load()  # the first frame of an animation; a truncated file fails here
@@ -197,9 +223,12 @@ def _luma(rgb: np.ndarray) -> np.ndarray:
 
 # ---- the MNIST recipe -------------------------------------------------------------------------------------------
 
-def _pipeline(shown: np.ndarray) -> Preprocessed:
-    """(H, W, 3) picture on paper -> the digit, with a picture of every step."""
+def _pipeline(shown: np.ndarray) -> tuple[Preprocessed, tuple[float, float, float, float]]:
+    """(H, W, 3) picture on paper -> the digit, with a picture of every step; and where the ink was found in the
+    picture (top, left, bottom, right as fractions of its height and width)."""
     gray = _luma(shown)
+    # Where each pixel of the working picture came from in `shown` (row, column), through the crops and the turn.
+    origin = np.indices(gray.shape, dtype=np.float32)
     steps = [Step("Your image", np.clip(shown, 0, 1),
                   f"As decoded: first frame, EXIF rotation applied, transparency on paper "
                   f"({gray.shape[1]} × {gray.shape[0]} px).")]
@@ -210,6 +239,7 @@ def _pipeline(shown: np.ndarray) -> Preprocessed:
         # A sticky note or a page lying on a darker desk: the desk's brightness would be taken for the paper's
         # (and the note for ink). Only the sheet is kept; the desk in the corners of its box becomes paper.
         box, inside = sheet
+        origin = origin[(slice(None),) + box]
         paper = float(np.median(gray[box][inside]))
         gray = np.where(inside, gray[box], paper).astype(np.float32)
         steps.append(Step("Paper found", gray, f"The paper lies on a darker surface: only the paper is kept "
@@ -241,6 +271,7 @@ def _pipeline(shown: np.ndarray) -> Preprocessed:
     ruled = _ruled_lines(ink)
     if ruled is not None:
         ink, angle = ruled
+        origin = np.stack([ndimage.rotate(o, angle, order=1, reshape=False, mode="nearest") for o in origin])
         steps.append(Step("Lines removed", ink, f"Long straight lines cross the page (ruled or squared paper): the "
                                                 f"picture is turned {angle:+.1f}° so they run level, and they are "
                                                 "taken out, so that only the digit is left."))
@@ -252,6 +283,10 @@ def _pipeline(shown: np.ndarray) -> Preprocessed:
     kept = _without_specks(stretched)
     rows, cols = np.flatnonzero(kept.any(axis=1)), np.flatnonzero(kept.any(axis=0))
     cropped = kept[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    came_from = origin[:, rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    h, w = shown.shape[:2]
+    where = (float(came_from[0].min()) / h, float(came_from[1].min()) / w,
+             float(came_from[0].max() + 1) / h, float(came_from[1].max() + 1) / w)
     steps.append(Step("Cropped to the ink", cropped, f"Only the box around the ink is kept "
                                                       f"({cropped.shape[1]} × {cropped.shape[0]} px)."))
 
@@ -264,7 +299,7 @@ def _pipeline(shown: np.ndarray) -> Preprocessed:
     steps.append(Step(f"Centred in {FIELD} × {FIELD}", digit,
                       f"Placed so that its centre of mass sits at the centre of the {FIELD} × {FIELD} field: "
                       "MNIST's own convention, and what the model saw in training."))
-    return Preprocessed(digit, steps)
+    return Preprocessed(digit, steps), where
 
 
 def _background_level(gray: np.ndarray) -> float:
@@ -336,8 +371,10 @@ def _ruled_lines(ink: np.ndarray) -> tuple[np.ndarray, float] | None:
         return None
     angle = _line_angle(ink)
     turned = ndimage.rotate(ink, angle, order=1, reshape=False, mode="constant", cval=0.0) if angle else ink
-    along_rows = ndimage.grey_opening(turned, size=(1, w // 2))
-    along_cols = ndimage.grey_opening(turned, size=(h // 2, 1))
+    # A line a pixel or two wide drifts by a pixel along its length (a residual turn, anti-aliasing), so each run is
+    # measured on the maximum over three rows (or columns): the line's whole width is caught and taken out.
+    along_rows = ndimage.grey_opening(ndimage.maximum_filter(turned, size=(3, 1)), size=(1, w // 2))
+    along_cols = ndimage.grey_opening(ndimage.maximum_filter(turned, size=(1, 3)), size=(h // 2, 1))
     floor = MIN_CONTRAST / 2
     counts = [ndimage.label(lines.max(axis=axis) > floor)[1] for lines, axis in ((along_rows, 1), (along_cols, 0))]
     if max(counts) < LINE_COUNT:
