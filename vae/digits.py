@@ -242,8 +242,16 @@ def _pipeline(shown: np.ndarray) -> tuple[Preprocessed, tuple[float, float, floa
         origin = origin[(slice(None),) + box]
         paper = float(np.median(gray[box][inside]))
         gray = np.where(inside, gray[box], paper).astype(np.float32)
+        # The digit was written square to the sheet's edges: turning the edges level stands the digit upright.
+        edges = (inside ^ ndimage.binary_erosion(inside)).astype(np.float32)
+        angle = _line_angle(edges)
+        if angle:
+            gray = ndimage.rotate(gray, angle, order=1, reshape=False, mode="constant", cval=paper)
+            origin = np.stack([ndimage.rotate(o, angle, order=1, reshape=False, mode="nearest") for o in origin])
         steps.append(Step("Paper found", gray, f"The paper lies on a darker surface: only the paper is kept "
-                                               f"({gray.shape[1]} × {gray.shape[0]} px of the picture)."))
+                                               f"({gray.shape[1]} × {gray.shape[0]} px of the picture)"
+                                               + (f", turned {angle:+.1f}° so that its edges run level." if angle
+                                                  else ".")))
 
     background = _background_level(gray)
     if background > 0.5:
