@@ -32,7 +32,7 @@ NOISE_FLOOR = 0.15  # after stretching, anything fainter than 15 % of the ink is
 LIGHT_GRID = 48  # the light on the paper is estimated on a copy this small: it varies slowly, and it is fast
 SHEET_STEP = 0.25  # a sheet lying on a desk: its edge is a step of at least 25 % of full scale in brightness
 LINE_ANGLES = 10.0  # ruled or squared paper is looked for turned up to 10 degrees either way
-LINE_COUNT = 3  # ... and counts as such when at least 3 parallel straight lines cross the page
+LINE_COUNT = 5  # ... and counts as such when at least 5 parallel straight lines cross the page
 SPECK = 0.05  # a piece of ink with under 5 % of the largest piece's ink is a speck, not part of the digit
 INK_MARGIN = 0.05  # while estimating the light, a pixel 5 % darker than the paper's fit counts as ink (JPEG noise
 # and paper grain stay within that; a looser margin lets the blurred edges of strokes bend the fit on small images)
@@ -343,7 +343,9 @@ def _sheet_on_desk(gray: np.ndarray) -> tuple[tuple[slice, slice], np.ndarray] |
     step = float(np.median(gray[inner]) - np.median(gray[outer]))
     rows, cols = np.flatnonzero(sheet.any(axis=1)), np.flatnonzero(sheet.any(axis=0))
     broad = ndimage.distance_transform_edt(light & sheet).max() * 2 * 5 >= max(len(rows), len(cols))
-    if step < SHEET_STEP or not broad:
+    # A sheet is mostly blank paper and a good part of the photo; a light digit on black, its loops filled in, is not.
+    blank = (light & sheet).sum() >= 0.8 * sheet.sum() and sheet.mean() >= 0.1
+    if step < SHEET_STEP or not broad or not blank:
         return None
     # Shrunk by the band, so that no pixel where paper and desk blend is left to look like ink at the edge.
     core = ndimage.binary_erosion(sheet, iterations=r)
@@ -381,13 +383,21 @@ def _ruled_lines(ink: np.ndarray) -> tuple[np.ndarray, float] | None:
     turned = ndimage.rotate(ink, angle, order=1, reshape=False, mode="constant", cval=0.0) if angle else ink
     # A line a pixel or two wide drifts by a pixel along its length (a residual turn, anti-aliasing), so each run is
     # measured on the maximum over three rows (or columns): the line's whole width is caught and taken out.
-    along_rows = ndimage.grey_opening(ndimage.maximum_filter(turned, size=(3, 1)), size=(1, w // 2))
-    along_cols = ndimage.grey_opening(ndimage.maximum_filter(turned, size=(1, 3)), size=(h // 2, 1))
+    along_rows = ndimage.grey_opening(ndimage.maximum_filter(turned, size=(3, 1)), size=(1, w * 3 // 4))
+    along_cols = ndimage.grey_opening(ndimage.maximum_filter(turned, size=(1, 3)), size=(h * 3 // 4, 1))
     floor = MIN_CONTRAST / 2
-    counts = [ndimage.label(lines.max(axis=axis) > floor)[1] for lines, axis in ((along_rows, 1), (along_cols, 0))]
+    counts = [_thin_runs(lines.max(axis=axis) > floor) for lines, axis in ((along_rows, 1), (along_cols, 0))]
     if max(counts) < LINE_COUNT:
         return None
     return np.clip(turned - np.maximum(along_rows, along_cols), 0, None).astype(np.float32), angle
+
+
+def _thin_runs(profile: np.ndarray) -> int:
+    """How many runs of True in a row or column profile are thin (at most a thirtieth of its length, and 3 px):
+    a printed line is; a band of uneven background or a digit's broad stroke is not."""
+    labels, n = ndimage.label(profile)
+    widths = np.bincount(labels)[1:]
+    return int((widths <= max(3, len(profile) // 30)).sum())
 
 
 def _line_angle(ink: np.ndarray) -> float:
