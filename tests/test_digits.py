@@ -64,6 +64,8 @@ RENDERINGS = {
         ((1 - enlarge(x, 3)) * 65535).astype(np.uint16))),
     "palette GIF": lambda x: encode(Image.fromarray(255 - as_u8(enlarge(x, 3))).convert("P"), "GIF"),
     "CMYK TIFF": lambda x: encode(Image.fromarray(255 - as_u8(enlarge(x, 3))).convert("CMYK"), "TIFF"),
+    # a grey that is no paper in shadow: no part of its border is light (evening its 'light' out would invert it)
+    "light ink on an even grey, enlarged x4": lambda x: encode(Image.fromarray(as_u8(0.35 + 0.65 * enlarge(x, 4)))),
 }
 
 

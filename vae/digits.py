@@ -265,9 +265,10 @@ def _pipeline(shown: np.ndarray) -> tuple[Preprocessed, tuple[float, float, floa
     # whole page, a shadowed corner would count as ink and be cropped in with the digit; so each pixel is first
     # divided by the light falling on it, as if the whole page were as well lit as its brightest part. Only light
     # paper: a dark background is a screen or a drawing, not a lit page, and dividing by a dark level would only
-    # amplify its noise. Paper whose border is mostly in deep shadow looks dark; once the light is divided out,
-    # it is light.
-    light = _paper_light(gray) if background > DARK_BACKGROUND else None
+    # amplify its noise. Paper whose border is mostly in deep shadow looks dark, but part of its border is still
+    # light; once the light is divided out, it is light. (A light digit on an even grey has no light border.)
+    lit_border = background > 0.5 or (background > DARK_BACKGROUND and _background_level(gray, 90) > 0.5)
+    light = _paper_light(gray) if lit_border else None
     evened = None if light is None else np.clip(gray * (light.max() / light), 0, 1).astype(np.float32)
     if evened is not None and _background_level(evened) > 0.5:
         gray = _shadow_edges_out(evened)
@@ -320,12 +321,13 @@ def _pipeline(shown: np.ndarray) -> tuple[Preprocessed, tuple[float, float, floa
     return Preprocessed(digit, steps), where
 
 
-def _background_level(gray: np.ndarray) -> float:
-    """The paper's brightness: the median of a thin ring along the border, where a digit rarely reaches."""
+def _background_level(gray: np.ndarray, percentile: float = 50) -> float:
+    """The paper's brightness: the median (or another percentile) of a thin ring along the border, where a digit
+    rarely reaches."""
     h, w = gray.shape
     k = max(1, min(h, w) // 20)
     ring = np.concatenate([gray[:k].ravel(), gray[-k:].ravel(), gray[:, :k].ravel(), gray[:, -k:].ravel()])
-    return float(np.median(ring))
+    return float(np.percentile(ring, percentile))
 
 
 def _sheet_on_desk(gray: np.ndarray) -> tuple[tuple[slice, slice], np.ndarray] | None:
