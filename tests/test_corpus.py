@@ -74,6 +74,17 @@ def test_photos_on_the_paper_a_class_uses_give_their_digit(name, mnist_test):
     assert similarity(load(name), source) >= 0.85, f"{name}: {IMAGES[name][1]}"
 
 
+@pytest.mark.parametrize("name", sorted(PAGE_PHOTOS) + sorted(SHADOWED))
+def test_photos_show_only_the_steps_their_paper_needs(name):
+    """The steps tell a class what was found: a sheet on a desk only for the sticky notes (the strip between two
+    ruled lines, seen up close around a tiny digit, was once taken for one), printed lines only on lined and
+    squared paper (even when only two of them are left near a tiny digit)."""
+    paper = PAGE_PHOTOS[name].paper if name in PAGE_PHOTOS else "plain"
+    titles = [step.title for step in digits.preprocess((IMAGE_DIR / name).read_bytes()).steps]
+    assert ("Paper found" in titles) == (paper == "note"), titles
+    assert ("Lines removed" in titles) == (paper in ("lined", "squared")), titles
+
+
 @pytest.mark.parametrize("name", REFUSED)
 def test_unusable_files_are_refused_with_a_message(name):
     with pytest.raises(vae.InputError) as info:

@@ -79,7 +79,7 @@ def preprocess(source) -> Preprocessed:
     img = _decode(data) if data is not None else _image_from_array(source)
     rgb, alpha = _rgb_of(img), _alpha_of(img)
     try:
-        result, where = _pipeline(_composite(rgb, alpha, paper=1.0))
+        result, where, ruled = _pipeline(_composite(rgb, alpha, paper=1.0))
     except InputError:
         if alpha is None or alpha.min() >= 1:
             raise
@@ -88,13 +88,16 @@ def preprocess(source) -> Preprocessed:
     digit_px = max(where[2] - where[0], where[3] - where[1]) * max(rgb.shape)  # the digit's size, working pixels
     if data is None or alpha is not None or digit_px >= ZOOM_BELOW:
         return result
-    return _zoomed_in(data, where, result) or result
+    return _zoomed_in(data, where, result, ruled) or result
 
 
-def _zoomed_in(data: bytes, where: tuple[float, float, float, float], first: Preprocessed) -> Preprocessed | None:
+def _zoomed_in(data: bytes, where: tuple[float, float, float, float], first: Preprocessed,
+               ruled: bool) -> Preprocessed | None:
     """A small digit in a large photo: after shrinking to WORK_SIZE it is a few dozen pixels, blurred. The part of
     the photo around it (twice its size each way) is decoded again, at the photo's own resolution where needed,
-    and goes through the whole recipe. None when the photo has no more detail to give, or that part fails."""
+    and goes through the whole recipe. None when the photo has no more detail to give, or that part fails. On a
+    ruled page (`ruled`: lines were found in the whole photo) that part shows only a few of the lines, and even
+    one line counts."""
     top, left, bottom, right = where
     side = max(bottom - top, right - left)
     cy, cx = (top + bottom) / 2, (left + right) / 2
@@ -105,7 +108,7 @@ def _zoomed_in(data: bytes, where: tuple[float, float, float, float], first: Pre
     if max(box[2] - box[0], box[3] - box[1]) < 2 * ZOOM_BELOW:
         return None  # the file itself is small: nothing to zoom into
     try:
-        second, _ = _pipeline(_rgb_of(img.crop(box)))
+        second = _pipeline(_rgb_of(img.crop(box)), min_lines=1 if ruled else LINE_COUNT)[0]
     except InputError:
         return None
     zoom = Step("Zoomed in on the digit", second.steps[0].image,
@@ -230,9 +233,10 @@ def _luma(rgb: np.ndarray) -> np.ndarray:
 
 # ---- the MNIST recipe -------------------------------------------------------------------------------------------
 
-def _pipeline(shown: np.ndarray) -> tuple[Preprocessed, tuple[float, float, float, float]]:
-    """(H, W, 3) picture on paper -> the digit, with a picture of every step; and where the ink was found in the
-    picture (top, left, bottom, right as fractions of its height and width)."""
+def _pipeline(shown: np.ndarray, min_lines: int = LINE_COUNT) -> tuple[Preprocessed, tuple[float, ...], bool]:
+    """(H, W, 3) picture on paper -> the digit, with a picture of every step; where the ink was found in the
+    picture (top, left, bottom, right as fractions of its height and width); and whether printed lines (at least
+    `min_lines` parallel ones) were taken out."""
     gray = _luma(shown)
     # Where each pixel of the working picture came from in `shown` (row, column), through the crops and the turn.
     origin = np.indices(gray.shape, dtype=np.float32)
@@ -287,7 +291,7 @@ def _pipeline(shown: np.ndarray) -> tuple[Preprocessed, tuple[float, float, floa
                                                "light ink on black, like MNIST."))
 
     ink = np.clip(ink - background, 0, None).astype(np.float32)  # how much darker than the paper: 0 on paper
-    ruled = _ruled_lines(ink, paper)
+    ruled = _ruled_lines(ink, paper, min_lines)
     if ruled is not None:
         ink, angle = ruled
         origin = np.stack([ndimage.rotate(o, angle, order=1, reshape=False, mode="nearest") for o in origin])
@@ -318,7 +322,7 @@ def _pipeline(shown: np.ndarray) -> tuple[Preprocessed, tuple[float, float, floa
     steps.append(Step(f"Centred in {FIELD} × {FIELD}", digit,
                       f"Placed so that its centre of mass sits at the centre of the {FIELD} × {FIELD} field: "
                       "MNIST's own convention, and what the model saw in training."))
-    return Preprocessed(digit, steps), where
+    return Preprocessed(digit, steps), where, ruled is not None
 
 
 def _background_level(gray: np.ndarray, percentile: float = 50) -> float:
@@ -336,10 +340,10 @@ def _sheet_on_desk(gray: np.ndarray) -> tuple[tuple[slice, slice], np.ndarray] |
 
     The sheet is the largest light region (light by Otsu's threshold, the digit's strokes on it filled in as holes).
     What tells it from a lit patch of paper or from a light digit on black: the surface around it is darker, with a
-    sharp edge (a shadow's edge is soft: across a few pixels it barely changes); the sheet is broad (somewhere on it
-    there is a clear patch a fifth of its width across, which no pen stroke is); and it is a rectangle carrying a
-    little darker ink. (Without the last, 730 of the first 2000 MNIST test digits, drawn light on black, were taken
-    for sheets.)"""
+    sharp edge (a shadow's edge is soft: across a few pixels it barely changes), and deep (not a printed line); the
+    sheet is broad (somewhere on it there is a clear patch a fifth of its width across, which no pen stroke is); and
+    it is a rectangle carrying a little darker ink. (Without the last, 730 of the first 2000 MNIST test digits,
+    drawn light on black, were taken for sheets.)"""
     h, w = gray.shape
     if min(h, w) < 32:
         return None
@@ -355,6 +359,11 @@ def _sheet_on_desk(gray: np.ndarray) -> tuple[tuple[slice, slice], np.ndarray] |
     if outer.sum() < 4 * r * r or inner.sum() < 4 * r * r:
         return None  # the light region fills the frame: no desk to be seen
     step = float(np.median(gray[inner]) - np.median(gray[outer]))
+    # A desk is deep: somewhere beside the sheet it is dark two bands across. A printed line beside a strip of
+    # paper (ruled paper seen up close) is darker too, but thin, and beyond it lies paper again.
+    desk, _ = ndimage.label(~light & ~sheet)
+    beside = np.isin(desk, np.unique(desk[outer & (desk > 0)]))
+    deep = beside.any() and ndimage.distance_transform_edt(beside).max() >= 2 * r
     rows, cols = np.flatnonzero(sheet.any(axis=1)), np.flatnonzero(sheet.any(axis=0))
     broad = ndimage.distance_transform_edt(light & sheet).max() * 2 * 5 >= max(len(rows), len(cols))
     # A sheet is mostly blank paper, a good part of the photo, and carries some darker ink; and it is a rectangle
@@ -362,7 +371,7 @@ def _sheet_on_desk(gray: np.ndarray) -> tuple[tuple[slice, slice], np.ndarray] |
     # 81 % of the smallest rectangle around them (a straight 1: 95 %, but a 1 holds no darker ink).
     ink = (sheet & ~light).sum()
     blank = MIN_SHEET_INK * sheet.sum() <= ink <= 0.2 * sheet.sum() and sheet.mean() >= 0.1
-    if step < SHEET_STEP or not broad or not blank or _rectangularity(sheet) < SHEET_RECTANGULAR:
+    if step < SHEET_STEP or not deep or not broad or not blank or _rectangularity(sheet) < SHEET_RECTANGULAR:
         return None
     # Shrunk by the band, so that no pixel where paper and desk blend is left to look like ink at the edge.
     core = ndimage.binary_erosion(sheet, iterations=r)
@@ -400,7 +409,7 @@ def _otsu_threshold(gray: np.ndarray) -> float:
     return float(levels[int(np.argmax(between))])
 
 
-def _ruled_lines(ink: np.ndarray, paper: float) -> tuple[np.ndarray, float] | None:
+def _ruled_lines(ink: np.ndarray, paper: float, min_lines: int = LINE_COUNT) -> tuple[np.ndarray, float] | None:
     """Ink (0 on paper, `paper` where the page is black) of a page with ruled or squared lines -> (the ink turned
     so the lines run level, with the lines taken out; the angle turned, degrees), or None when the page has no lines.
 
@@ -409,8 +418,9 @@ def _ruled_lines(ink: np.ndarray, paper: float) -> tuple[np.ndarray, float] | No
     the picture by it, and measure each pixel's long straight runs with a grey opening (the minimum, then the
     maximum, along three quarters of the picture's width or height): what survives is line. Ink on paper multiplies:
     where a stroke crosses a line, the light is dimmed by both, so the line is divided out rather than subtracted
-    (subtracting it would cut a dark notch into every stroke it crosses). Only pages with at least LINE_COUNT
-    parallel lines count as ruled, so that a digit's own long stroke (the bar of a 7 filling a picture) stays."""
+    (subtracting it would cut a dark notch into every stroke it crosses). Only pages with at least `min_lines`
+    parallel lines (LINE_COUNT unless the page is known to be ruled) count as ruled, so that a digit's own long
+    stroke (the bar of a 7 filling a picture) stays."""
     h, w = ink.shape
     if min(h, w) < 64:
         return None
@@ -420,7 +430,7 @@ def _ruled_lines(ink: np.ndarray, paper: float) -> tuple[np.ndarray, float] | No
     along_cols = ndimage.grey_opening(turned, size=(h * 3 // 4, 1))
     floor = MIN_CONTRAST / 2
     counts = [_thin_runs(lines.max(axis=axis) > floor) for lines, axis in ((along_rows, 1), (along_cols, 0))]
-    if max(counts) < LINE_COUNT:
+    if max(counts) < min_lines:
         return None
     # What the line lets through of the paper's light, (paper - line) / paper; the stroke's share is what is left.
     lines = np.maximum(along_rows, along_cols)
