@@ -2,7 +2,7 @@
 
     python tests/make_corpus.py        # rewrites tests/data/images/* and tests/data/checkpoints/*
 
-The files are committed (the whole corpus stays under 3 MB); this script documents how each one was made and
+The files are committed (the whole corpus stays under 5 MiB); this script documents how each one was made and
 regenerates them deterministically. IMAGES and CHECKPOINTS below say, per file, whether the app must load it or
 refuse it, and why. The tests import those tables, so a file and its expectation live side by side.
 

@@ -277,9 +277,10 @@ def _pipeline(shown: np.ndarray, min_lines: int = LINE_COUNT) -> tuple[Preproces
     if evened is not None and _background_level(evened) > 0.5:
         gray = _shadow_edges_out(evened)
         background = _background_level(gray)
+        edge = "" if gray is evened else ", and so is the edge of a shadow, which a smooth change cannot follow"
         steps.append(Step("Light evened out", gray,
                           f"The light on the paper varied by {1 - light.min() / light.max():.0%} across the page; "
-                          "it is divided out, so that a shadowed corner is not mistaken for ink."))
+                          f"it is divided out{edge}, so that a shadowed corner is not mistaken for ink."))
         ink = 1.0 - gray
         steps.append(Step("Inverted", ink, f"The background is light ({background:.2f}), so light and dark swap: "
                                            "MNIST digits are white ink on black."))
