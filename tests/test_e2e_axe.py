@@ -1,0 +1,189 @@
+"""axe-core over every page and every tab, in headless Chromium: no critical or serious violation of the WCAG 2.0 /
+2.1 A and AA rules. axe comes bundled with the axe-playwright-python package (offline) and scans inside the custom
+components' open shadow roots too.
+
+Left out, and only these: Streamlit's own sidebar navigation, whose <ul> holds non-<li> children (axe `list` /
+`listitem`; a bare Streamlit app shows the same). Everything found is printed, so a run lists what is left.
+
+The server runs in a scratch folder holding one finished run, so the Train page has its charts and its replay.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+
+import pytest
+from PIL import Image
+
+from conftest import ROOT, browser_or_skip, make_finished_run, start_streamlit, stop, wait_for_app
+
+pytestmark = pytest.mark.browser
+
+WAIT_MS = int(os.environ.get("VAE_E2E_WAIT_MS", 240_000))
+WCAG_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+SERIOUS = {"critical", "serious"}
+# Streamlit's sidebar navigation: its list markup is Streamlit's (a bare app fails the same two rules).
+STREAMLIT_NAV_RULES = {"list", "listitem"}
+
+# axe, then each failing node's place: in the sidebar navigation, and in which custom component (its shadow root's
+# top element's class: lp = latent pad, bd = beta dial, dc = draw canvas).
+RUN_AXE = r"""async (tags) => {
+    const results = await axe.run(document, {runOnly: {type: 'tag', values: tags}, elementRef: true,
+                                             resultTypes: ['violations']});
+    const where = (el) => {
+        let component = '';
+        for (let node = el; node; ) {
+            const root = node.getRootNode();
+            if (root instanceof ShadowRoot) {
+                const top = root.querySelector('div[class]');
+                component = component || (top ? top.className.split(' ')[0] : 'shadow');
+                node = root.host;
+            } else break;
+        }
+        const host = el.getRootNode() instanceof ShadowRoot ? el.getRootNode().host : el;
+        return {component, nav: !!(host.closest && host.closest('[data-testid=stSidebarNav]'))};
+    };
+    return results.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+        nodes: v.nodes.map(n => ({target: JSON.stringify(n.target), html: n.html.slice(0, 160),
+                                  summary: (n.failureSummary || '').slice(0, 300), ...where(n.element)}))}));
+}"""
+
+
+def axe_script() -> str:
+    from axe_playwright_python.sync_playwright import Axe
+
+    return Axe().axe_script
+
+
+def scan(page, name: str, found: dict) -> None:
+    """Run axe on the page as it is and record its critical and serious violations under `name`."""
+    page.evaluate(axe_script())
+    violations = page.evaluate(RUN_AXE, WCAG_TAGS)
+    kept = []
+    for v in violations:
+        if v["impact"] not in SERIOUS:
+            continue
+        nodes = [n for n in v["nodes"] if not (v["id"] in STREAMLIT_NAV_RULES and n["nav"])]
+        if nodes:
+            kept.append({**v, "nodes": nodes})
+    found[name] = kept
+    print(f"\n== {name}: {sum(len(v['nodes']) for v in kept)} critical/serious nodes")
+    for v in kept:
+        print(f"  [{v['impact']}] {v['id']} ({v['help']}): {len(v['nodes'])}")
+        for n in v["nodes"][:6]:
+            print(f"     {n['component'] or 'page'} {n['target']} {n['html'][:110]}")
+
+
+@pytest.fixture(scope="module")
+def server_with_a_run(tmp_path_factory, tiny_ckpt):
+    browser_or_skip()
+    scratch = tmp_path_factory.mktemp("axe")
+    (scratch / ".streamlit").mkdir()
+    shutil.copy(ROOT / ".streamlit" / "config.toml", scratch / ".streamlit" / "config.toml")
+    make_finished_run(scratch / "runs" / "app", tiny_ckpt)
+    proc, url = start_streamlit(str(ROOT / "app.py"), env={"VAE_DATA_DIR": str(scratch / "data")}, cwd=scratch)
+    yield url
+    stop(proc)
+
+
+def settle(page) -> None:
+    wait_for_app(page, WAIT_MS)
+    page.wait_for_load_state("networkidle", timeout=WAIT_MS)
+    wait_for_app(page, WAIT_MS)
+
+
+def open_page(page, path: str, title: str) -> None:
+    page.locator(f"[data-testid=stSidebarNav] a[href$='/{path}']").first.click()
+    page.get_by_role("heading", name=title).first.wait_for(timeout=WAIT_MS)
+    settle(page)
+
+
+def open_tab(page, name: str) -> None:
+    page.get_by_role("tab", name=name).click()
+    page.wait_for_function("""name => [...document.querySelectorAll('[role=tab][aria-selected=true]')]
+        .some(t => t.innerText.trim() === name)""", arg=name, timeout=WAIT_MS)
+    settle(page)
+
+
+def wait_for_images(page) -> None:
+    """Every picture in the main area has loaded (axe reads alt text; a half-drawn page has fewer images)."""
+    page.wait_for_function("""() => [...document.querySelectorAll('[data-testid=stMain] img')]
+        .every(i => i.complete)""", timeout=WAIT_MS)
+
+
+def draw_a_seven(page) -> None:
+    box = page.locator("canvas.dc-canvas").bounding_box()
+    points = [(0.25, 0.25), (0.75, 0.25), (0.45, 0.8)]
+    page.mouse.move(box["x"] + box["width"] * points[0][0], box["y"] + box["height"] * points[0][1])
+    page.mouse.down()
+    for (a, b), (c, d) in zip(points, points[1:]):
+        for i in range(1, 11):
+            f = i / 10
+            page.mouse.move(box["x"] + box["width"] * (a + (c - a) * f), box["y"] + box["height"] * (b + (d - b) * f))
+    page.mouse.up()
+
+
+def test_no_serious_wcag_violation_on_any_page_or_tab(server_with_a_run, browser, mnist_test, tmp_path):
+    from ui import pages
+
+    png = tmp_path / "seven.png"
+    Image.fromarray(255 - mnist_test.images[0].numpy()).resize((140, 140), Image.Resampling.BICUBIC).save(png)
+    found: dict[str, list] = {}
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(server_with_a_run + "/", timeout=WAIT_MS)
+        page.get_by_role("heading", name="Explore the latent space").first.wait_for(timeout=WAIT_MS)
+        page.wait_for_function("() => window.__latentPad && window.__latentPad.ready", timeout=WAIT_MS)
+        settle(page)
+        scan(page, "explore", found)
+        page.get_by_text("More views of the decoder").click()
+        for tab in pages.EXPLORE_TABS:
+            open_tab(page, tab)
+            wait_for_images(page)
+            scan(page, f"explore / {tab}", found)
+
+        open_page(page, "reconstruct", "Reconstruct a digit")
+        wait_for_images(page)
+        scan(page, "reconstruct / Test digits", found)
+        open_tab(page, "Upload images")
+        page.locator("[data-testid=stTabPanel]:visible input[type=file]").first.set_input_files(str(png))
+        page.locator("[data-testid=stTabPanel]:visible").get_by_text("decoded from μ", exact=True).first.wait_for(
+            timeout=WAIT_MS)
+        settle(page)
+        wait_for_images(page)
+        scan(page, "reconstruct / Upload images", found)
+        open_tab(page, "Draw a digit")
+        draw_a_seven(page)
+        page.get_by_text("How your drawing became an MNIST-style digit").wait_for(timeout=WAIT_MS)
+        settle(page)
+        wait_for_images(page)
+        scan(page, "reconstruct / Draw a digit", found)
+
+        open_page(page, "kl_lab", "KL lab")
+        page.wait_for_function("() => window.__betaDial && window.__betaDial.ready", timeout=WAIT_MS)
+        settle(page)
+        scan(page, f"kl_lab / {pages.KL_LAB_TABS[0]}", found)
+        for tab in pages.KL_LAB_TABS[1:]:
+            open_tab(page, tab)
+            wait_for_images(page)
+            scan(page, f"kl_lab / {tab}", found)
+
+        open_page(page, "maths", "The maths, live")
+        for i, tab in enumerate(pages.MATHS_TABS):
+            if i:
+                open_tab(page, tab)
+            wait_for_images(page)
+            scan(page, f"maths / {tab}", found)
+
+        open_page(page, "train", "Train a VAE")
+        page.wait_for_function("() => document.querySelectorAll('[data-testid=stMain] .js-plotly-plot').length >= 3",
+                               timeout=WAIT_MS)
+        settle(page)
+        scan(page, "train", found)
+        open_page(page, "lessons", "Classroom lessons")
+        scan(page, "lessons", found)
+    finally:
+        context.close()
+    failing = {name: [f"{v['id']} ×{len(v['nodes'])}" for v in vs] for name, vs in found.items() if vs}
+    assert not failing, f"critical/serious WCAG violations: {failing}"
