@@ -35,6 +35,7 @@ def run() -> None:
     sidebar()
     with st.sidebar:
         lesson_sidebar()
+    st.html(pages.ACCESSIBILITY_CSS)
     if st.session_state.get(keys.LARGE_TYPE):
         st.html(LARGE_TYPE_CSS)
     page.run()

@@ -15,7 +15,7 @@ import shutil
 import pytest
 from PIL import Image
 
-from conftest import ROOT, browser_or_skip, make_finished_run, start_streamlit, stop, wait_for_app
+from conftest import ROOT, browser_or_skip, make_finished_run, settled, start_streamlit, stop, wait_for_app
 
 pytestmark = pytest.mark.browser
 
@@ -187,3 +187,75 @@ def test_no_serious_wcag_violation_on_any_page_or_tab(server_with_a_run, browser
         context.close()
     failing = {name: [f"{v['id']} ×{len(v['nodes'])}" for v in vs] for name, vs in found.items() if vs}
     assert not failing, f"critical/serious WCAG violations: {failing}"
+
+
+# The ring the keyboard's focus shows on each element it reaches outside the custom components (which draw their
+# own): the outline of the element, or of the box a visually hidden input sits in; its colour's contrast against
+# the background behind it.
+FOCUS_RING = r"""() => {
+    let el = document.activeElement;
+    while (el && el.shadowRoot && el.shadowRoot.activeElement) return {component: true};
+    if (!el || el === document.body) return null;
+    const lum = (rgb) => {
+        const [r, g, b] = rgb.match(/[\d.]+/g).slice(0, 3).map(Number).map(v => v / 255)
+            .map(c => c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4);
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+    };
+    const background = (node) => {
+        for (; node && node.nodeType === 1; node = node.parentElement) {
+            const c = getComputedStyle(node).backgroundColor;
+            const alpha = c.match(/[\d.]+/g)[3];
+            if (alpha === undefined || Number(alpha) > 0.5) return c;
+        }
+        return 'rgb(255, 255, 255)';
+    };
+    const seen = (c) => {  // neither it nor a box it is in is clipped to nothing (a visually hidden input)
+        for (let n = c; n && n !== document.body; n = n.parentElement) {
+            const r = n.getBoundingClientRect(), cs = getComputedStyle(n);
+            const clips = cs.overflow !== 'visible' || cs.clipPath !== 'none' || n === c;
+            if (clips && (r.width <= 2 || r.height <= 2)) return false;
+        }
+        return true;
+    };
+    const candidates = [el, el.closest('label'), el.closest('[data-baseweb=select] > div'),
+                        el.closest('[data-baseweb=input]'), el.closest('[data-baseweb=base-input]'),
+                        el.closest('[data-focus-visible=true]')].filter(c => c && seen(c));
+    const ring = candidates.find(c => getComputedStyle(c).outlineStyle !== 'none'
+                                      && parseFloat(getComputedStyle(c).outlineWidth) > 0);
+    const name = (el.getAttribute('aria-label') || el.innerText || el.value || el.tagName).trim().slice(0, 40);
+    const where = el.closest('[data-testid=stSidebar]') ? 'sidebar' : 'main';
+    if (!ring) return {name, where, role: el.getAttribute('role') || el.tagName, width: 0, contrast: 0};
+    const cs = getComputedStyle(ring);
+    const [a, b] = [lum(cs.outlineColor), lum(background(ring.parentElement))];
+    return {name, where, role: el.getAttribute('role') || el.tagName, width: parseFloat(cs.outlineWidth),
+            contrast: (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05)};
+}"""
+
+
+def test_every_focus_ring_is_visible_and_at_least_3_to_1(server_with_a_run, browser):
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(server_with_a_run + "/", timeout=WAIT_MS)
+        page.get_by_role("heading", name="Explore the latent space").first.wait_for(timeout=WAIT_MS)
+        page.wait_for_function("() => window.__latentPad && window.__latentPad.ready", timeout=WAIT_MS)
+        page.get_by_text("More views of the decoder").click()
+        page.get_by_role("tab", name="Prior samples").wait_for(timeout=WAIT_MS)
+        settle(page)
+        page.locator("[data-testid=stSidebar]").get_by_role("link").first.focus()
+        seen, bad = [], []
+        for _ in range(60):
+            page.keyboard.press("Tab")
+            settled(page)  # React marks the focused thumb (data-focus-visible) on its next render
+            ring = page.evaluate(FOCUS_RING)
+            if not ring or ring.get("component"):
+                continue
+            seen.append(ring)
+            if ring["width"] < 2 or ring["contrast"] < 3:
+                bad.append(ring)
+        print("focused:", [(r["where"], r["role"], r["name"], r["width"], round(r["contrast"], 1)) for r in seen])
+        roles = {r["role"] for r in seen}
+        assert {"A", "switch", "tab", "SUMMARY", "BUTTON"} <= roles | {r["role"].upper() for r in seen}, roles
+        assert not bad, f"focus rings under 2 px or 3:1: {bad}"
+    finally:
+        context.close()
