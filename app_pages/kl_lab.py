@@ -151,7 +151,8 @@ def side_by_side(models: dict[float, str]) -> None:
         pics = model_pictures(path, sha, n_grid, int(prior_seed))
         with col:
             st.markdown(f"### {kl_figures.beta_label(beta)}")
-            fig = latent_scatter_figure(mu[:N_MAP_POINTS, :2], labels, height=300, marker_size=3)
+            fig = latent_scatter_figure(mu[:N_MAP_POINTS, :2], labels, height=300, marker_size=3,
+                                        label_span=2 * limit)
             # A little room on the right: Plotly hides a tick label that would stick out of the chart, and with
             # none the last one (+limit) was hidden, so the axis seemed to end at limit / 2.
             fig.update_layout(showlegend=False, margin=dict(l=0, r=14, t=0, b=0))

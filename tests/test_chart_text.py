@@ -95,8 +95,11 @@ def test_each_class_is_named_at_its_centre_in_dark_ink_edged_in_its_colour():
 
 
 def test_crowded_centres_are_named_once_not_stacked():
-    """A collapsed map (every class at the origin): one tag, not ten on top of each other."""
+    """A collapsed map (every class at the origin) in a window 8 wide: one tag, not ten on top of each other; two
+    clusters a third of the window apart keep theirs."""
     labels = np.repeat(np.arange(10), 20)
-    points = 0.001 * np.random.default_rng(0).standard_normal((200, 2)) + np.array([[0.0, 0.0]])
-    points[0] = (5.0, 5.0)  # the map's span
-    assert len(class_centre_labels(points, labels)) == 1
+    points = 0.001 * np.random.default_rng(0).standard_normal((200, 2))
+    assert len(class_centre_labels(points, labels, span=8.0)) == 1
+    points[labels == 3] += (3.0, 0.0)
+    assert sorted(a["text"] for a in class_centre_labels(points, labels, span=8.0))[-1] == "<b>3</b>"
+    assert len(class_centre_labels(points, labels, span=8.0)) == 2

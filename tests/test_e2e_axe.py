@@ -45,6 +45,8 @@ RUN_AXE = r"""async (tags) => {
     };
     return results.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
         nodes: v.nodes.map(n => ({target: JSON.stringify(n.target), html: n.html.slice(0, 160),
+                                  size: [n.element.scrollWidth, n.element.clientWidth, n.element.scrollHeight,
+                                         n.element.clientHeight],
                                   summary: (n.failureSummary || '').slice(0, 300), ...where(n.element)}))}));
 }"""
 
@@ -57,6 +59,8 @@ def axe_script() -> str:
 
 def scan(page, name: str, found: dict) -> None:
     """Run axe on the page as it is and record its critical and serious violations under `name`."""
+    page.evaluate("() => document.fonts.ready.then(() => null)")  # KaTeX's fonts: a formula's final width
+    settled(page)
     page.evaluate(axe_script())
     violations = page.evaluate(RUN_AXE, WCAG_TAGS)
     kept = []
@@ -71,7 +75,7 @@ def scan(page, name: str, found: dict) -> None:
     for v in kept:
         print(f"  [{v['impact']}] {v['id']} ({v['help']}): {len(v['nodes'])}")
         for n in v["nodes"][:6]:
-            print(f"     {n['component'] or 'page'} {n['target']} {n['html'][:110]}")
+            print(f"     {n['component'] or 'page'} {n['target']} {n['html'][:110]} (scroll/client w, h {n['size']})")
 
 
 @pytest.fixture(scope="module")

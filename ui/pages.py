@@ -96,8 +96,8 @@ label:has(> input:focus-visible), label:has(> div > input:focus-visible), [data-
 }
 /* A disabled widget's label (e.g. Reconstruct's Class select while Random is picked) was 40 %% ink, 2.2:1: 4.8:1
    here, still visibly fainter than an enabled label. */
-[data-testid=stElementContainer]:has(:is(input, button, textarea):disabled, [aria-disabled=true])
-    [data-testid=stWidgetLabel] { color: #64748b !important; }
+[data-testid=stElementContainer]:has(:is(input, textarea):disabled) [data-testid=stWidgetLabel] {
+    color: #64748b !important; }
 /* Nothing moves on its own for someone who asked the system for less motion (spinners, expanders, tab
    underlines); the Train page's replay steps only when Play is pressed. */
 @media (prefers-reduced-motion: reduce) {

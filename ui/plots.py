@@ -36,13 +36,14 @@ def typed_array_values(spec) -> np.ndarray:
 def latent_scatter_figure(points: np.ndarray, labels: np.ndarray, *, class_names: Sequence[str] | None = None,
                           axis_titles: tuple[str, str] = ("z₁", "z₂"), title: str | None = None,
                           height: int = 520, marker_size: float = 4, opacity: float = CLASS_OPACITY,
-                          equal_axes: bool = True) -> go.Figure:
+                          equal_axes: bool = True, label_span: float | None = None) -> go.Figure:
     """A 2-D scatter of latent points coloured by label, one WebGL trace per class.
 
     One trace per class makes the legend toggle classes (click: hide/show, double-click: only this one). Each
     class's digit is written at its cluster's centre (class_centre_labels): colour is never the only cue.
     Scattergl, not SVG Scatter: 10k SVG nodes slow every rerun and Plotly's click selection (measured 75 -> 41 ms).
-    Each point's `customdata` is its row in `points`, so a selection event maps back to the dataset:
+    `label_span`: the width of the window the map will show, when the caller sets the axes' range itself (the
+    digits at the clusters' centres are spaced for it). Each point's `customdata` is its row in `points`, so a selection event maps back to the dataset:
     `event["selection"]["points"][0]["customdata"]` (per-trace `point_index` alone does not).
     Add markers on top with `fig.add_trace(...)`; they stay above because traces draw in order.
     """
@@ -64,7 +65,8 @@ def latent_scatter_figure(points: np.ndarray, labels: np.ndarray, *, class_names
         legend=dict(title=dict(text="digit (click to hide)"), itemsizing="constant", itemclick="toggle",
                     itemdoubleclick="toggleothers"),
         xaxis=dict(axis, title=dict(text=axis_titles[0])), yaxis=dict(axis, title=dict(text=axis_titles[1])),
-        plot_bgcolor="white", annotations=class_centre_labels(points, labels, class_names))
+        plot_bgcolor="white", annotations=class_centre_labels(points, labels, class_names,
+                                                                       span=label_span))
     if equal_axes:
         # Same scale on both axes: distances (and posterior ellipses drawn on top) are not distorted.
         layout["yaxis"].update(scaleanchor="x", scaleratio=1)
@@ -75,22 +77,26 @@ def latent_scatter_figure(points: np.ndarray, labels: np.ndarray, *, class_names
 
 
 def class_centre_labels(points: np.ndarray, labels: np.ndarray, class_names: Sequence[str] | None = None,
-                        *, font_px: int = 13, min_gap: float = 0.05) -> list[dict]:
+                        *, font_px: int = 13, min_gap: float = 0.07, span: float | None = None) -> list[dict]:
     """Each class's digit at its cluster's centre (the median of its points), as annotations: dark text on a white
     tag edged in the class's colour, the cue that does not depend on colour. Annotations are drawn above WebGL
     points, and Plotly hides one whose point is outside the axes' range. Where centres crowd together (a collapsed
-    map: every class at the origin) a tag closer than `min_gap` of the map's span to one already placed is left
-    out (larger classes first), rather than stacking ten tags on one spot."""
+    map: every class at the origin) a tag closer than `min_gap` of the map's span (`span`, else the width of the
+    middle 98 % of the points) to one already placed is left out (larger classes first), rather than stacking tags
+    on one spot."""
     points = np.asarray(points, np.float64)
     labels = np.asarray(labels)
     if not len(points):
         return []
-    span = float(np.ptp(points, axis=0).max()) or 1.0
+    if span is None:
+        lo, hi = np.percentile(points, [1, 99], axis=0)
+        span = float((hi - lo).max())
+    span = span or 1.0
     classes = sorted(np.unique(labels), key=lambda c: -int(np.sum(labels == c)))
     placed, out = [], []
     for c in classes:
         centre = np.median(points[labels == c], axis=0)
-        if any(np.hypot(*(centre - p)) < min_gap * span for p in placed):
+        if any(np.abs(centre - p).max() < min_gap * span for p in placed):  # the two tags' boxes would meet
             continue
         placed.append(centre)
         name = class_names[int(c)] if class_names is not None else str(c)
