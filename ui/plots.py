@@ -43,7 +43,8 @@ def latent_scatter_figure(points: np.ndarray, labels: np.ndarray, *, class_names
     class's digit is written at its cluster's centre (class_centre_labels): colour is never the only cue.
     Scattergl, not SVG Scatter: 10k SVG nodes slow every rerun and Plotly's click selection (measured 75 -> 41 ms).
     `label_span`: the width of the window the map will show, when the caller sets the axes' range itself (the
-    digits at the clusters' centres are spaced for it). Each point's `customdata` is its row in `points`, so a selection event maps back to the dataset:
+    digits at the clusters' centres are spaced for it).
+    Each point's `customdata` is its row in `points`, so a selection event maps back to the dataset:
     `event["selection"]["points"][0]["customdata"]` (per-trace `point_index` alone does not).
     Add markers on top with `fig.add_trace(...)`; they stay above because traces draw in order.
     """
