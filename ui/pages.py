@@ -98,6 +98,9 @@ label:has(> input:focus-visible), label:has(> div > input:focus-visible), [data-
    here, still visibly fainter than an enabled label. */
 [data-testid=stElementContainer]:has(:is(input, textarea):disabled) [data-testid=stWidgetLabel] {
     color: #64748b !important; }
+/* A displayed formula's glyphs overhang its box by a pixel or two, which made the box a scroll area that the
+   keyboard cannot reach (axe: scrollable-region-focusable): 6 px of room on each side, the column's width kept. */
+.katex-display { margin-inline: -6px; padding-inline: 6px; }
 /* Nothing moves on its own for someone who asked the system for less motion (spinners, expanders, tab
    underlines); the Train page's replay steps only when Play is pressed. */
 @media (prefers-reduced-motion: reduce) {
