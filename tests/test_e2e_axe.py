@@ -263,3 +263,48 @@ def test_every_focus_ring_is_visible_and_at_least_3_to_1(server_with_a_run, brow
         assert not bad, f"focus rings under 2 px or 3:1: {bad}"
     finally:
         context.close()
+
+
+def test_the_replay_plays_and_steps_by_keyboard(server_with_a_run, browser):
+    """The Train page's replay without a mouse: Tab reaches Play, Enter plays it from the first epoch to the last
+    (every epoch's map drawn on the way), and the epoch slider's arrow keys step it back."""
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    page = context.new_page()
+    try:
+        page.goto(server_with_a_run + "/train", timeout=WAIT_MS)
+        replay = page.locator(".st-key-tr_replay")
+        replay.locator(".gtitle").wait_for(timeout=WAIT_MS)
+        settle(page)
+        assert replay.locator(".gtitle").inner_text() == "Epoch 1"  # the last epoch first
+        page.evaluate("""() => { window.__titles = [];
+            const seen = () => {
+                const t = document.querySelector('.st-key-tr_replay .gtitle');
+                if (t && window.__titles.at(-1) !== t.textContent) window.__titles.push(t.textContent);
+            };
+            new MutationObserver(seen).observe(document.querySelector('[data-testid=stMain]'),
+                                               {subtree: true, childList: true, characterData: true}); }""")
+        play = page.locator(".st-key-tr_replay_play button")
+        page.locator(".st-key-tr_refresh button").focus()
+        for _ in range(30):  # Shift+Tab back through the page to Play, as a keyboard user would
+            if page.evaluate("() => document.activeElement.closest('.st-key-tr_replay_play') !== null"):
+                break
+            page.keyboard.press("Shift+Tab")
+        assert page.evaluate("() => document.activeElement.closest('.st-key-tr_replay_play') !== null")
+        page.keyboard.press("Enter")
+        play.get_by_text("Pause").wait_for(timeout=WAIT_MS)
+        play.get_by_text("Play").wait_for(timeout=WAIT_MS)  # it stops by itself at the last epoch
+        page.wait_for_function("() => window.__titles.includes('Epoch 0') && window.__titles.at(-1) === 'Epoch 1'",
+                               timeout=WAIT_MS)
+        slider = page.locator(".st-key-tr_replay_epoch [role=slider]")
+        slider.focus()
+        page.keyboard.press("ArrowLeft")
+        page.wait_for_function("() => document.querySelector('.st-key-tr_replay .gtitle').textContent === 'Epoch 0'",
+                               timeout=WAIT_MS)
+        pill = page.locator(".st-key-tr_replay_classes button").filter(has_text="3").first
+        pill.focus()
+        page.keyboard.press("Enter")  # hide the 3s
+        page.wait_for_function("""() => { const gd = document.querySelector('.st-key-tr_replay .js-plotly-plot');
+            return gd && gd.data && !gd.data.some(t => t.name === '3') && gd.data.some(t => t.name === '4'); }""",
+                               timeout=WAIT_MS)
+    finally:
+        context.close()
