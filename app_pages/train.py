@@ -411,9 +411,10 @@ def replay_player(run_dir: str, n: int, newest: float) -> None:
     fig = replay_figure(epochs, frames, labels, index=index, classes=shown,
                         axis_titles=("z₁", "z₂") if frames[0].shape[1] == 2 else ("PC 1", "PC 2"))
     digits = ", ".join(map(str, shown)) if shown else "none"
-    chart(fig, key=keys.TR_REPLAY, alt=f"The latent map of {len(labels)} test digits after epoch {epoch} of "
-                                       f"{epochs[-1]}, coloured by label; digits shown: {digits}; each digit's "
-                                       "number written at its cluster's centre.")
+    # Not the epoch: the slider above says it, and a new text alternative remounts the chart (a flash per step).
+    chart(fig, key=keys.TR_REPLAY, alt=f"The latent map of {len(labels)} test digits at the epoch on the slider "
+                                       f"above, epochs {epochs[0]} to {epochs[-1]}, coloured by label; digits "
+                                       f"shown: {digits}; each digit's number written at its cluster's centre.")
 
 
 def pick_run(all_runs: list[runs.RunStatus]):

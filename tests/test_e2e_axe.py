@@ -275,7 +275,7 @@ def test_the_replay_plays_and_steps_by_keyboard(server_with_a_run, browser):
         replay = page.locator(".st-key-tr_replay")
         replay.locator(".gtitle").wait_for(timeout=WAIT_MS)
         settle(page)
-        assert replay.locator(".gtitle").inner_text() == "Epoch 1"  # the last epoch first
+        assert replay.locator(".gtitle").text_content() == "Epoch 1"  # the last epoch first
         page.evaluate("""() => { window.__titles = [];
             const seen = () => {
                 const t = document.querySelector('.st-key-tr_replay .gtitle');
@@ -283,24 +283,26 @@ def test_the_replay_plays_and_steps_by_keyboard(server_with_a_run, browser):
             };
             new MutationObserver(seen).observe(document.querySelector('[data-testid=stMain]'),
                                                {subtree: true, childList: true, characterData: true}); }""")
-        play = page.locator(".st-key-tr_replay_play button")
-        page.locator(".st-key-tr_refresh button").focus()
+        # What the Play button says (Streamlit keeps a stale copy of an element for a moment while it redraws)
+        says = """word => [...document.querySelectorAll('.st-key-tr_replay_play:not([data-stale=true]) p')]
+                           .some(p => p.textContent.trim() === word)"""
+        page.get_by_role("button", name="Refresh the replay").first.focus()
         for _ in range(30):  # Shift+Tab back through the page to Play, as a keyboard user would
             if page.evaluate("() => document.activeElement.closest('.st-key-tr_replay_play') !== null"):
                 break
             page.keyboard.press("Shift+Tab")
         assert page.evaluate("() => document.activeElement.closest('.st-key-tr_replay_play') !== null")
         page.keyboard.press("Enter")
-        play.get_by_text("Pause").wait_for(timeout=WAIT_MS)
-        play.get_by_text("Play").wait_for(timeout=WAIT_MS)  # it stops by itself at the last epoch
+        page.wait_for_function(says, arg="Pause", timeout=WAIT_MS)
+        page.wait_for_function(says, arg="Play", timeout=WAIT_MS)  # it stops by itself at the last epoch
         page.wait_for_function("() => window.__titles.includes('Epoch 0') && window.__titles.at(-1) === 'Epoch 1'",
                                timeout=WAIT_MS)
-        slider = page.locator(".st-key-tr_replay_epoch [role=slider]")
+        slider = page.locator(".st-key-tr_replay_epoch:not([data-stale=true]) input[type=range]")
         slider.focus()
         page.keyboard.press("ArrowLeft")
         page.wait_for_function("() => document.querySelector('.st-key-tr_replay .gtitle').textContent === 'Epoch 0'",
                                timeout=WAIT_MS)
-        pill = page.locator(".st-key-tr_replay_classes button").filter(has_text="3").first
+        pill = page.locator(".st-key-tr_replay_classes:not([data-stale=true]) button").filter(has_text="3").first
         pill.focus()
         page.keyboard.press("Enter")  # hide the 3s
         page.wait_for_function("""() => { const gd = document.querySelector('.st-key-tr_replay .js-plotly-plot');
