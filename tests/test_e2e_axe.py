@@ -237,7 +237,8 @@ FOCUS_RING = r"""() => {
 
 
 def test_every_focus_ring_is_visible_and_at_least_3_to_1(server_with_a_run, browser):
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    """... and, asked for reduced motion, Streamlit's own transitions and animations are cut to nothing."""
+    context = browser.new_context(viewport={"width": 1440, "height": 900}, reduced_motion="reduce")
     page = context.new_page()
     try:
         page.goto(server_with_a_run + "/", timeout=WAIT_MS)
@@ -258,6 +259,11 @@ def test_every_focus_ring_is_visible_and_at_least_3_to_1(server_with_a_run, brow
             if ring["width"] < 2 or ring["contrast"] < 3:
                 bad.append(ring)
         print("focused:", [(r["where"], r["role"], r["name"], r["width"], round(r["contrast"], 1)) for r in seen])
+        motion = page.evaluate("""() => [...document.querySelectorAll('[role=tab], summary, button, a')].map(e => {
+            const cs = getComputedStyle(e);
+            return Math.max(...(cs.transitionDuration + ',' + cs.animationDuration).split(',').map(parseFloat));
+        })""")
+        assert motion and max(motion) <= 0.001, max(motion)
         roles = {r["role"] for r in seen}
         assert {"A", "switch", "tab", "SUMMARY", "BUTTON"} <= roles | {r["role"].upper() for r in seen}, roles
         assert not bad, f"focus rings under 2 px or 3:1: {bad}"
@@ -297,11 +303,14 @@ def test_the_replay_plays_and_steps_by_keyboard(server_with_a_run, browser):
         page.wait_for_function(says, arg="Play", timeout=WAIT_MS)  # it stops by itself at the last epoch
         page.wait_for_function("() => window.__titles.includes('Epoch 0') && window.__titles.at(-1) === 'Epoch 1'",
                                timeout=WAIT_MS)
+        settle(page)  # the run that stopped the timer has finished
         slider = page.locator(".st-key-tr_replay_epoch:not([data-stale=true]) input[type=range]")
         slider.focus()
         page.keyboard.press("ArrowLeft")
-        page.wait_for_function("() => document.querySelector('.st-key-tr_replay .gtitle').textContent === 'Epoch 0'",
+        page.wait_for_function("""() => [...document.querySelectorAll(
+            '.st-key-tr_replay:not([data-stale=true]) .gtitle')].some(t => t.textContent === 'Epoch 0')""",
                                timeout=WAIT_MS)
+        settle(page)
         pill = page.locator(".st-key-tr_replay_classes:not([data-stale=true]) button").filter(has_text="3").first
         pill.focus()
         page.keyboard.press("Enter")  # hide the 3s
