@@ -35,6 +35,7 @@ def run() -> None:
     sidebar()
     with st.sidebar:
         lesson_sidebar()
+    st.html(pages.ACCESSIBILITY_CSS)  # focus rings, contrast, reduced motion
     st.html(f"<style>{pages.TABS_WRAP_CSS} {pages.HIDDEN_CSS}</style>")  # every page's tabs: whole labels, all shown
     if st.session_state.get(keys.LARGE_TYPE):
         st.html(LARGE_TYPE_CSS)

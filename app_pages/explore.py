@@ -226,13 +226,15 @@ def manifold_section(ck: NumpyModel, mu: np.ndarray) -> None:
         st.info("The manifold grid needs at least two latent dimensions.")
         return
     png = manifold_png(ck.sha256, n, plane, ck.decoder, axes)
-    st.image(png, output_format="PNG")
     if plane[0] == "pca":
         over = ("over the plane of the test digits' two principal components through z = 0, z = a·PC1 + b·PC2 "
                 "(unit directions; the prior is round, so along each it is N(0, 1))")
     else:
         over = f"over ({names[0]}, {names[1]})" + ("" if dim == 2 else f" (the other {dim - 2} dimensions held at 0)")
     article = "an" if n in (8, 11, 18) else "a"  # the grid sizes offered are 5 to 30
+    st.image(png, output_format="PNG",
+             alt=f"{article.capitalize()} {n} by {n} grid of images decoded by the model at evenly spaced prior "
+                 f"quantiles of {names[0]} (left to right) and {names[1]} (bottom to top).")
     st.caption(f"The decoder's mean image at each point of {article} {n}×{n} grid {over}. The coordinates are "
                "Φ⁻¹ of evenly spaced probabilities from 0.05 to 0.95 (Φ is the standard normal CDF), so every cell "
                "holds the same prior mass, as in Kingma & Welling (2013), fig. 4.")
@@ -244,7 +246,8 @@ def prior_section(ck: NumpyModel) -> None:
     seed = st.session_state.setdefault(keys.PRIOR_SEED, 0)
     if st.button("Draw new samples", key=keys.PRIOR_NEW):
         seed = st.session_state[keys.PRIOR_SEED] = seed + 1
-    st.image(prior_png(ck.sha256, seed, ck.decoder), output_format="PNG")
+    st.image(prior_png(ck.sha256, seed, ck.decoder), output_format="PNG",
+             alt=f"32 images decoded from random prior samples z ~ N(0, I), draw {seed + 1}, in two rows of 16.")
     st.caption("z ~ N(0, I), the prior, then the decoder's mean image. Where the posteriors do not cover the "
                "prior, samples look like no digit at all.")
 
@@ -258,10 +261,13 @@ def interpolation_section(ck: NumpyModel, labels: np.ndarray) -> None:
     a = c1.number_input("From test digit #", 0, len(mu) - 1, key=keys.INTERP_A)
     b = c2.number_input("To test digit #", 0, len(mu) - 1, key=keys.INTERP_B)
     steps = c3.slider("Steps", 3, 16, 10, key=keys.INTERP_STEPS)
+    ends = f"test digit #{a} (a {int(labels[a])}) and test digit #{b} (a {int(labels[b])})"
     st.image(test_digits_png(ck.dataset, (a, b), test_images), output_format="PNG",
-             caption=f"#{a} (label {int(labels[a])}) and #{b} (label {int(labels[b])})")
+             caption=f"#{a} (label {int(labels[a])}) and #{b} (label {int(labels[b])})", alt=f"The two ends: {ends}.")
     for mode in ("linear", "spherical"):
-        st.image(interpolation_png(ck.sha256, a, b, steps, mode, ck.decoder, mu), caption=mode, output_format="PNG")
+        st.image(interpolation_png(ck.sha256, a, b, steps, mode, ck.decoder, mu), caption=mode, output_format="PNG",
+                 alt=f"{steps} images decoded along the {mode} path in latent space from the mean of test digit #{a} "
+                     f"(a {int(labels[a])}) to that of #{b} (a {int(labels[b])}), left to right.")
     st.caption("Linear: z(t) = (1 − t) μ_a + t μ_b. Spherical (slerp): z(t) = [sin((1 − t)Ω) μ_a + sin(tΩ) μ_b] / "
                "sin Ω, with Ω the angle between μ_a and μ_b; it keeps the norm that prior samples have in many "
                "dimensions, where the straight line passes close to the origin.")

@@ -140,7 +140,8 @@ def side_by_side(models: dict[float, str]) -> None:
     prior_seed = c3.number_input("Prior-sample seed", 0, 9999, 0, key=keys.KL_LAB_SEED)
     digits, _ = demo_digits("mnist")
     st.caption("The same 10 test digits go through every model (reconstructions below):")
-    st.image(im.to_uint8(im.grid(digits, nrow=10), 2), output_format="PNG")
+    st.image(im.to_uint8(im.grid(digits, nrow=10), 2), output_format="PNG",
+             alt="The first test digit of each class, 0 to 9, left to right.")
     labels = test_split("mnist").labels.numpy()[:N_MAP_POINTS]
     # Large type makes five columns too narrow (at 1280 px each was ~120 px: maps cut off, "β = 0.25" on two lines,
     # words split, image grids 70 px): two models to a row instead, each as wide as half the page.
@@ -152,21 +153,30 @@ def side_by_side(models: dict[float, str]) -> None:
         pics = model_pictures(path, sha, n_grid, int(prior_seed))
         with col:
             st.markdown(f"### {kl_figures.beta_label(beta)}")
-            fig = latent_scatter_figure(mu[:N_MAP_POINTS, :2], labels, height=300, marker_size=3)
+            fig = latent_scatter_figure(mu[:N_MAP_POINTS, :2], labels, height=300, marker_size=3,
+                                        label_span=2 * limit)
             # A little room on the right: Plotly hides a tick label that would stick out of the chart, and with
             # none the last one (+limit) was hidden, so the axis seemed to end at limit / 2.
             fig.update_layout(showlegend=False, margin=dict(l=0, r=14, t=0, b=0))
             fig.update_xaxes(range=[-limit, limit], title=None)
             # Narrow columns are not square: drop the equal-aspect lock so both axes really show ±limit.
             fig.update_yaxes(range=[-limit, limit], title=None, scaleanchor=None)
-            chart(fig, width="stretch", key=keys.kl_map(beta), config={"displayModeBar": False})
-            st.caption(window_caption(mu, limit))
+            name = kl_figures.beta_label(beta)
+            caption = window_caption(mu, limit)
+            chart(fig, width="stretch", key=keys.kl_map(beta), config={"displayModeBar": False},
+                  alt=f"The latent map of the model trained at {name}: {N_MAP_POINTS} test digits' posterior means "
+                      f"within ±{limit}, coloured by label, each digit's number at its cluster's centre; {caption}.")
+            st.caption(caption)
             st.markdown("**Reconstructions**")
-            st.image(im.to_uint8(pics["recon"], 2), output_format="PNG", width="stretch")
+            st.image(im.to_uint8(pics["recon"], 2), output_format="PNG", width="stretch",
+                     alt=f"{name}: the ten digits 0 to 9 above, reconstructed, in two rows of five.")
             st.markdown("**Prior samples** z ~ N(0, I)")
-            st.image(im.to_uint8(pics["prior"], 2), output_format="PNG", width="stretch")
+            st.image(im.to_uint8(pics["prior"], 2), output_format="PNG", width="stretch",
+                     alt=f"{name}: 16 images decoded from prior samples, seed {int(prior_seed)}, four rows of four.")
             st.markdown("**Manifold** (prior quantiles)")
-            st.image(im.to_uint8(pics["manifold"], 2), output_format="PNG", width="stretch")
+            st.image(im.to_uint8(pics["manifold"], 2), output_format="PNG", width="stretch",
+                     alt=f"{name}: a {n_grid} by {n_grid} grid of images decoded at the prior's quantiles over the "
+                         "latent plane.")
     facts = {beta: map_facts(path, checkpoint_sha256(path)) for beta, path in models.items()}
     metrics = {beta: evaluation(path, checkpoint_sha256(path)) for beta, path in models.items()}
     st.info("**What to notice.**\n\n" + "\n".join(f"- {line}" for line in what_to_notice(facts, metrics)))
@@ -196,7 +206,8 @@ def rate_distortion(models: dict[float, str]) -> None:
             m = evaluation(path, ck.sha256)
             others.append({"label": label, "path": path, "color": kl_figures.RUN_COLOR if "Your run" in label
                            else "#0f172a", **_rd(m)})
-    chart(kl_figures.rate_distortion_figure(sweep, others), width="stretch", key=keys.KL_RD_CHART)
+    chart(kl_figures.rate_distortion_figure(sweep, others), width="stretch", key=keys.KL_RD_CHART,
+          alt=kl_figures.rate_distortion_summary(sweep + others))
     rows = [{"model": p["label"], "β": p.get("beta", _ck(p["path"]).train_config.beta), "KL (rate)": p["kl"],
              "recon NLL (distortion)": p["recon"], "−ELBO": p["neg_elbo"], "active units": p["active_units"],
              "file": _shown_path(p["path"])} for p in sweep + others]
@@ -232,7 +243,9 @@ def posterior_width(models: dict[float, str]) -> None:
     cols = [col for _ in range(0, len(models), per_row) for col in st.columns(per_row)]
     for col, beta in zip(cols, models):
         col.metric(f"median σ, {kl_figures.beta_label(beta)}", f"{medians[beta]:.3g}")
-    chart(kl_figures.sigma_violin_figure(log_sigmas), width="stretch", key=keys.KL_SIGMA_CHART)
+    chart(kl_figures.sigma_violin_figure(log_sigmas), width="stretch", key=keys.KL_SIGMA_CHART,
+          alt="Violins of log₁₀ σ of every posterior dimension of every test digit, one per β, against the prior's "
+              "σ = 1; median σ: " + ", ".join(f"{kl_figures.beta_label(b)}: {m:.3g}" for b, m in medians.items()))
 
 
 def kl_per_dimension() -> None:
@@ -251,8 +264,10 @@ def kl_per_dimension() -> None:
     c1.metric("total KL (mean per digit)", f"{check.total_kl:.2f} nats")
     c2.metric("active units", f"{int(check.active.sum())} of {len(check.active)}")
     c3.metric("β used in training", f"{ck.train_config.beta:g}")
-    chart(kl_figures.kl_per_dim_figure(check.kl_per_dim, check.active), width="stretch",
-                    key=keys.KL_DIM_CHART)
+    chart(kl_figures.kl_per_dim_figure(check.kl_per_dim, check.active), width="stretch", key=keys.KL_DIM_CHART,
+          alt="Bars of the mean KL per latent dimension, in nats: " + ", ".join(
+              f"z{d + 1} {v:.2f}" + ("" if a else " (inactive)")
+              for d, (v, a) in enumerate(zip(check.kl_per_dim, check.active))))
     st.caption("A dimension is active when its posterior mean varies across digits: Var_x(E_q[z_d]) > 0.01 "
                "(Burda et al. 2015). An inactive one has q(z_d|x) ≈ N(0, 1) for every digit: it carries nothing.")
     if check.collapsed:
@@ -305,7 +320,10 @@ def holes_map(models: dict[float, str]) -> None:
         st.markdown(f"**{name}: {view} vs the prior**")
         fig = kl_figures.holes_figure(density, data["edges"], holes, st.session_state[keys.KL_LAB_HOLE])
         chart(fig, width="stretch", key=keys.KL_LAB_HOLES_CHART, on_select="rerun",
-                        selection_mode="points", config={"displayModeBar": False})
+              selection_mode="points", config={"displayModeBar": False},
+              alt=f"{name}: {view} as a blue heatmap over ±4, the prior's 1σ, 2σ and 3σ circles in orange, and "
+                  + (f"{len(holes)} holes as red markers numbered 1 to {len(holes)}; pick one below to decode it."
+                     if holes else "no holes."))
     with right:
         st.metric("prior mass in holes", f"{data['hole_fraction']:.0%}",
                   help="The chance that a prior sample lands in a hole (on this 32 × 32 grid over ±4).")
@@ -319,12 +337,15 @@ def holes_map(models: dict[float, str]) -> None:
                          format_func=lambda k: f"{k + 1} at ({holes[k].z[0]:+.2f}, {holes[k].z[1]:+.2f})")
         h = holes[i]
         st.image(im.to_uint8(data["decoded"][i], 8), output_format="PNG",
-                 caption=f"decoded at z = ({h.z[0]:+.2f}, {h.z[1]:+.2f})")
+                 caption=f"decoded at z = ({h.z[0]:+.2f}, {h.z[1]:+.2f})",
+                 alt=f"What the {name} model decodes at hole {i + 1}, z = ({h.z[0]:+.2f}, {h.z[1]:+.2f}).")
         st.caption(f"The prior puts {h.prior_mass:.2%} of its samples in this cell; the test digits' q(z) puts "
                    f"{h.posterior_mass:.3%} there. The decoder was never trained to make anything here, so what it "
                    "draws is a guess.")
         st.markdown("**All holes, decoded**")
-        st.image(im.to_uint8(im.grid(data["decoded"], nrow=len(holes)), 2), output_format="PNG")
+        st.image(im.to_uint8(im.grid(data["decoded"], nrow=len(holes)), 2), output_format="PNG",
+                 alt=f"What the {name} model decodes at each of its {len(holes)} holes, 1 to {len(holes)}, left to "
+                     "right.")
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ from ui import images as im
 from ui import keys, pages
 from ui.cache import evaluated_encodings
 from ui.lessons import lesson_box, wrap_formulas
-from ui.plots import chart
+from ui.plots import chart, readable_figure
 from ui.state import current_checkpoint, init_state, test_split
 from vae import analysis
 from vae.data import evaluation_images
@@ -97,7 +97,12 @@ def encoder_output(ck, d: analysis.DigitELBO) -> None:
                                  error_y=dict(type="data", array=k * sigma, thickness=3, width=10, color="#1d4ed8")))
         fig.update_layout(height=320, margin=dict(l=10, r=10, t=10, b=10), plot_bgcolor="white",
                           legend=dict(orientation="h", y=-0.2), yaxis_title="z")
-        chart(fig, width="stretch", key=keys.MATHS_ENCODER_CHART)
+        shown = min(len(d.mu), 8)
+        chart(readable_figure(fig), width="stretch", key=keys.MATHS_ENCODER_CHART,
+              alt=f"μ ± σ of q(z|x) per latent dimension (the bars drawn {k} times longer than σ), against the "
+                  "prior's band from −1 to 1: "
+                  + ", ".join(f"z{i + 1} {d.mu[i]:+.2f} ± {sigma[i]:.2f}" for i in range(shown))
+                  + ("" if shown == len(d.mu) else f", … ({len(d.mu)} dimensions in the table)"))
         st.caption(f"Bars: σ drawn **{k}× larger** than on the z axis, the same for every digit of this model (at "
                    "true scale most would hide under the dash).")
 
@@ -128,11 +133,15 @@ def reparameterisation(ck, d: analysis.DigitELBO) -> None:
     decoded = lat.decode(ck.model, z.astype(np.float32))
     at_mu = lat.decode(ck.model, d.mu[None].astype(np.float32))[0]
     c1, c2 = st.columns([8, 1])
-    c1.image(im.to_uint8(im.grid(decoded, nrow=8), 4), output_format="PNG")
-    c2.image(im.to_uint8(at_mu, 4), output_format="PNG", caption="μ")
+    c1.image(im.to_uint8(im.grid(decoded, nrow=8), 4), output_format="PNG",
+             alt=f"Eight images decoded from eight draws z = μ + σ·ε for test digit "
+                 f"#{st.session_state.get(keys.MATHS_DIGIT, 0)}, left to right.")
+    c2.image(im.to_uint8(at_mu, 4), output_format="PNG", caption="μ", alt="The image decoded at μ.")
     # With a small σ the eight digits look alike: show where they differ, magnified, and say by how much.
     magnified, factor, largest = analysis.magnified_difference(decoded, at_mu)
-    c1.image(im.to_uint8(im.grid(magnified, nrow=8), 4), output_format="PNG")
+    c1.image(im.to_uint8(im.grid(magnified, nrow=8), 4), output_format="PNG",
+             alt=f"Each draw's difference from the image decoded at μ, magnified {factor} times; black is no "
+                 "difference.")
     visible = int((np.abs(decoded - at_mu) > VISIBLE).sum())
     c1.caption(f"The row just above: each draw's difference from the digit decoded at μ, **magnified {factor}×** "
                f"(black: no difference). The largest is {largest * 255:.0f} of 255 grey levels; {visible} of the "
@@ -207,8 +216,10 @@ def main() -> None:
     n = top[1].select_slider("Samples of z for E_q[·]", [10, 100, 1000], value=100, key=keys.MATHS_N)
     k = top[2].select_slider("Importance samples k for log p(x)", [100, 1000, 5000], value=1000, key=keys.MATHS_K)
     x = digit_input(ck.dataset, index, ck.train_config.binarize)
-    top[3].image(im.to_uint8(x, 4), output_format="PNG", width=DIGIT_PX,
-                 caption=f"#{index} · label {int(test_split(ck.dataset).labels[index])}")
+    label = int(test_split(ck.dataset).labels[index])
+    top[3].image(im.to_uint8(x, 4), output_format="PNG", width=DIGIT_PX, caption=f"#{index} · label {label}",
+                 alt=f"Test digit #{index}, a {label}"
+                     + (", binarised as the model sees it." if ck.train_config.binarize == "dynamic" else "."))
     d = digit_numbers(ck.sha256, index, int(n), int(k), 0, ck)
     st.session_state.setdefault(keys.MATHS_TAB, pages.MATHS_TABS[0])
     if st.session_state[keys.MATHS_TAB] not in pages.MATHS_TABS:

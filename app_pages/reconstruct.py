@@ -69,7 +69,7 @@ def step_pngs(digest: str, _prep: Preprocessed) -> list[bytes]:
     return [images.png_bytes_uint8(step_picture(step.image)) for step in _prep.steps]
 
 
-def show_steps(prep: Preprocessed) -> None:
+def show_steps(prep: Preprocessed, source: str = "the image") -> None:
     # Large type: eight 84 px pictures in a row left "Background" split mid-word in its caption; four to a row,
     # wider.
     large = st.session_state.get(keys.LARGE_TYPE)
@@ -79,12 +79,12 @@ def show_steps(prep: Preprocessed) -> None:
     for i, (col, step, png) in enumerate(zip(cols, prep.steps, step_pngs(digest, prep))):
         # A fixed width: otherwise a long caption widens its figure and stretches the picture with it.
         col.image(png, caption=f"{i + 1}. {step.title}", width=LARGE_TYPE_STEP_PX if large else STEP_PX,
-                  output_format="PNG")
+                  output_format="PNG", alt=f"{source}, step {i + 1} of {len(prep.steps)}: {step.title}")
     with st.expander("What happened at each step"):
         st.markdown("\n".join(f"{i + 1}. **{s.title}.** {s.note}" for i, s in enumerate(prep.steps)))
 
 
-def digit_result(ck: vae.Checkpoint, prep: Preprocessed, key: str) -> dict:
+def digit_result(ck: vae.Checkpoint, prep: Preprocessed, key: str, source: str = "the digit") -> dict:
     """The MNIST-style digit, its reconstruction from mu and from a random z; returns what the map needs."""
     mu, sigma = latent.posterior(ck.model, prep.digit[None])
     seed = st.session_state.setdefault(keys.digit_eps(key), 0)
@@ -93,7 +93,8 @@ def digit_result(ck: vae.Checkpoint, prep: Preprocessed, key: str) -> dict:
     c1, c2, c3, c4 = st.columns([1, 1, 1, 1.6])
     for col, image, caption in ((c1, prep.digit, "the encoder's input x"), (c2, from_mu, "decoded from μ"),
                                 (c3, from_z, f"decoded from z = μ + σ·ε (draw {seed + 1})")):
-        col.image(images.to_uint8(image, DIGIT_SCALE), caption=caption, width=DIGIT_PX, output_format="PNG")
+        col.image(images.to_uint8(image, DIGIT_SCALE), caption=caption, width=DIGIT_PX, output_format="PNG",
+                  alt=f"{source}: {caption}, 28 by 28 pixels")
     with c4:
         st.markdown(posterior_text(mu[0], sigma[0], z[0]))
         st.caption("z changes with every ε; μ and σ do not.")
@@ -176,7 +177,7 @@ def gallery(sha256: str, pool_class: int | None, seed: int, _model, _split: vae.
     x = _split.images[idx].numpy().astype(np.float32) / 255.0
     recon = latent.reconstruct(_model, x)
     strip = lambda a: images.png_bytes(images.grid(a, nrow=GALLERY_SIZE, padding=1), DIGIT_SCALE)  # noqa: E731
-    return {"idx": idx.tolist(), "x": strip(x), "recon": strip(recon),
+    return {"idx": idx.tolist(), "labels": labels[idx].tolist(), "x": strip(x), "recon": strip(recon),
             "error": images.png_bytes_uint8(tile([error_rgb(a, b) for a, b in zip(x, recon)])),
             "mae": np.abs(recon - x).mean(axis=(1, 2)).tolist(),
             "download": images.png_bytes(images.grid(np.concatenate([x, recon]), nrow=GALLERY_SIZE), DIGIT_SCALE)}
@@ -189,9 +190,13 @@ def test_digits_tab(ck: vae.Checkpoint, split: vae.Split) -> None:
     c3.button("New digits", key=keys.GALLERY_NEW, on_click=_bump, args=(keys.GALLERY_SEED,))
     g = gallery(ck.sha256, digit_class if which == "One class" else None, st.session_state.get(keys.GALLERY_SEED, 0),
                 ck.model, split)
-    for caption, png in (("original x", g["x"]), ("reconstruction (decoded from μ)", g["recon"]),
-                         ("error: red = extra ink, blue = missing ink", g["error"])):
-        st.image(png, caption=caption, output_format="PNG")
+    digits = ", ".join(f"#{i} (a {c})" for i, c in zip(g["idx"], g["labels"]))
+    for caption, png, alt in (
+            ("original x", g["x"], f"{len(g['idx'])} test digits, left to right: {digits}"),
+            ("reconstruction (decoded from μ)", g["recon"], "Their reconstructions, decoded from μ, in the same order"),
+            ("error: red = extra ink, blue = missing ink", g["error"],
+             "Each reconstruction's error in the same order: red where it adds ink, blue where it misses ink")):
+        st.image(png, caption=caption, output_format="PNG", alt=alt)
     st.caption(f"Test digits #{', #'.join(map(str, g['idx']))}. Mean absolute pixel error per digit: "
                f"{', '.join(f'{v:.3f}' for v in g['mae'])}. Blurry, averaged strokes are typical of a VAE with a "
                "small latent space: the decoder draws the mean of p(x|z), not one sample.")
@@ -218,8 +223,8 @@ def upload_tab(ck: vae.Checkpoint) -> None:
         except InputError as exc:
             st.error(f"**{f.name}**: {exc}")
             continue
-        show_steps(prep)
-        results.append((f"#{i + 1}", digit_result(ck, prep, key=keys.upload_digit(i))))
+        show_steps(prep, source=f"Upload {i + 1}, {f.name}")
+        results.append((f"#{i + 1}", digit_result(ck, prep, key=keys.upload_digit(i), source=f"Upload {i + 1}")))
         st.divider()
     if results:
         st.subheader("Where your digits land")
@@ -248,9 +253,9 @@ def draw_tab(ck: vae.Checkpoint) -> None:
         except InputError as exc:
             st.warning(str(exc))
             return
-        result = digit_result(ck, prep, key=keys.DRAWN_DIGIT)
+        result = digit_result(ck, prep, key=keys.DRAWN_DIGIT, source="Your drawing")
     st.markdown("**How your drawing became an MNIST-style digit**")
-    show_steps(prep)
+    show_steps(prep, source="Your drawing")
     posterior_map(ck, [("your drawing", result)], key=keys.DRAW_MAP)
     download_reconstructions([("your drawing", result)], keys.DRAW_MAP, f"my-drawing-{ck.sha256[:8]}")
 

@@ -15,13 +15,14 @@ from ui import keys, pages, state, supervisor
 from ui.claims import training_story
 from ui.lessons import lesson_box
 from ui.plots import chart, latent_scatter_figure
-from ui.training import LARGE_TYPE_GAP, format_seconds, loss_curves_figure, replay_figure
+from ui.training import LARGE_TYPE_GAP, format_seconds, loss_curves_figure, loss_curves_summary, replay_figure
 from vae import runs
 from vae.data import training_data_folder, training_data_present
 from vae.latent import project_2d
 
 POLL_SECONDS = 1.0  # how often the run panel redraws itself while a run trains
 POLL_TRANSITION_SECONDS = 0.5  # ... and while it starts or stops: the change the user is waiting for shows sooner
+REPLAY_STEP_SECONDS = 0.7  # the replay's pace while playing: one epoch per step
 MAX_ACTIVE_RUNS = int(os.environ.get("VAE_MAX_TRAINING_RUNS", "1"))  # 2 cores: one run at a time by default
 # Short enough for the select at 1440 px and on a phone (the demo's closing bracket was cut); what each recipe is
 # goes in the caption below it. The text before " (" is the run's default name.
@@ -265,16 +266,13 @@ def curves_figure(run_dir: str, n_history: int, last_json: str, epoch: int, _his
 
 
 @st.cache_resource(max_entries=4, show_spinner=False)
-def replay_chart(run_dir: str, n_files: int, newest_file_mtime: float):
-    """(figure or None, first epoch, latent dimension) of a run's snapshots. Built once per set of snapshots and
-    shared (st.plotly_chart does not modify it): 30 epochs are ~50 ms of Plotly validation, and a class opening the
-    Train page together would pay it once per student."""
+def replay_data(run_dir: str, n_files: int, newest_file_mtime: float):
+    """(epochs, 2-D frames, labels, latent dimension) of a run's snapshots, or None: read and projected once per set
+    of snapshots and shared (nothing changes them)."""
     epochs, frames, labels = runs.load_snapshots(run_dir)
     if not frames:
-        return None, 0, 0
-    dim = frames[0].shape[1]
-    axes = ("z₁", "z₂") if dim == 2 else ("PC 1", "PC 2")
-    return replay_figure(epochs, runs.project_frames(frames), labels, axis_titles=axes), epochs[0], dim
+        return None
+    return epochs, runs.project_frames(frames), labels, frames[0].shape[1]
 
 
 def snapshot_key(run_dir) -> tuple[int, float]:
@@ -362,13 +360,15 @@ def run_panel(run_dir) -> None:
     if s.history or s.last:
         fig = curves_figure(str(run_dir), len(s.history), json.dumps(s.last, sort_keys=True, default=str),
                             s.epoch + 1, s.history, s.last, bool(st.session_state.get(keys.LARGE_TYPE)))
-        chart(fig, key=keys.TR_CURVES, config={"displayModeBar": False})
+        chart(fig, key=keys.TR_CURVES, config={"displayModeBar": False}, alt=loss_curves_summary(s.history))
         story = training_story(s.history)  # lesson 5 points here: what the curves did, in this run's numbers
         if story:
             st.caption(story)
     live = live_map_figure(str(run_dir), snapshot_key(run_dir)[1])
     if live is not None:
-        chart(live, key=keys.TR_LIVE_MAP)
+        chart(live, key=keys.TR_LIVE_MAP, alt=(live.layout.title.text or "The latent map")
+              + ", one dot per test digit coloured by its label, each digit's number written at its cluster's "
+                "centre.")
     elif s.active:
         st.caption("The latent map appears as soon as the model is built.")
 
@@ -379,16 +379,67 @@ def replay(run_dir) -> None:
     if n == 0:
         st.caption("The untrained model's map, then each completed epoch, adds a frame here.")
         return
-    fig, first_epoch, dim = replay_chart(str(run_dir), n, newest)
-    if fig is None:
+    data = replay_data(str(run_dir), n, newest)
+    if data is None:
         st.caption("The snapshots of this run could not be read.")
         return
-    st.caption("Press ▶ Play, or drag the slider, to watch the digits sort themselves out."
-               + (" Epoch 0 is the untrained model: every digit lands near the same point." if first_epoch == 0 else "")
+    epochs, _, _, dim = data
+    st.caption("Press Play, or move the epoch slider (arrow keys work), to watch the digits sort themselves out."
+               + (" Epoch 0 is the untrained model: every digit lands near the same point." if epochs[0] == 0 else "")
                + ("" if dim == 2 else f" The {dim}-D means are shown in the last epoch's two principal "
                                       "directions, the same axes for every frame."))
-    chart(fig, key=keys.TR_REPLAY)
+    playing = st.session_state.get(keys.TR_REPLAY_PLAYING) == str(run_dir)
+    # A timer only while playing: the fragment steps one epoch per tick; nothing moves unless Play was pressed.
+    st.fragment(replay_player, run_every=REPLAY_STEP_SECONDS if playing else None)(str(run_dir), n, newest)
     st.button("Refresh the replay", key=keys.TR_REFRESH, help="Add the epochs finished since the page was drawn.")
+
+
+def toggle_replay(run_dir: str, epochs: list[int]) -> None:
+    """Play / Pause. Play at the last epoch starts again from the first. A rerun of the whole page, so that the
+    replay's fragment gets (or loses) its timer."""
+    if st.session_state.get(keys.TR_REPLAY_PLAYING) == run_dir:
+        st.session_state[keys.TR_REPLAY_PLAYING] = None
+    else:
+        st.session_state[keys.TR_REPLAY_PLAYING] = run_dir
+        if st.session_state.get(keys.TR_REPLAY_EPOCH) == epochs[-1]:
+            st.session_state[keys.TR_REPLAY_EPOCH] = epochs[0]
+    st.rerun()
+
+
+def replay_player(run_dir: str, n: int, newest: float) -> None:
+    """The replay's controls (Streamlit widgets: the keyboard reaches them) and the map of the chosen epoch."""
+    epochs, frames, labels, _ = replay_data(run_dir, n, newest)
+    if st.session_state.get(keys.TR_REPLAY_EPOCH) not in epochs:
+        st.session_state[keys.TR_REPLAY_EPOCH] = epochs[-1]
+    playing = st.session_state.get(keys.TR_REPLAY_PLAYING) == run_dir
+    if playing and st.session_state.get(keys.TR_REPLAY_STEPPED):
+        at = epochs.index(st.session_state[keys.TR_REPLAY_EPOCH])
+        if at + 1 < len(epochs):
+            st.session_state[keys.TR_REPLAY_EPOCH] = epochs[at + 1]
+        if at + 2 >= len(epochs):  # the last epoch is shown: stop, and end the timer with a full rerun
+            st.session_state[keys.TR_REPLAY_PLAYING] = None
+            st.session_state[keys.TR_REPLAY_STEPPED] = False
+            st.rerun()
+    st.session_state[keys.TR_REPLAY_STEPPED] = playing  # the next tick steps; the run that pressed Play does not
+    classes = sorted({int(c) for c in labels})
+    st.session_state.setdefault(keys.TR_REPLAY_CLASSES, classes)
+    left, right = st.columns([1, 4], vertical_alignment="bottom")
+    left.button("Pause" if playing else "Play", key=keys.TR_REPLAY_PLAY, on_click=toggle_replay,
+                args=(run_dir, epochs), icon=":material/pause:" if playing else ":material/play_arrow:",
+                width="stretch", help="Step through the epochs, one every "
+                                      f"{REPLAY_STEP_SECONDS:g} s; press again to stop.")
+    right.select_slider("Epoch", epochs, key=keys.TR_REPLAY_EPOCH)
+    shown = st.pills("Digits shown", classes, selection_mode="multi", key=keys.TR_REPLAY_CLASSES,
+                     help="Hide or show a digit's dots (Tab to a digit, then Enter or Space).")
+    epoch = st.session_state[keys.TR_REPLAY_EPOCH]
+    index = epochs.index(epoch)
+    fig = replay_figure(epochs, frames, labels, index=index, classes=shown,
+                        axis_titles=("z₁", "z₂") if frames[0].shape[1] == 2 else ("PC 1", "PC 2"))
+    digits = ", ".join(map(str, shown)) if shown else "none"
+    # Not the epoch: the slider above says it, and a new text alternative remounts the chart (a flash per step).
+    chart(fig, key=keys.TR_REPLAY, alt=f"The latent map of {len(labels)} test digits at the epoch on the slider "
+                                       f"above, epochs {epochs[0]} to {epochs[-1]}, coloured by label; digits "
+                                       f"shown: {digits}; each digit's number written at its cluster's centre.")
 
 
 def pick_run(all_runs: list[runs.RunStatus]):

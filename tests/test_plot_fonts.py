@@ -87,11 +87,15 @@ def test_sizes_a_figure_sets_itself_are_scaled_not_replaced():
     assert layout["xaxis2"]["tickfont"] == {"color": "#333", "size": LARGE_FONT_PX}
 
 
-def test_frames_and_colour_bars_come_through():
+def test_frames_sliders_and_colour_bars_come_through():
     figs = figures()
-    replay = scaled(figs["replay"], large=True).to_dict()
-    assert replay["frames"] == figs["replay"].to_dict()["frames"]
-    assert replay["layout"]["sliders"][0]["currentvalue"]["font"]["size"] == LARGE_FONT_PX
+    points = np.zeros((4, 2), np.float32)
+    animated = latent_scatter_figure(points, np.arange(4))
+    animated.frames = [go.Frame(name="0", data=[])]
+    animated.update_layout(sliders=[{"currentvalue": {"prefix": "epoch "}, "steps": [{"label": "0"}]}])
+    big = scaled(animated, large=True).to_dict()
+    assert big["frames"] == animated.to_dict()["frames"]
+    assert big["layout"]["sliders"][0]["currentvalue"]["font"]["size"] == LARGE_FONT_PX
     holes = scaled(figs["holes"], large=True).to_dict()
     assert holes["data"][0]["colorbar"]["tickfont"]["size"] == LARGE_FONT_PX
 

@@ -34,7 +34,7 @@ def test_no_test_figures_and_no_epoch_in_progress_draw_only_the_train_curves():
     assert [t.name for t in fig.data] == ["train"] * 3
 
 
-def test_the_replay_has_a_frame_per_epoch_on_fixed_axes():
+def test_the_replay_shows_each_epoch_on_axes_fixed_over_all_epochs():
     import numpy as np
 
     from conftest import typed_array_values
@@ -42,12 +42,28 @@ def test_the_replay_has_a_frame_per_epoch_on_fixed_axes():
     rng = np.random.default_rng(0)
     labels = np.repeat(np.arange(10), 20)
     frames = [0.01 * rng.standard_normal((200, 2)), rng.standard_normal((200, 2)), 2 * rng.standard_normal((200, 2))]
-    fig = replay_figure([0, 1, 2], [f.astype(np.float32) for f in frames], labels)
-    assert [f.name for f in fig.frames] == ["0", "1", "2"]
-    assert [s.label for s in fig.layout.sliders[0].steps] == ["0", "1", "2"] and fig.layout.sliders[0].active == 2
-    for frame, points in zip(fig.frames, frames):
-        trace = frame.data[3]  # class 3: rows 60-79
-        np.testing.assert_array_equal(typed_array_values(trace.x), points[60:80, 0].astype(np.float32))
-    lo, hi = fig.layout.xaxis.range
+    frames = [f.astype(np.float32) for f in frames]
+    figs = [replay_figure([0, 1, 2], frames, labels, index=i) for i in range(3)]
+    assert not figs[0].frames and not figs[0].layout.sliders and not figs[0].layout.updatemenus  # nothing animates
+    for fig, points, epoch in zip(figs, frames, (0, 1, 2)):
+        assert fig.layout.title.text == f"Epoch {epoch}"
+        trace = fig.data[3]  # class 3: rows 60-79
+        np.testing.assert_array_equal(typed_array_values(trace.x), points[60:80, 0])
+        assert fig.layout.xaxis.range == figs[0].layout.xaxis.range  # the same axes for every epoch
+    lo, hi = figs[0].layout.xaxis.range
     assert lo < np.percentile(frames[2][:, 0], 1) and hi > np.percentile(frames[2][:, 0], 99)  # the widest epoch fits
-    np.testing.assert_array_equal(typed_array_values(fig.data[3].y), typed_array_values(fig.frames[-1].data[3].y))
+    assert replay_figure([0, 1, 2], frames, labels).layout.title.text == "Epoch 2"  # the last by default
+
+
+def test_the_replay_shows_only_the_chosen_digits_each_named_at_its_centre():
+    import numpy as np
+
+    from ui.training import replay_figure
+    labels = np.repeat(np.arange(10), 20)
+    centres = np.repeat(np.stack([np.arange(10) * 3.0, np.zeros(10)], 1), 20, axis=0)
+    points = (centres + 0.1 * np.random.default_rng(1).standard_normal((200, 2))).astype(np.float32)
+    fig = replay_figure([0], [points], labels, classes=[2, 7])
+    assert [t.name for t in fig.data] == ["2", "7"]
+    tags = {a.text: (a.x, a.y) for a in fig.layout.annotations}
+    assert set(tags) == {"<b>2</b>", "<b>7</b>"}
+    assert abs(tags["<b>7</b>"][0] - 21.0) < 0.2 and abs(tags["<b>7</b>"][1]) < 0.2

@@ -7,6 +7,7 @@ from typing import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from ui.plots import readable_figure
 from vae import analysis
 
 BETA_COLORS = {0.0: "#64748b", 0.25: "#0ea5e9", 1.0: "#2563eb", 4.0: "#9333ea", 16.0: "#dc2626"}
@@ -231,7 +232,16 @@ def rate_distortion_figure(sweep: Sequence[dict], others: Sequence[dict], height
                       yaxis_title="distortion: −log p(x|z), nats per image")
     fig.update_xaxes(range=[0, x_hi], **_GRID)
     fig.update_yaxes(range=[y_lo, y_hi], **_GRID)
-    return fig
+    return readable_figure(fig)
+
+
+def rate_distortion_summary(points: Sequence[dict]) -> str:
+    """The rate-distortion chart in one sentence, for a screen reader: each model's rate and distortion."""
+    if not points:
+        return "Rate–distortion chart: no models."
+    return ("Rate–distortion chart, KL (rate) against reconstruction NLL (distortion), nats per image: "
+            + "; ".join(f"{p['label']}: KL {p['kl']:.1f}, recon {p['recon']:.1f}, −ELBO {p['neg_elbo']:.1f}"
+                        for p in points) + ".")
 
 
 def sigma_violin_figure(log_sigmas: dict[float, np.ndarray], height: int = 420) -> go.Figure:
@@ -246,7 +256,7 @@ def sigma_violin_figure(log_sigmas: dict[float, np.ndarray], height: int = 420) 
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10), showlegend=False, plot_bgcolor="white",
                       yaxis_title="log₁₀ σ of q(z|x) (every dimension, every test digit)")
     fig.update_yaxes(**_GRID)
-    return fig
+    return readable_figure(fig)
 
 
 def kl_per_dim_figure(kl_per_dim: np.ndarray, active: np.ndarray, height: int = 320) -> go.Figure:
@@ -258,7 +268,7 @@ def kl_per_dim_figure(kl_per_dim: np.ndarray, active: np.ndarray, height: int = 
     fig.update_layout(height=height, margin=dict(l=10, r=10, t=10, b=10), plot_bgcolor="white",
                       yaxis_title="mean KL, nats", xaxis_title="latent dimension (grey = inactive)")
     fig.update_yaxes(**_GRID)
-    return fig
+    return readable_figure(fig)
 
 
 def holes_figure(density: np.ndarray, edges: np.ndarray, holes: Sequence[analysis.Hole], selected: int | None,
@@ -300,4 +310,4 @@ def holes_figure(density: np.ndarray, edges: np.ndarray, holes: Sequence[analysi
     fig.update_xaxes(range=[-lim, lim], showgrid=False, constrain="domain")
     fig.update_yaxes(range=[-lim, lim], scaleanchor="x", scaleratio=1, showgrid=False, constrain="domain",
                      constraintoward="top")
-    return fig
+    return readable_figure(fig)

@@ -5,12 +5,14 @@ from typing import Sequence
 
 import numpy as np
 
-from ui.palette import class_color
+from ui.palette import CLASS_TEXT, class_color
 
 
 def latent_scatter_png(points: np.ndarray, labels: np.ndarray, *, class_names: Sequence[str] | None = None,
                        axis_titles: tuple[str, str] = ("z1", "z2"), size: int = 1200, dot: int = 3) -> bytes:
-    """The latent map as a PNG for slides, rasterised with NumPy and Pillow (no kaleido or browser needed)."""
+    """The latent map as a PNG for slides, rasterised with NumPy and Pillow (no kaleido or browser needed). Each
+    class's digit is written at its cluster's centre (the median), dark on a white tag edged in its colour, as on
+    the app's maps: a projector or a printout in grey still tells the classes apart."""
     import io
 
     from PIL import Image, ImageDraw, ImageFont
@@ -43,6 +45,13 @@ def latent_scatter_png(points: np.ndarray, labels: np.ndarray, *, class_names: S
     order = np.random.default_rng(0).permutation(len(points))  # no class is always painted on top
     for i in order:
         draw.ellipse([xs[i] - dot, ys[i] - dot, xs[i] + dot, ys[i] + dot], fill=class_color(labels[i]))
+    for label in np.unique(labels):
+        x, y = np.median(xs[labels == label]), np.median(ys[labels == label])
+        name = class_names[int(label)] if class_names is not None else str(label)
+        box = draw.textbbox((x, y), name, font=font, anchor="mm")
+        draw.rectangle([box[0] - 6, box[1] - 4, box[2] + 6, box[3] + 4], fill="white", outline=class_color(label),
+                       width=3)
+        draw.text((x, y), name, fill=CLASS_TEXT, font=font, anchor="mm")
     draw.text((size / 2, size - 22), axis_titles[0], fill="#0f172a", font=font, anchor="mm")
     draw.text((18, margin - 30), axis_titles[1], fill="#0f172a", font=font, anchor="lm")
     for row, label in enumerate(np.unique(labels)):

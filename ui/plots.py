@@ -10,7 +10,12 @@ import plotly.graph_objects as go
 
 from ui import keys
 from ui.map_png import latent_scatter_png  # noqa: F401  (re-exported)
-from ui.palette import CLASS_COLORS, class_color  # noqa: F401  (re-exported)
+from ui.palette import CLASS_COLORS, CLASS_OPACITY, CLASS_TEXT, class_color  # noqa: F401  (re-exported)
+
+# Every chart's text: Streamlit's chart theme draws ticks, axis titles, legend and hover text in #808495, 3.7:1 on
+# white (WCAG AA needs 4.5:1). Slate 700 is 10.4:1. Set on each figure as it is built (readable_text), where the
+# theme does not override it.
+CHART_TEXT = "#334155"
 
 
 def typed_array(values: np.ndarray) -> dict:
@@ -23,12 +28,15 @@ def typed_array(values: np.ndarray) -> dict:
 
 def latent_scatter_figure(points: np.ndarray, labels: np.ndarray, *, class_names: Sequence[str] | None = None,
                           axis_titles: tuple[str, str] = ("z₁", "z₂"), title: str | None = None,
-                          height: int = 520, marker_size: float = 4, opacity: float = 0.6,
-                          equal_axes: bool = True) -> go.Figure:
+                          height: int = 520, marker_size: float = 4, opacity: float = CLASS_OPACITY,
+                          equal_axes: bool = True, label_span: float | None = None) -> go.Figure:
     """A 2-D scatter of latent points coloured by label, one WebGL trace per class.
 
-    One trace per class makes the legend toggle classes (click: hide/show, double-click: only this one).
+    One trace per class makes the legend toggle classes (click: hide/show, double-click: only this one). Each
+    class's digit is written at its cluster's centre (class_centre_labels): colour is never the only cue.
     Scattergl, not SVG Scatter: 10k SVG nodes slow every rerun and Plotly's click selection (measured 75 -> 41 ms).
+    `label_span`: the width of the window the map will show, when the caller sets the axes' range itself (the
+    digits at the clusters' centres are spaced for it).
     Each point's `customdata` is its row in `points`, so a selection event maps back to the dataset:
     `event["selection"]["points"][0]["customdata"]` (per-trace `point_index` alone does not).
     Add markers on top with `fig.add_trace(...)`; they stay above because traces draw in order.
@@ -51,14 +59,106 @@ def latent_scatter_figure(points: np.ndarray, labels: np.ndarray, *, class_names
         legend=dict(title=dict(text="digit (click to hide)"), itemsizing="constant", itemclick="toggle",
                     itemdoubleclick="toggleothers"),
         xaxis=dict(axis, title=dict(text=axis_titles[0])), yaxis=dict(axis, title=dict(text=axis_titles[1])),
-        plot_bgcolor="white")
+        plot_bgcolor="white", annotations=class_centre_labels(points, labels, class_names,
+                                                                       span=label_span))
     if equal_axes:
         # Same scale on both axes: distances (and posterior ellipses drawn on top) are not distorted.
         layout["yaxis"].update(scaleanchor="x", scaleratio=1)
     # One validated constructor call over plain dicts and typed arrays: add_trace and update_* one by one took
     # 31 ms for 10k points, plain dicts of numpy arrays 11 ms (measured). It matters on pages that draw this map on
     # every run (Reconstruct), and st.plotly_chart's own copy of the figure is cheaper too.
-    return go.Figure(dict(data=traces, layout={k: v for k, v in layout.items() if v is not None}))
+    return go.Figure(dict(data=traces, layout=readable_text({k: v for k, v in layout.items() if v is not None})))
+
+
+def class_centre_labels(points: np.ndarray, labels: np.ndarray, class_names: Sequence[str] | None = None,
+                        *, font_px: int = 13, min_gap: float = 0.07, span: float | None = None) -> list[dict]:
+    """Each class's digit at its cluster's centre (the median of its points), as annotations: dark text on a white
+    tag edged in the class's colour, the cue that does not depend on colour. Annotations are drawn above WebGL
+    points, and Plotly hides one whose point is outside the axes' range. Where centres crowd together (a collapsed
+    map: every class at the origin) a tag closer than `min_gap` of the map's span (`span`, else the width of the
+    middle 98 % of the points) to one already placed is left out (larger classes first), rather than stacking tags
+    on one spot."""
+    points = np.asarray(points, np.float64)
+    labels = np.asarray(labels)
+    if not len(points):
+        return []
+    if span is None:
+        lo, hi = np.percentile(points, [1, 99], axis=0)
+        span = float((hi - lo).max())
+    span = span or 1.0
+    classes = sorted(np.unique(labels), key=lambda c: -int(np.sum(labels == c)))
+    placed, out = [], []
+    for c in classes:
+        centre = np.median(points[labels == c], axis=0)
+        if any(np.abs(centre - p).max() < min_gap * span for p in placed):  # the two tags' boxes would meet
+            continue
+        placed.append(centre)
+        name = class_names[int(c)] if class_names is not None else str(c)
+        out.append(dict(x=float(centre[0]), y=float(centre[1]), text=f"<b>{name}</b>", showarrow=False,
+                        font=dict(size=font_px, color=CLASS_TEXT), bgcolor="rgba(255,255,255,0.85)",
+                        bordercolor=class_color(c), borderwidth=2, borderpad=1,
+                        hovertext=f"the centre of the {name}s"))
+    return sorted(out, key=lambda a: a["text"])
+
+
+def _colour_where_unset(owner: dict, key: str, color: str = CHART_TEXT) -> None:
+    """owner[key]["color"] = color unless the figure chose one (owner[key] becomes a new dict)."""
+    font = dict(owner.get(key) or {})
+    font.setdefault("color", color)
+    owner[key] = font
+
+
+def readable_text(layout: dict, data: Sequence[dict] = ()) -> dict:
+    """`layout` (a dict, changed in place and returned) with every text it can show in CHART_TEXT unless the figure
+    set a colour: the base font, the title, each axis's ticks and title (the axes the traces use included), the
+    legend, hover labels, annotations, slider and button labels. Colour bars are on the traces: `data` (dicts)."""
+    _colour_where_unset(layout, "font")
+    axes = {k for k in layout if _AXIS_KEY.match(k)} | {"xaxis", "yaxis"}
+    for trace in data:
+        for ref in ("xaxis", "yaxis"):
+            if isinstance(trace.get(ref), str):
+                axes.add(ref[0] + "axis" + trace[ref][1:])
+        if isinstance(trace.get("colorbar"), dict):
+            bar = trace["colorbar"] = dict(trace["colorbar"])
+            _colour_where_unset(bar, "tickfont")
+            if bar.get("title") is not None:
+                bar["title"] = _text(bar["title"])
+                _colour_where_unset(bar["title"], "font")
+    for key in axes:
+        axis = layout[key] = dict(layout.get(key) or {})
+        _colour_where_unset(axis, "tickfont")
+        axis["title"] = _text(axis.get("title") or {})
+        _colour_where_unset(axis["title"], "font")
+    for key in ("title", "legend"):
+        owner = layout[key] = _text(layout.get(key) or {}) if key == "title" else dict(layout.get(key) or {})
+        _colour_where_unset(owner, "font")
+    layout["legend"]["title"] = _text(layout["legend"].get("title") or {})
+    _colour_where_unset(layout["legend"]["title"], "font")
+    layout["hoverlabel"] = dict(layout.get("hoverlabel") or {})
+    _colour_where_unset(layout["hoverlabel"], "font")
+    for key in ("annotations", "sliders", "updatemenus"):
+        if layout.get(key):
+            layout[key] = [dict(item) for item in layout[key]]
+            for item in layout[key]:
+                _colour_where_unset(item, "font")
+                if key == "sliders":
+                    item["currentvalue"] = dict(item.get("currentvalue") or {})
+                    _colour_where_unset(item["currentvalue"], "font")
+    return layout
+
+
+def readable_figure(fig: go.Figure) -> go.Figure:
+    """A go.Figure built with add_trace / update_layout, its text made readable (readable_text) in place: for the
+    figures' builders, before the figure is cached or shared."""
+    data = [t.to_plotly_json() for t in fig.data]
+    colour_bars = [t for t in data if isinstance(t.get("colorbar"), dict)]
+    layout = fig.layout.to_plotly_json()
+    layout.pop("template", None)  # Plotly's default template, as it is: not text this figure draws
+    fig.update_layout(readable_text(layout, colour_bars))
+    for trace, spec in zip(fig.data, data):
+        if isinstance(spec.get("colorbar"), dict):
+            trace.colorbar = spec["colorbar"]
+    return fig
 
 
 def selected_customdata(event) -> int | None:

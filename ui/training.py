@@ -4,11 +4,13 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
-from ui.plots import CLASS_COLORS, typed_array
+from ui.palette import CLASS_OPACITY, class_color
+from ui.plots import class_centre_labels, readable_text, typed_array
 from vae.plot_window import plot_window
 
 CURVES = [("recon", "Reconstruction (nats)"), ("kl", "KL (nats)"), ("neg_elbo", "−ELBO (nats)")]
-TRAIN_COLOR, TEST_COLOR = "#4e79a7", "#e15759"
+# Not class colours: train is solid, test dashed, so the two series differ without colour too.
+TRAIN_COLOR, TEST_COLOR = "#2563eb", "#c2410c"
 LARGE_TYPE_GAP = 0.13  # between the loss panels with large type: 18 px tick labels ("0.016") met the next panel
 
 
@@ -64,43 +66,50 @@ def loss_curves_figure(history: list[dict], in_progress: dict | None = None, epo
                                       "showarrow": False, "font": {"size": 16}})
     layout.update(height=height, margin={"l": 10, "r": 10, "t": 40, "b": 10}, plot_bgcolor="white",
                   legend={"orientation": "h", "yanchor": "bottom", "y": -0.45, "x": 0})
-    return go.Figure({"data": traces, "layout": layout})
+    return go.Figure({"data": traces, "layout": readable_text(layout, traces)})
 
 
-def replay_figure(epochs: list[int], frames: list[np.ndarray], labels: np.ndarray, *, axis_titles=("z₁", "z₂"),
-                  height: int = 560, frame_ms: int = 600) -> go.Figure:
-    """The latent map of the fixed test digits, one animation frame per epoch, with Play/Pause and a slider.
+def loss_curves_summary(history: list[dict]) -> str:
+    """The loss curves in one sentence, for a screen reader (the chart's text alternative)."""
+    if not history:
+        return "Loss curves: no epoch has finished yet."
+    first, last = history[0], history[-1]
+    parts = [f"{title.split(' (')[0]} {first.get(f'train_{key}', float('nan')):.1f} → "
+             f"{last.get(f'train_{key}', float('nan')):.1f}" for key, title in CURVES]
+    return (f"Loss curves over {len(history)} epochs, training set, epoch {first['epoch']} to {last['epoch']}, "
+            f"in nats: " + "; ".join(parts) + ".")
 
-    The axes are fixed over all epochs (0.5–99.5th percentiles of every frame) so the map's motion is real, not
-    a rescaling. SVG scatter: 1000 points animate smoothly, and Scattergl does not animate between frames.
-    Plain dicts and typed arrays: with go.Scatter objects 30 epochs took 250 ms to build and 47 ms to serialise.
-    """
-    labels = np.asarray(labels)
-    classes = [int(c) for c in np.unique(labels)]
-    index = {c: np.flatnonzero(labels == c) for c in classes}
 
-    def traces(points: np.ndarray) -> list[dict]:
-        return [{"type": "scatter", "x": typed_array(points[index[c], 0]), "y": typed_array(points[index[c], 1]),
-                 "mode": "markers", "name": str(c), "hovertemplate": f"digit {c}<extra></extra>",
-                 "marker": {"size": 5, "color": CLASS_COLORS[c % len(CLASS_COLORS)], "opacity": 0.7}}
-                for c in classes]
-
+def replay_ranges(frames: list[np.ndarray]) -> tuple[list[float], list[float]]:
+    """The replay's axes, the same for every epoch (0.5–99.5th percentiles of every frame), so the map's motion
+    is real, not a rescaling."""
     everything = np.concatenate(frames)
-    window = lambda values: list(plot_window(values, cover=None, pad=0.08))  # noqa: E731  (a training run's own spread)
-    step_args = dict(mode="immediate", frame=dict(duration=frame_ms, redraw=False), transition=dict(duration=250))
+    return [list(plot_window(everything[:, k], cover=None, pad=0.08)) for k in (0, 1)]  # a run's own spread
+
+
+def replay_figure(epochs: list[int], frames: list[np.ndarray], labels: np.ndarray, *, index: int = -1,
+                  classes=None, axis_titles=("z₁", "z₂"), height: int = 560) -> go.Figure:
+    """The latent map of the fixed test digits after epoch epochs[index], on axes fixed over all epochs, with each
+    class's digit at its cluster's centre; `classes` (None: all) are the digits drawn.
+
+    One epoch per figure: the page steps through them with its own Play/Pause button and epoch slider (Streamlit
+    widgets, which the keyboard reaches; Plotly's animation buttons and slider are SVG that it does not), and no
+    animation runs on its own. SVG scatter: 1000 points. Plain dicts and typed arrays: cheap to build per step."""
+    labels = np.asarray(labels)
+    shown = [int(c) for c in np.unique(labels) if classes is None or int(c) in set(classes)]
+    points = frames[index]
+    traces = [{"type": "scatter", "x": typed_array(points[labels == c, 0]), "y": typed_array(points[labels == c, 1]),
+               "mode": "markers", "name": str(c), "hovertemplate": f"digit {c}<extra></extra>",
+               "marker": {"size": 5, "color": class_color(c), "opacity": CLASS_OPACITY}}
+              for c in shown]
+    x_range, y_range = replay_ranges(frames)
+    keep = np.isin(labels, shown)
     axis = dict(gridcolor="#e2e8f0", zerolinecolor="#94a3b8")
     layout = dict(
         height=height, plot_bgcolor="white", margin=dict(l=10, r=10, t=30, b=10),
-        xaxis=dict(axis, range=window(everything[:, 0]), title=dict(text=axis_titles[0])),
-        yaxis=dict(axis, range=window(everything[:, 1]), title=dict(text=axis_titles[1]), scaleanchor="x",
-                   scaleratio=1),
+        title=dict(text=f"Epoch {epochs[index]}"),
+        xaxis=dict(axis, range=x_range, title=dict(text=axis_titles[0])),
+        yaxis=dict(axis, range=y_range, title=dict(text=axis_titles[1]), scaleanchor="x", scaleratio=1),
         legend=dict(title=dict(text="digit"), itemsizing="constant"),
-        updatemenus=[dict(type="buttons", direction="left", x=0, y=1.08, xanchor="left", yanchor="bottom",
-                          showactive=False, buttons=[
-                              dict(label="▶ Play", method="animate", args=[None, {**step_args, "fromcurrent": True}]),
-                              dict(label="❚❚ Pause", method="animate",
-                                   args=[[None], dict(mode="immediate", frame=dict(duration=0, redraw=False))])])],
-        sliders=[dict(active=len(epochs) - 1, currentvalue=dict(prefix="epoch "), pad=dict(t=30),
-                      steps=[dict(label=str(e), method="animate", args=[[str(e)], step_args]) for e in epochs])])
-    return go.Figure({"data": traces(frames[-1]), "layout": layout,
-                      "frames": [{"data": traces(p), "name": str(e)} for e, p in zip(epochs, frames)]})
+        annotations=class_centre_labels(points[keep], labels[keep]))
+    return go.Figure({"data": traces, "layout": readable_text(layout, traces)})
