@@ -7,7 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
-from contextlib import redirect_stderr, redirect_stdout
+from contextlib import contextmanager, redirect_stderr, redirect_stdout
 from pathlib import Path
 from unittest import mock
 
@@ -83,6 +83,21 @@ def make_finished_run(runs_dir: Path, checkpoint: Path, run_id: str = "20250101-
         np.save(run_dir / "latents" / f"epoch_{epoch:04d}.npy",
                 rng.standard_normal((100, ck.model_config.latent_dim)).astype(np.float32))
     return run_dir
+
+
+@contextmanager
+def app_with_a_finished_run(scratch: Path, checkpoint: Path):
+    """The app served from a scratch folder (the repository's .streamlit config, no training data) holding one
+    finished run (make_finished_run): yields (base url, the run's folder), which a test may edit before it loads."""
+    browser_or_skip()
+    (scratch / ".streamlit").mkdir()
+    shutil.copy(ROOT / ".streamlit" / "config.toml", scratch / ".streamlit" / "config.toml")
+    run_dir = make_finished_run(scratch / "runs" / "app", checkpoint)
+    proc, url = start_streamlit(str(ROOT / "app.py"), env={"VAE_DATA_DIR": str(scratch / "data")}, cwd=scratch)
+    try:
+        yield url, run_dir
+    finally:
+        stop(proc)
 
 
 # ---- browser harness -------------------------------------------------------------------------------------------

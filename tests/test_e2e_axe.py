@@ -10,12 +10,12 @@ The server runs in a scratch folder holding one finished run, so the Train page 
 from __future__ import annotations
 
 import os
-import shutil
 
 import pytest
 from PIL import Image
 
-from conftest import ROOT, browser_or_skip, make_finished_run, settled, start_streamlit, stop, wait_for_app
+from conftest import app_with_a_finished_run, settled, wait_for_app
+from test_e2e_large_type import draw_a_seven  # one pen-down, as on that page's test
 
 pytestmark = pytest.mark.browser
 
@@ -80,14 +80,8 @@ def scan(page, name: str, found: dict) -> None:
 
 @pytest.fixture(scope="module")
 def server_with_a_run(tmp_path_factory, tiny_ckpt):
-    browser_or_skip()
-    scratch = tmp_path_factory.mktemp("axe")
-    (scratch / ".streamlit").mkdir()
-    shutil.copy(ROOT / ".streamlit" / "config.toml", scratch / ".streamlit" / "config.toml")
-    make_finished_run(scratch / "runs" / "app", tiny_ckpt)
-    proc, url = start_streamlit(str(ROOT / "app.py"), env={"VAE_DATA_DIR": str(scratch / "data")}, cwd=scratch)
-    yield url
-    stop(proc)
+    with app_with_a_finished_run(tmp_path_factory.mktemp("axe"), tiny_ckpt) as (url, _):
+        yield url
 
 
 def settle(page) -> None:
@@ -113,18 +107,6 @@ def wait_for_images(page) -> None:
     """Every picture in the main area has loaded (axe reads alt text; a half-drawn page has fewer images)."""
     page.wait_for_function("""() => [...document.querySelectorAll('[data-testid=stMain] img')]
         .every(i => i.complete)""", timeout=WAIT_MS)
-
-
-def draw_a_seven(page) -> None:
-    box = page.locator("canvas.dc-canvas").bounding_box()
-    points = [(0.25, 0.25), (0.75, 0.25), (0.45, 0.8)]
-    page.mouse.move(box["x"] + box["width"] * points[0][0], box["y"] + box["height"] * points[0][1])
-    page.mouse.down()
-    for (a, b), (c, d) in zip(points, points[1:]):
-        for i in range(1, 11):
-            f = i / 10
-            page.mouse.move(box["x"] + box["width"] * (a + (c - a) * f), box["y"] + box["height"] * (b + (d - b) * f))
-    page.mouse.up()
 
 
 def test_no_serious_wcag_violation_on_any_page_or_tab(server_with_a_run, browser, mnist_test, tmp_path):

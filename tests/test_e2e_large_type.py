@@ -11,13 +11,12 @@ charts (loss curves, latent map, replay) to measure.
 from __future__ import annotations
 
 import os
-import shutil
 import time
 
 import pytest
 from PIL import Image
 
-from conftest import ROOT, browser_or_skip, make_finished_run, start_streamlit, stop, wait_for_app
+from conftest import ROOT, app_with_a_finished_run, wait_for_app
 
 pytestmark = pytest.mark.browser
 
@@ -124,14 +123,8 @@ LARGE_SURFACE = r"""([marks, px]) => {
 
 @pytest.fixture(scope="module")
 def server_with_a_run(tmp_path_factory, tiny_ckpt):
-    browser_or_skip()
-    scratch = tmp_path_factory.mktemp("large-type")
-    (scratch / ".streamlit").mkdir()
-    shutil.copy(ROOT / ".streamlit" / "config.toml", scratch / ".streamlit" / "config.toml")
-    make_finished_run(scratch / "runs" / "app", tiny_ckpt)
-    proc, url = start_streamlit(str(ROOT / "app.py"), env={"VAE_DATA_DIR": str(scratch / "data")}, cwd=scratch)
-    yield url
-    stop(proc)
+    with app_with_a_finished_run(tmp_path_factory.mktemp("large-type"), tiny_ckpt) as (url, _):
+        yield url
 
 
 def shot(page, name: str) -> None:

@@ -8,11 +8,10 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 
 import pytest
 
-from conftest import ROOT, browser_or_skip, make_finished_run, settled, start_streamlit, stop, wait_for_app
+from conftest import ROOT, app_with_a_finished_run, settled, wait_for_app
 
 pytestmark = pytest.mark.browser
 
@@ -30,17 +29,11 @@ def _id(v) -> str:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, tiny_ckpt):
     """The app in a scratch folder holding one finished run named as the fast demo names its run."""
-    browser_or_skip()
-    scratch = tmp_path_factory.mktemp("lessons-layout")
-    (scratch / ".streamlit").mkdir()
-    shutil.copy(ROOT / ".streamlit" / "config.toml", scratch / ".streamlit" / "config.toml")
-    run = make_finished_run(scratch / "runs" / "app", tiny_ckpt)
-    for name, changes in (("run.json", {"name": RUN_NAME}), ("progress.json", {"epoch": 10, "epochs": 10})):
-        data = json.loads((run / name).read_text())  # the label the fast demo's run gets: "… (10 epochs)"
-        (run / name).write_text(json.dumps({**data, **changes}))
-    proc, url = start_streamlit(str(ROOT / "app.py"), env={"VAE_DATA_DIR": str(scratch / "data")}, cwd=scratch)
-    yield url
-    stop(proc)
+    with app_with_a_finished_run(tmp_path_factory.mktemp("lessons-layout"), tiny_ckpt) as (url, run):
+        for name, changes in (("run.json", {"name": RUN_NAME}), ("progress.json", {"epoch": 10, "epochs": 10})):
+            data = json.loads((run / name).read_text())  # the label the fast demo's run gets: "… (10 epochs)"
+            (run / name).write_text(json.dumps({**data, **changes}))
+        yield url
 
 
 def open_at(browser, url: str, size, path: str):

@@ -34,15 +34,22 @@ def stroke(page, points) -> None:
     page.mouse.up()
 
 
-@pytest.mark.browser
-def test_drawing_a_digit_yields_a_reconstruction(app_server, page):
-    open_reconstruct(page, app_server)
+def draw_a_seven(page):
+    """Open the Draw tab, wait for its canvas and draw a 7 (the bar, then the stem) with the mouse. Returns
+    at(fx, fy): the page point at that fraction of the canvas, for more strokes."""
     page.get_by_role("tab", name="Draw a digit").click()
     canvas = page.locator("canvas.dc-canvas")
     canvas.wait_for(timeout=WAIT_MS)
     box = canvas.bounding_box()
     at = lambda fx, fy: (box["x"] + fx * box["width"], box["y"] + fy * box["height"])  # noqa: E731
-    stroke(page, [at(0.25, 0.2), at(0.75, 0.2), at(0.45, 0.85)])  # a 7: the bar, then the stem
+    stroke(page, [at(0.25, 0.2), at(0.75, 0.2), at(0.45, 0.85)])
+    return at
+
+
+@pytest.mark.browser
+def test_drawing_a_digit_yields_a_reconstruction(app_server, page):
+    open_reconstruct(page, app_server)
+    at = draw_a_seven(page)
     panel = visible_panel(page)
     panel.get_by_text("decoded from μ", exact=True).first.wait_for(timeout=WAIT_MS)
     wait_for_app(page, timeout_ms=WAIT_MS)

@@ -209,7 +209,7 @@ def test_the_focus_ring_on_the_map_is_visible(explore):
 # ---- Reconstruct: two maps on one page, each with its own state and the same keys ------------------------------
 
 def test_two_maps_on_one_page_keep_their_own_state(app_server, page, mnist_test, tmp_path):
-    from test_e2e_reconstruct import open_reconstruct, stroke, visible_panel
+    from test_e2e_reconstruct import draw_a_seven, open_reconstruct, visible_panel
     page.set_default_timeout(WAIT_MS)
     png = tmp_path / "seven.png"
     Image.fromarray(255 - mnist_test.images[0].numpy()).resize((140, 140), Image.Resampling.BICUBIC).save(png)
@@ -218,12 +218,7 @@ def test_two_maps_on_one_page_keep_their_own_state(app_server, page, mnist_test,
     visible_panel(page).locator("input[type=file]").first.set_input_files([str(png)])
     page.wait_for_function(f"{S} && {S}.pads.size >= 1 && {S}.ready", timeout=WAIT_MS)
     wait_for_app(page, WAIT_MS)
-    page.get_by_role("tab", name="Draw a digit").click()
-    canvas = page.locator("canvas.dc-canvas")
-    canvas.wait_for(timeout=WAIT_MS)
-    box = canvas.bounding_box()
-    at = lambda fx, fy: (box["x"] + fx * box["width"], box["y"] + fy * box["height"])  # noqa: E731
-    stroke(page, [at(0.25, 0.2), at(0.75, 0.2), at(0.45, 0.85)])
+    draw_a_seven(page)
     page.wait_for_function(f"[...{S}.pads.values()].filter((p) => p.ready).length === 2", timeout=WAIT_MS)
     wait_for_app(page, WAIT_MS)
     keys = page.evaluate(f"[...{S}.pads.keys()]")
