@@ -82,6 +82,13 @@ def log(*parts) -> None:
         print(f"[{time.strftime('%H:%M:%S')}]", *parts, file=sys.stderr, flush=True)
 
 
+def _drop(future: asyncio.Future) -> None:
+    """Fail a waiter because its replica was killed. Marked as retrieved at once: a waiter whose request never went
+    out (the send raised Dropped first) is never awaited, and asyncio would log each one at exit."""
+    future.set_exception(Dropped())
+    future.exception()
+
+
 class Dropped(Exception):
     """The connection of a session that reconnects (Session.reconnecting) was dropped."""
 
@@ -151,7 +158,7 @@ class Session:
     def _fail_waiters(self) -> None:
         for _, future in self._waiters:
             if not future.done():
-                future.set_exception(Dropped())
+                _drop(future)
         self._waiters = []
 
     def _handle(self, msg: ForwardMsg, now: float) -> None:
@@ -186,7 +193,7 @@ class Session:
     def _expect(self, predicate) -> asyncio.Future:
         future = asyncio.get_running_loop().create_future()
         if self.reconnecting and self._reader is not None and self._reader.done():
-            future.set_exception(Dropped())  # the connection is gone already
+            _drop(future)  # the connection is gone already
         else:
             self._waiters.append((predicate, future))
         return future
