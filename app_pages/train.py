@@ -33,7 +33,7 @@ PRESET_LABELS = {
     "conv-2d": "2-D conv (like the Keras example)",
 }
 PRESET_NOTES = {  # only what was measured (bench/fast_demo_time.py, bench/README.md): no promise for other machines
-    "fast-2d": "A small MLP, 10 epochs, a 2-D map. On the 60 000 training digits it took 56 s on a quiet "
+    "fast-2d": "A small MLP, 10 epochs, a 2-D map. On the 60 000 training digits it took 29 s on a quiet 2-core "
                "server, 3 to 4 minutes on a 2-core server busy with other work, and 10 minutes with a class of 30 "
                "using the app at the same time.",
     "classic-mlp": "The MLP of the classic tutorial code: 784-128-100, Adam 1e-3, batches of 64, 20 epochs.",
