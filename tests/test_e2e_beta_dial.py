@@ -169,3 +169,33 @@ def test_the_legend_and_the_strip_by_touch(app_server, browser):
         assert page.get_by_role("option", name="Follow test digit #18, a 3").get_attribute("aria-selected") == "true"
     finally:
         context.close()
+
+
+RD_OVERLAPS = """() => { const b = window.__betaDial.rdLabels || [];
+  const out = [];
+  for (let i = 0; i < b.length; i++) for (let j = i + 1; j < b.length; j++)
+    if (b[i].x0 < b[j].x1 && b[j].x0 < b[i].x1 && b[i].y0 < b[j].y1 && b[j].y0 < b[i].y1) out.push([b[i], b[j]]);
+  return {count: b.length, overlaps: out}; }"""
+
+
+def test_the_rate_distortion_labels_stay_apart_on_a_projector(app_server, browser):
+    """The small rate-distortion chart's axis title and its end values never overlap (at 1280 x 720 with large type
+    the old vertical "distortion ->" title ran over "162")."""
+    if not bundled.BETA_DIAL.path.is_file():
+        pytest.skip("the beta-conditioned model is not bundled")
+    context = browser.new_context(viewport={"width": 1280, "height": 720})
+    page = context.new_page()
+    try:
+        open_dial(page, app_server)
+        wait_for_app(page)
+        normal = page.evaluate(RD_OVERLAPS)
+        assert normal["count"] == 6 and not normal["overlaps"], normal
+        height = page.evaluate("() => window.__betaDial.rdLabels[1].y1 - window.__betaDial.rdLabels[1].y0")
+        page.locator("[data-testid=stSidebar]").get_by_text("Large type (projector)").click()
+        wait_for_app(page)
+        page.wait_for_function("(h) => { const b = window.__betaDial.rdLabels;"
+                               " return b && b[1].y1 - b[1].y0 > h; }", arg=height, timeout=60000)  # redrawn large
+        large = page.evaluate(RD_OVERLAPS)
+        assert large["count"] == 6 and not large["overlaps"], large
+    finally:
+        context.close()

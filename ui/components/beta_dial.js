@@ -443,14 +443,21 @@ export default function (component) {
     ctx.fill();
     ctx.fillStyle = "#334155";
     ctx.font = `${font}px sans-serif`;
-    ctx.fillText("rate (KL, nats) →", pad + 16 * scale, h - 4);
-    ctx.fillText("↑ distortion (nats)", 4, font + 2);
-    ctx.textAlign = "right";  // the axes' ends, in nats
-    ctx.fillText(r1.toFixed(0), w - 4, bottom + 2 + font);
-    ctx.fillText(d1.toFixed(0), pad - 3, top + font - 2);
-    ctx.fillText(d0.toFixed(0), pad - 3, bottom);
-    ctx.textAlign = "left";
-    ctx.fillText("0", pad, bottom + 2 + font);
+    const boxes = [];  // each text's box (CSS px), for the test hook: no two labels may overlap at any size
+    const label = (text, x, y, align) => {
+      ctx.textAlign = align;
+      ctx.fillText(text, x, y);
+      const tm = ctx.measureText(text), left = align === "right" ? x - tm.width : x;
+      boxes.push({text, x0: left, x1: left + tm.width, y0: y - tm.actualBoundingBoxAscent,
+                  y1: y + tm.actualBoundingBoxDescent});
+    };
+    label("rate (KL, nats) →", pad + 16 * scale, h - 4, "left");
+    label("↑ distortion (nats)", 4, font + 2, "left");
+    label(r1.toFixed(0), w - 4, bottom + 2 + font, "right");  // the axes' ends, in nats
+    label(d1.toFixed(0), pad - 3, top + font - 2, "right");
+    label(d0.toFixed(0), pad - 3, bottom, "right");
+    label("0", pad, bottom + 2 + font, "left");
+    STATS.rdLabels = boxes;
     rd.setAttribute("aria-label", `Rate–distortion curve of this model over β ${range} (test set); the red dot, ` +
       `β = ${fmtBeta(shownBeta)}: rate ${rate.toFixed(1)} nats, distortion ${distortion.toFixed(1)} nats`);
   }
