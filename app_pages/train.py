@@ -106,7 +106,7 @@ def start(demo: bool) -> None:
                                        st.session_state[keys.TR_NAME].strip() or "run", demo=demo,
                                        max_active=MAX_ACTIVE_RUNS)
     except supervisor.RunLimitReached as exc:
-        st.session_state[keys.TR_ERROR] = (f"“{exc.busy.name}” is still training and this computer trains one model "
+        st.session_state[keys.TR_ERROR] = (f"“{exc.busy.name}” is still training and this app trains one model "
                                         "at a time. Wait for it, or stop it first.")
         return
     except TimeoutError:
@@ -127,9 +127,9 @@ def busy_reason() -> str:
     busy = supervisor.active_runs(state.RUNS_DIR)
     if len(busy) < MAX_ACTIVE_RUNS:
         return ""
-    return (f"Start is off while “{busy[0].name}” trains: this computer trains one model at a time. Wait for it to "
+    return (f"Start is off while “{busy[0].name}” trains: this app trains one model at a time. Wait for it to "
             "finish, or stop it first." if MAX_ACTIVE_RUNS == 1 else
-            f"Start is off while {len(busy)} runs train, as many as this computer trains at once. Wait for one "
+            f"Start is off while {len(busy)} runs train, as many as this app trains at once. Wait for one "
             "to finish, or stop one.")
 
 

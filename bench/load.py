@@ -540,6 +540,7 @@ class Server:
             deadline = time.time() + 300
             while not self.info_path.exists():
                 if self.serve.poll() is not None or time.time() > deadline:
+                    self.stop()  # serve.py (and whatever replicas it started) must not outlive the bench
                     raise RuntimeError("serve.py did not start (run it alone to see why)")
                 time.sleep(0.5)
             self.url = f"http://127.0.0.1:{port}"
@@ -619,6 +620,7 @@ async def bench(args) -> dict:
     train_info: dict = {}
     replicas = server.replicas()
     if args.kill_replica_at is not None and not replicas:
+        server.stop()  # the server this bench started must not outlive it
         raise SystemExit("--kill-replica-at needs serve.py's replicas: --replicas N, or --url with --serve-info")
     kill = Kill(replicas[0] if args.kill_replica_at is not None else None, args.kill_replica_at)
     try:

@@ -4,6 +4,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from conftest import run_cli as run
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,7 +45,9 @@ def test_evaluate_dynamic_binarisation_is_reproducible(tiny_ckpt):
     a = run("evaluate", str(tiny_ckpt), "--binarize", "dynamic", "--limit", "200", "--json")
     b = run("evaluate", str(tiny_ckpt), "--binarize", "dynamic", "--limit", "200", "--json")
     assert a.returncode == 0, a.stderr
-    assert json.loads(a.stdout)["neg_elbo"] == json.loads(b.stdout)["neg_elbo"]
+    # The same binary images both times (an unseeded draw would move -ELBO by ~0.1 nats over 200 digits); the sums
+    # themselves are compared to a tolerance, as any two computations are here.
+    assert json.loads(a.stdout)["neg_elbo"] == pytest.approx(json.loads(b.stdout)["neg_elbo"], rel=1e-6)
 
 
 def test_missing_training_data_is_a_clear_error(tmp_path):

@@ -104,7 +104,26 @@ def test_a_run_on_another_host_is_alive_while_it_reports(runs_dir):
     assert supervisor.read_status(run_dir).state == "running"  # its pid means nothing here; its reports do
     old = time.time() - supervisor.REMOTE_SILENCE_S - 5
     os.utime(run_dir / "progress.json", (old, old))
+    os.utime(run_dir / "run.json", (old, old))
     assert supervisor.read_status(run_dir).state in ("interrupted", "failed")  # silent too long: it died
+
+
+def test_a_run_just_launched_on_another_host_holds_the_limit_before_it_reports(runs_dir):
+    """Between the launch (run.json written) and the process's first report (it imports torch first, seconds), a run
+    started on another host is alive: another host must neither call it failed nor start a second run."""
+    run_dir = runs_dir / "20260101-000000-just-started"
+    run_dir.mkdir(parents=True)
+    runs.write_json_atomic(run_dir / "run.json", {"name": "just started", "pid": 1, "host": "another-host/boot",
+                                                  "model_config": {}, "train_config": {}})
+    assert supervisor.read_status(run_dir).state == "starting"
+    with pytest.raises(supervisor.RunLimitReached):
+        supervisor._check_limit(runs_dir, 1)
+
+
+def test_this_host_is_named_by_its_boot_too():
+    boot = Path("/proc/sys/kernel/random/boot_id")
+    if boot.is_file():  # two containers may share a host name, never a boot id
+        assert supervisor.HOST.endswith("/" + boot.read_text().strip())
 
 
 def test_every_replica_reads_the_runs_folder_it_is_given(tmp_path):

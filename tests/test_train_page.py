@@ -315,7 +315,7 @@ def test_a_second_browser_sees_start_off_with_the_reason_while_a_run_trains(runs
     student = open_page()
     starts = [button(student, "Start training"), button(student, "bundled test split")]
     assert all(b.disabled for b in starts)
-    reason = "trains: this computer trains one model at a time"
+    reason = "trains: this app trains one model at a time"
     assert any(w.value.startswith("Start is off while “tiny") and reason in w.value for w in student.warning)
     assert all(reason in (b.help or "") for b in starts)
     assert not student.error  # no red error: nothing was clicked

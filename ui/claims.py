@@ -60,7 +60,7 @@ def window_caption(mu: np.ndarray, limit: float) -> str:
     if outside == 0:
         return f"all {len(mu):,} codes inside the window"
     share = outside / len(mu)
-    return (f"{share:.0%} of the codes lie outside ±{limit:g}" if share >= 0.005 else
+    return (f"{share:.0%} of the codes lie outside ±{limit:g}" if share >= 0.01 else
             f"{outside} of the {len(mu):,} codes lie outside ±{limit:g}")
 
 

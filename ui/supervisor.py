@@ -24,9 +24,23 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEMO_SUFFIX = " [demo: trained on the test split]"
 NICE = 10  # lower priority: a class's interactive sessions come first
 _children: dict[int, subprocess.Popen] = {}  # processes this app started, so they can be reaped (no zombies)
-HOST = socket.gethostname()  # recorded in run.json: only this host can look the run's pid up
+
+
+def _host_id() -> str:
+    """This machine, as run.json records it: the host name and the kernel's boot id (containers on two machines may
+    share a host name; a boot id is unique per machine and boot)."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+    except OSError:
+        boot = ""
+    return f"{socket.gethostname()}/{boot}" if boot else socket.gethostname()
+
+
+HOST = _host_id()  # recorded in run.json: only this host can look the run's pid up
 # A run started on another host (serve.py's replicas sharing runs/ over NFS) counts as alive while its progress.json
-# changed this recently: the process rewrites it every few steps, and another host's pids cannot be looked up.
+# or its run.json changed this recently: the process rewrites progress.json every few steps, the starting host
+# writes run.json as it launches the process (before the process, still importing torch, reports anything), and
+# another host's pids cannot be looked up.
 REMOTE_SILENCE_S = 120.0
 
 
@@ -154,7 +168,7 @@ def process_alive(pid: int | None, run_dir: Path | None = None) -> bool:
     if run_dir is not None:
         host = (runs.read_json(run_dir / "run.json") or {}).get("host")
         if host and host != HOST:
-            return _changed_within(run_dir / "progress.json", REMOTE_SILENCE_S)
+            return any(_changed_within(run_dir / f, REMOTE_SILENCE_S) for f in ("progress.json", "run.json"))
     proc = _children.get(pid)
     if proc is not None:
         return proc.poll() is None  # poll() also reaps it once it has exited
