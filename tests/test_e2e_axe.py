@@ -91,7 +91,12 @@ def settle(page) -> None:
 
 
 def open_page(page, path: str, title: str) -> None:
-    page.locator(f"[data-testid=stSidebarNav] a[href$='/{path}']").first.click()
+    """Open a page as its user would: by the sidebar's link (which keeps the session, and large type with it), or on
+    a phone, whose sidebar is folded away, by its address."""
+    if page.viewport_size["width"] < 700:
+        page.goto("/".join(page.url.split("/", 3)[:3]) + "/" + path, timeout=WAIT_MS)
+    else:
+        page.locator(f"[data-testid=stSidebarNav] a[href$='/{path}']").first.click()
     page.get_by_role("heading", name=title).first.wait_for(timeout=WAIT_MS)
     settle(page)
 
@@ -109,19 +114,29 @@ def wait_for_images(page) -> None:
         .every(i => i.complete)""", timeout=WAIT_MS)
 
 
-def test_no_serious_wcag_violation_on_any_page_or_tab(server_with_a_run, browser, mnist_test, tmp_path):
+LAYOUTS = {"laptop": (1440, 900, False), "projector": (1280, 720, True), "phone": (390, 844, False)}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_no_serious_wcag_violation_on_any_page_or_tab(layout, server_with_a_run, browser, mnist_test, tmp_path):
+    """Every page and tab at the three sizes a class meets: a laptop, a projector (1280 x 720, large type on) and a
+    phone."""
     from ui import pages
 
+    width, height, large = LAYOUTS[layout]
     png = tmp_path / "seven.png"
     Image.fromarray(255 - mnist_test.images[0].numpy()).resize((140, 140), Image.Resampling.BICUBIC).save(png)
     found: dict[str, list] = {}
-    context = browser.new_context(viewport={"width": 1440, "height": 900})
+    context = browser.new_context(viewport={"width": width, "height": height})
     page = context.new_page()
     try:
         page.goto(server_with_a_run + "/", timeout=WAIT_MS)
         page.get_by_role("heading", name="Explore the latent space").first.wait_for(timeout=WAIT_MS)
         page.wait_for_function("() => window.__latentPad && window.__latentPad.ready", timeout=WAIT_MS)
         settle(page)
+        if large:
+            page.locator("[data-testid=stSidebar]").get_by_text("Large type (projector)").click()
+            settle(page)
         scan(page, "explore", found)
         page.get_by_text("More views of the decoder").click()
         for tab in pages.EXPLORE_TABS:
